@@ -1,0 +1,264 @@
+#include "run.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "core/log.h"
+#include "ctl/eal_args.h"
+#include "ctl/pcap_count.h"
+#include "ctl/runtime.h"
+#include "ctl/stats_json.h"
+#include "ctl/telemetry.h"
+
+namespace app {
+
+namespace {
+
+std::atomic<int> g_signals{0};  // lock-free int: async-signal-safe
+
+void on_signal(int sig) {
+  // First signal: a clean stop (drain, flush, final stats). Second: the
+  // operator means it; leave now without cleanup.
+  if (g_signals.fetch_add(1) > 0) _exit(128 + sig);
+  core::request_stop();
+}
+
+void inspect_hook(void* ctx, core::WorkerCtx&, const core::RxQueue&, rte_mbuf** pkts,
+                  uint16_t n) {
+  pkt::classify_burst(*static_cast<pkt::Stats*>(ctx), pkts, n);
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "loom: %s\n", msg.c_str());
+  return 1;
+}
+
+std::string where(const ctl::Config& c, size_t port, const std::string& key) {
+  const ctl::Where w = c.port_key_at(port, key);
+  if (c.file.empty()) return "";
+  return c.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.column) + ": ";
+}
+
+/* Builds the workers' contexts: RX queues from the config, and one TX
+ * buffer per peer port, on the TX queue this worker owns there. */
+void build_workers(ctl::Runtime& rt, rte_mempool* pool) {
+  const ctl::Config& c = rt.cfg;
+  std::vector<uint16_t> next_txq(c.ports.size(), 0);
+  for (size_t i = 0; i < c.workers.size(); i++) {
+    const ctl::WorkerSpec& ws = c.workers[i];
+    auto w = std::make_unique<core::WorkerCtx>();
+    auto ps = std::make_unique<pkt::Stats>();
+    w->id = unsigned(i);
+    w->lcore = ws.lcore;
+    w->burst = c.burst;
+    w->pool = pool;
+    w->lossless_rx = c.mode == ctl::Mode::kOffline;
+    w->drain_tsc = rte_get_tsc_hz() * c.tx_drain_us / 1000000;
+    if (c.inspect) {
+      w->hook = inspect_hook;
+      w->hook_ctx = ps.get();
+    }
+    std::map<int, uint16_t> slot_of_peer;
+    for (const ctl::QueueRef& qr : ws.queues) {
+      core::RxQueue q;
+      q.port = rt.ports[qr.port].port_id;
+      q.queue = qr.queue;
+      const int peer = c.ports[qr.port].peer;
+      if (peer >= 0 && c.mode == ctl::Mode::kInline) {
+        auto it = slot_of_peer.find(peer);
+        if (it == slot_of_peer.end()) {
+          core::TxBuffer b;
+          b.port = rt.ports[size_t(peer)].port_id;
+          b.queue = next_txq[size_t(peer)]++;
+          it = slot_of_peer.emplace(peer, uint16_t(w->txb.size())).first;
+          w->txb.push_back(b);
+        }
+        q.tx_slot = it->second;
+      }
+      w->rxq.push_back(q);
+    }
+    rt.workers.push_back(std::move(w));
+    rt.pkt_stats.push_back(std::move(ps));
+  }
+}
+
+void log_summary(const ctl::Runtime& rt, double wall) {
+  const ctl::Totals t = ctl::totals(rt);
+  LOOM_LOG(INFO, "stopped (%s) after %.3f s: rx %" PRIu64 " packets / %" PRIu64
+                 " bytes, tx %" PRIu64 " packets, tx_full drops %" PRIu64,
+           rt.end_reason.c_str(), wall, t.rx_packets, t.rx_bytes, t.tx_packets,
+           t.drops[size_t(core::Drop::tx_full)]);
+}
+
+}  // namespace
+
+int run(ctl::Config cfg, const RunOptions& opt) {
+  auto rt_owner = std::make_unique<ctl::Runtime>();
+  ctl::Runtime& rt = *rt_owner;
+  rt.cfg = std::move(cfg);
+  rt.version = LOOM_VERSION;
+  const ctl::Config& c = rt.cfg;
+
+  if (c.mode == ctl::Mode::kOffline) {
+    if (auto n = ctl::count_pcap_records(c.pcap)) {
+      rt.capture_packets = *n;
+      rt.capture_count_known = true;
+    }
+  }
+
+  std::vector<port::PortSpec> specs;
+  for (const auto& p : c.ports) specs.push_back(p.spec);
+  const uint32_t mbufs =
+      c.mbufs ? c.mbufs : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache);
+
+  if (std::string why = ctl::memory_precheck(c); !why.empty()) return fail(why);
+
+  std::vector<std::string> args = ctl::eal_args(c, mbufs);
+  std::vector<char*> argv;
+  std::string joined;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+    joined += a + " ";
+  }
+  argv.push_back(nullptr);
+  LOOM_LOG(INFO, "EAL arguments: %s", joined.c_str());
+
+  ctl::register_telemetry(&rt);
+  if (rte_eal_init(int(args.size()), argv.data()) < 0) {
+    return fail(std::string("DPDK EAL failed to start (") + rte_strerror(rte_errno) +
+                "); see the EAL lines above. Common causes: memory mode \"hugepages\" "
+                "without free hugepages, an lcore outside this machine's CPUs, or another "
+                "Loom using file_prefix \"" + c.eal.file_prefix + "\"");
+  }
+  // EAL logs to stdout and syslog after init; keep stdout for results.
+  rte_openlog_stream(stderr);
+  rt.start_tsc = rte_get_tsc_cycles();
+
+  int rc = 0;
+  rte_mempool* pool = rte_pktmbuf_pool_create("loom_mbufs", mbufs, c.mempool_cache, 0,
+                                              c.mbuf_data_room, int(rte_socket_id()));
+  if (!pool) {
+    rte_eal_cleanup();
+    return fail("cannot create the mbuf pool of " + std::to_string(mbufs) + " mbufs (" +
+                rte_strerror(rte_errno) + "); raise eal.memory_mb or lower mempool.mbufs");
+  }
+  LOOM_LOG(INFO, "mbuf pool: %u mbufs of %u bytes", mbufs, c.mbuf_data_room);
+
+  for (size_t i = 0; i < c.ports.size(); i++) {
+    try {
+      port::PortState st = port::setup_port(c.ports[i].spec, pool);
+      LOOM_LOG(INFO, "port %s (%s, id %u): %u rx / %u tx queues, link %s", st.spec.name.c_str(),
+               st.driver.c_str(), st.port_id, st.spec.rx_queues, st.spec.tx_queues,
+               st.link_up ? "up" : "down");
+      if (st.rss_active)
+        LOOM_LOG(INFO, "port %s RSS: %s", st.spec.name.c_str(), st.symmetry.summary().c_str());
+      for (const auto& d : st.degraded)
+        LOOM_LOG(WARNING, "port %s degraded: %s", st.spec.name.c_str(), d.c_str());
+      rt.ports.push_back(std::move(st));
+    } catch (const port::SetupError& e) {
+      rc = fail(where(c, i, e.setting) + "port \"" + c.ports[i].spec.name + "\": " + e.what());
+      break;
+    }
+  }
+
+  if (rc == 0) {
+    build_workers(rt, pool);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    for (auto& w : rt.workers) {
+      if (!rte_lcore_is_enabled(w->lcore)) {
+        rc = fail("worker lcore " + std::to_string(w->lcore) + " is not enabled in EAL");
+        break;
+      }
+      const int lr = rte_eal_remote_launch(core::worker_main, w.get(), w->lcore);
+      if (lr != 0) {
+        rc = fail("cannot launch the worker on lcore " + std::to_string(w->lcore) + ": " +
+                  (lr == -EBUSY ? std::string("the lcore is busy") : rte_strerror(-lr)));
+        break;
+      }
+      LOOM_LOG(INFO, "worker %u on lcore %u: %zu RX queue(s), %zu TX buffer(s)", w->id,
+               w->lcore, w->rxq.size(), w->txb.size());
+    }
+    if (rc != 0) core::request_stop();
+
+    // Control loop: the main lcore only watches. Offline, it ends the run
+    // when every record of the capture has been received (net_pcap has no
+    // EOF), or after a quiet period with no progress (a record the PMD
+    // refused, or a capture of unknown length).
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t t0 = rte_get_tsc_cycles();
+    uint64_t last_rx = 0, last_progress = t0;
+    while (!core::stop_requested()) {
+      rte_delay_us_sleep(5000);
+      const uint64_t now = rte_get_tsc_cycles();
+      if (opt.duration_s > 0 && double(now - t0) / hz >= opt.duration_s) {
+        rt.end_reason = "duration";
+        core::request_stop();
+        break;
+      }
+      if (c.mode != ctl::Mode::kOffline) continue;
+      const uint64_t rx = ctl::totals(rt).rx_packets;
+      if (rt.capture_count_known && rx >= rt.capture_packets) {
+        rt.end_reason = "capture-end";
+        core::request_stop();
+      } else if (rx != last_rx) {
+        last_rx = rx;
+        last_progress = now;
+      } else if (now - last_progress > hz * c.offline_quiet_ms / 1000) {
+        rt.end_reason = rt.capture_count_known ? "quiet-short" : "quiet";
+        core::request_stop();
+      }
+    }
+    if (rt.end_reason.empty()) rt.end_reason = g_signals ? "signal" : "error";
+    rte_eal_mp_wait_lcore();
+    const double wall = double(rte_get_tsc_cycles() - t0) / hz;
+    log_summary(rt, wall);
+    if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&
+        ctl::totals(rt).rx_packets != rt.capture_packets && rt.end_reason != "signal") {
+      LOOM_LOG(ERR, "capture has %" PRIu64 " packets but only %" PRIu64 " were received",
+               rt.capture_packets, ctl::totals(rt).rx_packets);
+      rc = 1;
+    }
+    if (!opt.out_dir.empty()) {
+      if (!ctl::write_file_durable(opt.out_dir + "/stats.json", ctl::stats_json(rt)) ||
+          !ctl::write_file_durable(opt.out_dir + "/run.json", ctl::run_json(rt, wall)))
+        rc = fail("cannot write stats into " + opt.out_dir + ": " + std::strerror(errno));
+    }
+    if (c.mode == ctl::Mode::kOffline && rc == 0) {
+      const ctl::Totals t = ctl::totals(rt);
+      uint64_t v4 = 0, v6 = 0, tcp = 0, bad = 0;
+      for (const auto& p : rt.pkt_stats) {
+        v4 += p->ipv4.get();
+        v6 += p->ipv6.get();
+        tcp += p->tcp.get();
+        for (const auto& m : p->malformed) bad += m.get();
+      }
+      std::printf("loom: %s: %" PRIu64 " packets, %" PRIu64 " bytes (IPv4 %" PRIu64
+                  ", IPv6 %" PRIu64 ", TCP %" PRIu64 ", malformed %" PRIu64 ") in %.3f s; "
+                  "counters in %s/stats.json\n",
+                  c.pcap.c_str(), t.rx_packets, t.rx_bytes, v4, v6, tcp, bad, wall,
+                  opt.out_dir.c_str());
+    }
+  }
+
+  for (const auto& p : rt.ports) port::close_port(p.port_id);
+  rte_eal_cleanup();
+  // The telemetry thread may still hold &rt; EAL cleanup has stopped it.
+  return rc;
+}
+
+}  // namespace app

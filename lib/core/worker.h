@@ -1,0 +1,97 @@
+/* core/worker: the per-lcore poll loop and the context it owns.
+ *
+ * One WorkerCtx per worker lcore, built by the control path at start-up
+ * (heap allocation is fine there) and then owned by that lcore alone. The
+ * loop burst-polls each RX queue the worker owns, hands the burst to an
+ * optional processing hook (the later pipeline stages: flows, reassembly,
+ * HTTP), then either relays the frames to the paired port's TX queue that
+ * belongs to this worker, or frees them (passive tap/SPAN ports).
+ *
+ * TX is buffered per destination: a buffer is sent as soon as it holds a
+ * full burst, and partial buffers are drained by a timer (tx_drain_us) so a
+ * trickle of frames is never held back longer than that. Frames keep their
+ * order: one RX queue feeds exactly one TX buffer. A TX queue that does not
+ * take a frame gets it freed and counted (Drop::tx_full); the worker never
+ * retries or waits.
+ *
+ * Counters are written only by the owning lcore, read by anyone (Counter).
+ * The loop neither allocates, logs nor takes a lock.
+ */
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <rte_mbuf.h>
+
+#include "core/counter.h"
+
+namespace core {
+
+constexpr uint16_t kBurst = 32;
+constexpr uint16_t kNoTx = UINT16_MAX;
+
+enum class Drop : uint8_t {
+#define LOOM_DROP(name, desc) name,
+#include "core/drops.def"
+#undef LOOM_DROP
+  kCount
+};
+constexpr size_t kNumDrops = static_cast<size_t>(Drop::kCount);
+extern const char* const kDropNames[kNumDrops];
+extern const char* const kDropHelp[kNumDrops];
+
+struct WorkerStats {
+  Counter rx_packets, rx_bytes;
+  Counter tx_packets, tx_bytes;
+  Counter drops[kNumDrops];
+  Counter polls_busy, polls_idle;
+};
+
+/* One RX queue a worker polls, and where its frames go. */
+struct RxQueue {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  uint16_t tx_slot = kNoTx;  // index into WorkerCtx::txb, or kNoTx: passive
+};
+
+/* Frames waiting for one TX queue. Sized for two bursts so one RX burst
+ * always fits behind a partial one. */
+struct TxBuffer {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  uint16_t n = 0;
+  rte_mbuf* pkts[2 * kBurst];
+};
+
+struct WorkerCtx;
+
+/* Called once per non-empty RX burst, before the frames are relayed or
+ * freed. It may take extra references (rte_mbuf_refcnt_update) on frames
+ * it keeps; it must not free or modify them. Chosen once at start-up. */
+using BurstHook = void (*)(void* hook_ctx, WorkerCtx& w, const RxQueue& q,
+                           rte_mbuf** pkts, uint16_t n);
+
+struct alignas(64) WorkerCtx {
+  unsigned id = 0;
+  unsigned lcore = 0;
+  std::vector<RxQueue> rxq;
+  std::vector<TxBuffer> txb;
+  uint64_t drain_tsc = 0;          // TX drain period in TSC cycles
+  uint16_t burst = kBurst;         // RX burst size, <= kBurst
+  bool lossless_rx = false;        // offline: never let the PMD hit rx_nombuf
+  struct rte_mempool* pool = nullptr;
+  BurstHook hook = nullptr;
+  void* hook_ctx = nullptr;
+  WorkerStats stats;
+};
+
+/* rte_eal_remote_launch entry point; arg is a WorkerCtx*. Returns 0 after
+ * request_stop() once every TX buffer has been flushed. */
+int worker_main(void* arg);
+
+/* Async-signal-safe: the signal handler calls it. */
+void request_stop() noexcept;
+bool stop_requested() noexcept;
+
+}  // namespace core

@@ -1,0 +1,706 @@
+#include "ctl/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <rte_ethdev.h>
+#include <toml++/toml.h>
+
+#include "core/worker.h"
+#include "port/pmd_limits.h"
+
+namespace ctl {
+
+std::string ConfigError::str() const {
+  return file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " + message;
+}
+
+static std::string join_errors(const std::vector<ConfigError>& e) {
+  std::string s;
+  for (const auto& x : e) s += x.str() + "\n";
+  return s;
+}
+
+ConfigErrors::ConfigErrors(std::vector<ConfigError> e)
+    : std::runtime_error(join_errors(e)), errors(std::move(e)) {}
+
+const char* mode_name(Mode m) noexcept {
+  switch (m) {
+    case Mode::kInline: return "inline";
+    case Mode::kPassive: return "passive";
+    case Mode::kOffline: return "offline";
+  }
+  return "?";
+}
+
+const char* memory_name(Memory m) noexcept {
+  switch (m) {
+    case Memory::kHugepages: return "hugepages";
+    case Memory::kNoHuge: return "no-huge";
+    case Memory::kInMemory: return "in-memory";
+  }
+  return "?";
+}
+
+std::vector<unsigned> parse_lcores(const std::string& s) {
+  // Items are separated by commas outside parentheses; each item is
+  // LCORES[@CPUS], LCORES being N, N-M or a parenthesised list of those.
+  std::set<unsigned> ids;
+  auto add_range = [&](std::string r) {
+    r.erase(std::remove(r.begin(), r.end(), ' '), r.end());
+    if (r.empty()) throw std::invalid_argument("empty lcore entry");
+    const size_t dash = r.find('-');
+    auto num = [](const std::string& x) {
+      if (x.empty() || !std::all_of(x.begin(), x.end(), ::isdigit))
+        throw std::invalid_argument("'" + x + "' is not an lcore number");
+      unsigned long v = std::stoul(x);
+      if (v >= RTE_MAX_LCORE)
+        throw std::invalid_argument("lcore " + x + " is not below RTE_MAX_LCORE (" +
+                                    std::to_string(RTE_MAX_LCORE) + ")");
+      return unsigned(v);
+    };
+    unsigned lo = num(r.substr(0, dash));
+    unsigned hi = dash == std::string::npos ? lo : num(r.substr(dash + 1));
+    if (hi < lo) throw std::invalid_argument("range '" + r + "' runs backwards");
+    for (unsigned i = lo; i <= hi; i++) ids.insert(i);
+  };
+  int depth = 0;
+  std::string item;
+  auto flush = [&] {
+    std::string lc = item.substr(0, item.find('@'));
+    if (!lc.empty() && lc.front() == '(') {
+      if (lc.back() != ')') throw std::invalid_argument("unbalanced '(' in '" + item + "'");
+      std::stringstream in(lc.substr(1, lc.size() - 2));
+      for (std::string r; std::getline(in, r, ',');) add_range(r);
+    } else {
+      add_range(lc);
+    }
+    item.clear();
+  };
+  for (char c : s) {
+    if (c == '(') depth++;
+    if (c == ')') depth--;
+    if (depth < 0) throw std::invalid_argument("unbalanced ')'");
+    if (c == ',' && depth == 0)
+      flush();
+    else
+      item += c;
+  }
+  if (depth != 0) throw std::invalid_argument("unbalanced '('");
+  flush();
+  return {ids.begin(), ids.end()};
+}
+
+namespace {
+
+Where at(const toml::source_region& r) { return {r.begin.line, r.begin.column}; }
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time: return "a date/time";
+    default: return "nothing";
+  }
+}
+
+/* Reads typed values out of one table and records every problem with its
+ * location instead of stopping at the first. */
+class Reader {
+ public:
+  Reader(std::string file, std::vector<ConfigError>& errs) : file_(std::move(file)), errs_(errs) {}
+
+  void error(Where w, std::string msg) { errs_.push_back({file_, w, std::move(msg)}); }
+  void error(const toml::node& n, std::string msg) { error(at(n.source()), std::move(msg)); }
+
+  /* Rejects keys not in `allowed`, naming the ones that are. */
+  void only_keys(const toml::table& t, const std::string& ctx,
+                 std::initializer_list<std::string_view> allowed) {
+    for (auto&& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      if (allowed.size() == 0)
+        error(at(k.source()), "unknown key '" + std::string(k.str()) + "' in " + ctx + ": " +
+                                  ctx + " has no settings in this version of Loom");
+      else
+        error(at(k.source()), "unknown key '" + std::string(k.str()) + "' in " + ctx +
+                                  "; allowed keys are: " + list);
+    }
+  }
+
+  const toml::table* table(const toml::table& t, std::string_view key, const std::string& ctx) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) {
+      error(*n, ctx + " must be a table ([" + std::string(key) + "]), not " + type_name(n->type()));
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+  template <class T>
+  bool uint(const toml::table& t, std::string_view key, const std::string& ctx, uint64_t lo,
+            uint64_t hi, T& out, Where* where = nullptr) {
+    const toml::node* n = t.get(key);
+    if (!n) return false;
+    if (where) *where = at(n->source());
+    const auto* v = n->as_integer();
+    if (!v) {
+      error(*n, ctx + " must be an integer, not " + std::string(type_name(n->type())));
+      return false;
+    }
+    const int64_t x = v->get();
+    if (x < 0 || uint64_t(x) < lo || uint64_t(x) > hi) {
+      error(*n, ctx + " = " + std::to_string(x) + " is out of range; allowed: " +
+                    std::to_string(lo) + " to " + std::to_string(hi));
+      return false;
+    }
+    out = T(x);
+    return true;
+  }
+
+  bool boolean(const toml::table& t, std::string_view key, const std::string& ctx, bool& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return false;
+    if (!n->is_boolean()) {
+      error(*n, ctx + " must be true or false, not " + std::string(type_name(n->type())));
+      return false;
+    }
+    out = n->as_boolean()->get();
+    return true;
+  }
+
+  bool string(const toml::table& t, std::string_view key, const std::string& ctx,
+              std::string& out, Where* where = nullptr) {
+    const toml::node* n = t.get(key);
+    if (!n) return false;
+    if (where) *where = at(n->source());
+    if (!n->is_string()) {
+      error(*n, ctx + " must be a string, not " + std::string(type_name(n->type())));
+      return false;
+    }
+    out = n->as_string()->get();
+    return true;
+  }
+
+  template <class E>
+  bool choice(const toml::table& t, std::string_view key, const std::string& ctx,
+              std::initializer_list<std::pair<std::string_view, E>> options, E& out) {
+    std::string s;
+    if (!string(t, key, ctx, s)) return false;
+    std::string list;
+    for (auto& [name, val] : options) {
+      if (name == s) {
+        out = val;
+        return true;
+      }
+      list += (list.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+    }
+    error(*t.get(key), ctx + " = \"" + s + "\" is not one of " + list);
+    return false;
+  }
+
+  bool strings(const toml::table& t, std::string_view key, const std::string& ctx,
+               std::vector<std::string>& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return false;
+    const toml::array* a = n->as_array();
+    if (!a) {
+      error(*n, ctx + " must be an array of strings, not " + std::string(type_name(n->type())));
+      return false;
+    }
+    out.clear();
+    bool ok = true;
+    for (const toml::node& e : *a) {
+      if (!e.is_string()) {
+        error(e, ctx + " must hold only strings; this element is " + type_name(e.type()));
+        ok = false;
+        continue;
+      }
+      out.push_back(e.as_string()->get());
+    }
+    return ok;
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError>& errs_;
+};
+
+bool valid_name(const std::string& s, bool dash_ok = true) {
+  return !s.empty() && s.size() <= 32 &&
+         std::all_of(s.begin(), s.end(), [dash_ok](char c) {
+           return std::isalnum((unsigned char)c) || c == '_' || (dash_ok && c == '-');
+         });
+}
+
+/* EAL flags Loom derives from keys of its own; setting them through
+ * extra_args would make two sources of truth. */
+const std::map<std::string, std::string>& owned_flags() {
+  static const std::map<std::string, std::string> m = {
+      {"-l", "eal.lcores"},          {"--lcores", "eal.lcores"},  {"-c", "eal.lcores"},
+      {"--main-lcore", "eal.main_lcore"}, {"--file-prefix", "eal.file_prefix"},
+      {"--vdev", "eal.vdevs or [[ports]].device"}, {"-a", "[[ports]].device"},
+      {"--allow", "[[ports]].device"}, {"--no-pci", "[[ports]].device"},
+      {"--no-huge", "eal.memory"},   {"--in-memory", "eal.memory"}, {"-m", "eal.memory_mb"},
+      {"--no-telemetry", "eal.telemetry"}, {"--telemetry", "eal.telemetry"}};
+  return m;
+}
+
+void read_eal(Reader& r, const toml::table& t, EalConfig& e, Where& lcores_at, Where& main_at) {
+  r.only_keys(t, "[eal]", {"lcores", "main_lcore", "memory", "memory_mb", "file_prefix", "vdevs",
+                           "extra_args", "telemetry"});
+  if (r.string(t, "lcores", "eal.lcores", e.lcores, &lcores_at)) {
+    try {
+      e.lcore_ids = parse_lcores(e.lcores);
+    } catch (const std::invalid_argument& x) {
+      r.error(lcores_at, "eal.lcores = \"" + e.lcores + "\" is not valid EAL lcore syntax (" +
+                             x.what() + "); write e.g. \"0-2\" or \"0@0,1@1,2@1\"");
+    }
+  }
+  r.uint(t, "main_lcore", "eal.main_lcore", 0, RTE_MAX_LCORE - 1, e.main_lcore, &main_at);
+  r.choice<Memory>(t, "memory", "eal.memory",
+                   {{"hugepages", Memory::kHugepages}, {"no-huge", Memory::kNoHuge},
+                    {"in-memory", Memory::kInMemory}},
+                   e.memory);
+  r.uint(t, "memory_mb", "eal.memory_mb", 64, 1u << 20, e.memory_mb);
+  Where prefix_at;
+  if (r.string(t, "file_prefix", "eal.file_prefix", e.file_prefix, &prefix_at) &&
+      !valid_name(e.file_prefix))
+    r.error(prefix_at, "eal.file_prefix = \"" + e.file_prefix +
+                           "\" must be 1-32 letters, digits, '_' or '-' (it names a directory "
+                           "under /var/run/dpdk and the telemetry socket's prefix)");
+  r.strings(t, "vdevs", "eal.vdevs", e.vdevs);
+  r.boolean(t, "telemetry", "eal.telemetry", e.telemetry);
+  if (r.strings(t, "extra_args", "eal.extra_args", e.extra_args)) {
+    const toml::array& a = *t.get("extra_args")->as_array();
+    for (size_t i = 0; i < e.extra_args.size(); i++) {
+      const std::string flag = e.extra_args[i].substr(0, e.extra_args[i].find('='));
+      auto it = owned_flags().find(flag);
+      if (it != owned_flags().end())
+        r.error(*a.get(i), "eal.extra_args must not contain " + flag + ": Loom sets it from " +
+                               it->second);
+    }
+  }
+}
+
+struct RawPair {
+  std::string a, b;
+  Where at, a_at, b_at;
+};
+
+struct RawWorker {
+  unsigned lcore = 0;
+  Where at, lcore_at;
+  std::vector<std::pair<std::string, Where>> queues;
+};
+
+void read_port(Reader& r, const toml::table& t, size_t i, PortConfig& p) {
+  const std::string ctx = "ports[" + std::to_string(i) + "]";
+  p.at = at(t.source());
+  r.only_keys(t, "[[ports]]", {"name", "device", "rx_queues", "rx_descriptors", "tx_descriptors",
+                               "mtu", "promiscuous", "link_wait_ms", "rss"});
+  port::PortSpec& s = p.spec;
+  if (!r.string(t, "name", ctx + ".name", s.name))
+    r.error(p.at, ctx + " needs a name (letters, digits or '_'), used by pairs and workers");
+  else if (!valid_name(s.name, false))
+    // Telemetry dictionary keys allow only letters, digits, '_' and '/'.
+    r.error(*t.get("name"), ctx + ".name = \"" + s.name +
+                                "\" must be 1-32 letters, digits or '_'");
+  if (!r.string(t, "device", ctx + ".device", s.device, &p.device_at))
+    r.error(p.at, ctx + " needs a device: a PCI address (\"0000:3b:00.0\") or a vdev spec "
+                        "(\"net_af_packet0,iface=eth1\")");
+  else if (s.device.empty() || s.device.find(' ') != std::string::npos)
+    r.error(p.device_at, ctx + ".device must be a PCI address or vdev spec without spaces");
+  p.rx_queues_at = p.at;
+  r.uint(t, "rx_queues", ctx + ".rx_queues", 1, RTE_MAX_QUEUES_PER_PORT, s.rx_queues,
+         &p.rx_queues_at);
+  r.uint(t, "rx_descriptors", ctx + ".rx_descriptors", 32, 32768, s.rx_descriptors);
+  r.uint(t, "tx_descriptors", ctx + ".tx_descriptors", 32, 32768, s.tx_descriptors);
+  r.uint(t, "mtu", ctx + ".mtu", 68, 16000, s.mtu);
+  r.boolean(t, "promiscuous", ctx + ".promiscuous", s.promiscuous);
+  r.uint(t, "link_wait_ms", ctx + ".link_wait_ms", 0, 60000, s.link_wait_ms);
+  s.rss_hf = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+  if (const toml::table* rss = r.table(t, "rss", ctx + ".rss")) {
+    r.only_keys(*rss, "[ports.rss]", {"enabled", "key", "types", "require_symmetric"});
+    r.boolean(*rss, "enabled", ctx + ".rss.enabled", s.rss);
+    r.boolean(*rss, "require_symmetric", ctx + ".rss.require_symmetric", s.require_symmetric);
+    std::string key;
+    Where key_at;
+    if (r.string(*rss, "key", ctx + ".rss.key", key, &key_at) && key != "symmetric") {
+      try {
+        s.rss_key = port::parse_hex_key(key);
+        if (s.rss_key.size() < 40 || s.rss_key.size() > 255)
+          r.error(key_at, ctx + ".rss.key has " + std::to_string(s.rss_key.size()) +
+                              " bytes; a Toeplitz key needs 40 to 255 (most NICs: 40 or 52)");
+      } catch (const std::invalid_argument& x) {
+        r.error(key_at, ctx + ".rss.key must be \"symmetric\" or hex bytes: " + x.what());
+      }
+    }
+    std::vector<std::string> types;
+    if (r.strings(*rss, "types", ctx + ".rss.types", types)) {
+      s.rss_hf = 0;
+      for (const auto& ty : types) {
+        if (ty == "ip") s.rss_hf |= RTE_ETH_RSS_IP;
+        else if (ty == "tcp") s.rss_hf |= RTE_ETH_RSS_TCP;
+        else if (ty == "udp") s.rss_hf |= RTE_ETH_RSS_UDP;
+        else r.error(*rss->get("types"), ctx + ".rss.types has \"" + ty +
+                                             "\"; allowed: \"ip\", \"tcp\", \"udp\"");
+      }
+      if (types.empty())
+        r.error(*rss->get("types"), ctx + ".rss.types is empty; set rss.enabled = false instead");
+    }
+  }
+}
+
+template <class F>
+void each_table(Reader& r, const toml::table& root, std::string_view key, F&& f) {
+  const toml::node* n = root.get(key);
+  if (!n) return;
+  const toml::array* a = n->as_array();
+  if (!a || !a->is_array_of_tables()) {
+    r.error(*n, std::string(key) + " must be an array of tables ([[" + std::string(key) + "]])");
+    return;
+  }
+  size_t i = 0;
+  for (const toml::node& e : *a) f(*e.as_table(), i++);
+}
+
+}  // namespace
+
+Where Config::port_key_at(size_t port, std::string_view key) const {
+  if (port >= ports.size()) return {};
+  if (key == "rx_queues" || key == "tx_queues") return ports[port].rx_queues_at;
+  if (key == "device") return ports[port].device_at;
+  return ports[port].at;
+}
+
+/* Everything that needs more than one key: pairs, workers, queue limits.
+ * Runs after the per-key reads so it can name every problem at once. */
+static void check_topology(Reader& r, Config& c, const std::vector<RawPair>& pairs,
+                           const std::vector<RawWorker>& raw_workers, Where mode_at,
+                           Where lcores_at, Where main_at, bool eal_present) {
+  std::map<std::string, size_t> by_name;
+  std::map<std::string, size_t> by_device;
+  for (size_t i = 0; i < c.ports.size(); i++) {
+    const auto& p = c.ports[i];
+    if (!p.spec.name.empty() && !by_name.emplace(p.spec.name, i).second)
+      r.error(p.at, "port name \"" + p.spec.name + "\" is used twice; names must be unique");
+    if (!p.spec.device.empty() && !by_device.emplace(port::device_name(p.spec.device), i).second)
+      r.error(p.device_at, "device \"" + port::device_name(p.spec.device) +
+                               "\" is named by two ports; each device can be one port only");
+  }
+  if (c.ports.empty())
+    r.error(Where{1, 1}, "no [[ports]]: Loom needs at least one port to poll "
+                         "(offline runs use --pcap instead)");
+
+  // Pairs.
+  for (const RawPair& rp : pairs) {
+    auto ia = by_name.find(rp.a), ib = by_name.find(rp.b);
+    if (ia == by_name.end())
+      r.error(rp.a_at, "pair names port \"" + rp.a + "\", but no [[ports]] entry has that name");
+    if (ib == by_name.end())
+      r.error(rp.b_at, "pair names port \"" + rp.b + "\", but no [[ports]] entry has that name");
+    if (ia == by_name.end() || ib == by_name.end()) continue;
+    if (ia->second == ib->second) {
+      r.error(rp.at, "pair joins port \"" + rp.a + "\" to itself; a pair needs two ports");
+      continue;
+    }
+    for (size_t idx : {ia->second, ib->second})
+      if (c.ports[idx].peer >= 0)
+        r.error(rp.at, "port \"" + c.ports[idx].spec.name +
+                           "\" is in two pairs; a port can relay to one peer only");
+    c.ports[ia->second].peer = int(ib->second);
+    c.ports[ib->second].peer = int(ia->second);
+  }
+  if (c.mode == Mode::kInline) {
+    if (pairs.empty() && !c.ports.empty())
+      r.error(mode_at, "mode = \"inline\" needs at least one [[pairs]] entry; for a tap or SPAN "
+                       "port use mode = \"passive\"");
+    for (const auto& p : c.ports)
+      if (p.peer < 0 && !pairs.empty())
+        r.error(p.at, "port \"" + p.spec.name + "\" is in no pair; in inline mode every port "
+                      "relays to a peer (use mode = \"passive\" for RX-only ports)");
+  } else if (c.mode == Mode::kPassive && !pairs.empty()) {
+    r.error(pairs.front().at, "[[pairs]] given but mode = \"passive\" never transmits; use "
+                              "mode = \"inline\" to relay");
+  }
+
+  // Lcores.
+  const std::set<unsigned> lcores(c.eal.lcore_ids.begin(), c.eal.lcore_ids.end());
+  if (!lcores.empty() && !lcores.count(c.eal.main_lcore))
+    r.error(main_at.line ? main_at : lcores_at,
+            "eal.main_lcore = " + std::to_string(c.eal.main_lcore) + " is not in eal.lcores \"" +
+                c.eal.lcores + "\"");
+  (void)eal_present;
+
+  // Workers.
+  std::set<std::pair<uint16_t, uint16_t>> polled;
+  if (!raw_workers.empty()) {
+    c.workers_auto = false;
+    std::set<unsigned> used;
+    for (const RawWorker& w : raw_workers) {
+      WorkerSpec ws;
+      ws.lcore = w.lcore;
+      ws.at = w.at;
+      if (!lcores.empty() && !lcores.count(w.lcore))
+        r.error(w.lcore_at, "worker lcore " + std::to_string(w.lcore) +
+                                " is not in eal.lcores \"" + c.eal.lcores + "\"");
+      if (w.lcore == c.eal.main_lcore)
+        r.error(w.lcore_at, "worker lcore " + std::to_string(w.lcore) +
+                                " is the main lcore, which runs control and telemetry; pick "
+                                "another lcore from eal.lcores");
+      if (!used.insert(w.lcore).second)
+        r.error(w.lcore_at, "lcore " + std::to_string(w.lcore) +
+                                " runs two workers; one worker per lcore");
+      for (const auto& [ref, where] : w.queues) {
+        const size_t colon = ref.rfind(':');
+        const std::string pname = ref.substr(0, colon);
+        const std::string qs = colon == std::string::npos ? "" : ref.substr(colon + 1);
+        auto it = by_name.find(pname);
+        if (colon == std::string::npos || qs.empty() ||
+            !std::all_of(qs.begin(), qs.end(), ::isdigit) || qs.size() > 5) {
+          r.error(where, "queue \"" + ref + "\" must be written \"PORT:QUEUE\", e.g. \"west:0\"");
+          continue;
+        }
+        if (it == by_name.end()) {
+          r.error(where, "queue \"" + ref + "\" names port \"" + pname +
+                             "\", but no [[ports]] entry has that name");
+          continue;
+        }
+        const unsigned q = unsigned(std::stoul(qs));
+        const auto& pc = c.ports[it->second];
+        if (q >= pc.spec.rx_queues) {
+          r.error(where, "queue \"" + ref + "\" does not exist: port \"" + pname + "\" has " +
+                             std::to_string(pc.spec.rx_queues) + " RX queue(s), numbered from 0");
+          continue;
+        }
+        if (!polled.insert({uint16_t(it->second), uint16_t(q)}).second) {
+          r.error(where, "queue \"" + ref + "\" is polled by two workers; each RX queue has "
+                         "exactly one owner");
+          continue;
+        }
+        ws.queues.push_back({uint16_t(it->second), uint16_t(q)});
+      }
+      c.workers.push_back(std::move(ws));
+    }
+    for (size_t p = 0; p < c.ports.size(); p++)
+      for (uint16_t q = 0; q < c.ports[p].spec.rx_queues; q++)
+        if (!polled.count({uint16_t(p), q}))
+          r.error(raw_workers.front().at,
+                  "queue \"" + c.ports[p].spec.name + ":" + std::to_string(q) +
+                      "\" is polled by no worker; list it in some [[workers]] queues");
+  } else if (!lcores.empty()) {
+    // Automatic: every lcore but the main one is a worker candidate; queue
+    // q of every port goes to worker q mod n, so a connection's two
+    // directions (queue q on both ports of a pair under symmetric RSS)
+    // meet on one worker.
+    std::vector<unsigned> cand;
+    for (unsigned l : lcores)
+      if (l != c.eal.main_lcore) cand.push_back(l);
+    if (cand.empty()) {
+      r.error(lcores_at, "eal.lcores \"" + c.eal.lcores +
+                             "\" leaves no lcore for a worker besides the main lcore; name at "
+                             "least two lcores");
+    } else {
+      uint16_t max_q = 0;
+      for (const auto& p : c.ports) max_q = std::max(max_q, p.spec.rx_queues);
+      const size_t n = std::min<size_t>(cand.size(), max_q);
+      for (size_t i = 0; i < n; i++) c.workers.push_back({cand[i], {}, lcores_at});
+      for (size_t p = 0; p < c.ports.size(); p++)
+        for (uint16_t q = 0; q < c.ports[p].spec.rx_queues; q++)
+          c.workers[q % n].queues.push_back({uint16_t(p), q});
+    }
+  }
+
+  // TX queues: every worker that relays into a port owns one TX queue on it.
+  for (size_t p = 0; p < c.ports.size(); p++) {
+    uint16_t tx = 0;
+    for (const auto& w : c.workers) {
+      bool sends = false;
+      for (const auto& qr : w.queues) sends |= c.ports[qr.port].peer == int(p);
+      tx += sends;
+    }
+    c.ports[p].spec.tx_queues = std::max<uint16_t>(tx, 1);
+  }
+
+  // Queue limits the virtual PMDs imply (real NICs: checked at start-up).
+  for (const auto& p : c.ports) {
+    auto lim = port::vdev_queue_limit(p.spec.device);
+    if (!lim) continue;
+    if (p.spec.rx_queues > lim->max_rx)
+      r.error(p.rx_queues_at, "port \"" + p.spec.name + "\" asks for " +
+                                  std::to_string(p.spec.rx_queues) + " RX queues; " + lim->why);
+    else if (p.spec.tx_queues > lim->max_tx)
+      r.error(p.rx_queues_at, "port \"" + p.spec.name + "\" needs " +
+                                  std::to_string(p.spec.tx_queues) +
+                                  " TX queues (one per worker relaying into it); " + lim->why);
+  }
+}
+
+Config parse_config(std::string_view text, const std::string& file) {
+  std::vector<ConfigError> errs;
+  Reader r(file, errs);
+  toml::table root;
+  try {
+    root = toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    r.error(at(e.source()), "not valid TOML: " + std::string(e.description()));
+    throw ConfigErrors(std::move(errs));
+  }
+
+  Config c;
+  c.file = file;
+  r.only_keys(root, "the top level",
+              {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
+               "reassembly", "http", "rules", "outputs"});
+  Where mode_at{1, 1};
+  if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
+  r.choice<Mode>(root, "mode", "mode", {{"inline", Mode::kInline}, {"passive", Mode::kPassive}},
+                 c.mode);
+
+  Where lcores_at{1, 1}, main_at{};
+  c.eal.lcore_ids = parse_lcores(c.eal.lcores);
+  const toml::table* eal = r.table(root, "eal", "[eal]");
+  if (eal) {
+    lcores_at = at(eal->source());
+    read_eal(r, *eal, c.eal, lcores_at, main_at);
+  }
+
+  if (const toml::table* t = r.table(root, "mempool", "[mempool]")) {
+    r.only_keys(*t, "[mempool]", {"mbufs", "cache", "mbuf_data_room"});
+    Where mb_at;
+    if (r.uint(*t, "mbufs", "mempool.mbufs", 0, 1u << 26, c.mbufs, &mb_at) && c.mbufs &&
+        c.mbufs < 1023)
+      r.error(mb_at, "mempool.mbufs = " + std::to_string(c.mbufs) +
+                         " is too small to fill even one port's descriptors; use 0 (automatic) "
+                         "or at least 1023");
+    r.uint(*t, "cache", "mempool.cache", 0, RTE_MEMPOOL_CACHE_MAX_SIZE, c.mempool_cache);
+    r.uint(*t, "mbuf_data_room", "mempool.mbuf_data_room", 1024, 65535, c.mbuf_data_room);
+  }
+  if (const toml::table* t = r.table(root, "worker", "[worker]")) {
+    r.only_keys(*t, "[worker]", {"burst", "tx_drain_us", "inspect"});
+    r.boolean(*t, "inspect", "worker.inspect", c.inspect);
+    r.uint(*t, "burst", "worker.burst", 1, core::kBurst, c.burst);
+    r.uint(*t, "tx_drain_us", "worker.tx_drain_us", 1, 100000, c.tx_drain_us);
+  }
+  if (const toml::table* t = r.table(root, "offline", "[offline]")) {
+    r.only_keys(*t, "[offline]", {"quiet_ms"});
+    r.uint(*t, "quiet_ms", "offline.quiet_ms", 100, 600000, c.offline_quiet_ms);
+  }
+  for (const char* later : {"flow", "reassembly", "http", "rules", "outputs"})
+    if (const toml::table* t = r.table(root, later, std::string("[") + later + "]"))
+      r.only_keys(*t, std::string("[") + later + "]", {});
+
+  each_table(r, root, "ports", [&](const toml::table& t, size_t i) {
+    c.ports.emplace_back();
+    read_port(r, t, i, c.ports.back());
+  });
+
+  std::vector<RawPair> pairs;
+  each_table(r, root, "pairs", [&](const toml::table& t, size_t i) {
+    const std::string ctx = "pairs[" + std::to_string(i) + "]";
+    RawPair p;
+    p.at = p.a_at = p.b_at = at(t.source());
+    r.only_keys(t, "[[pairs]]", {"a", "b"});
+    const bool ha = r.string(t, "a", ctx + ".a", p.a, &p.a_at);
+    const bool hb = r.string(t, "b", ctx + ".b", p.b, &p.b_at);
+    if (!ha || !hb)
+      r.error(p.at, ctx + " needs both a and b: the names of the two ports it joins");
+    else
+      pairs.push_back(p);
+  });
+
+  std::vector<RawWorker> workers;
+  each_table(r, root, "workers", [&](const toml::table& t, size_t i) {
+    const std::string ctx = "workers[" + std::to_string(i) + "]";
+    RawWorker w;
+    w.at = w.lcore_at = at(t.source());
+    r.only_keys(t, "[[workers]]", {"lcore", "queues"});
+    if (!r.uint(t, "lcore", ctx + ".lcore", 0, RTE_MAX_LCORE - 1, w.lcore, &w.lcore_at) &&
+        !t.get("lcore"))
+      r.error(w.at, ctx + " needs lcore: the EAL lcore the worker runs on");
+    std::vector<std::string> qs;
+    if (r.strings(t, "queues", ctx + ".queues", qs)) {
+      const toml::array& a = *t.get("queues")->as_array();
+      for (size_t k = 0; k < qs.size(); k++) w.queues.push_back({qs[k], at(a.get(k)->source())});
+    }
+    if (qs.empty())
+      r.error(w.at, ctx + " needs queues = [\"PORT:QUEUE\", ...]: the RX queues it polls");
+    workers.push_back(std::move(w));
+  });
+
+  check_topology(r, c, pairs, workers, mode_at, lcores_at, main_at, eal != nullptr);
+  if (!errs.empty()) throw ConfigErrors(std::move(errs));
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    throw ConfigErrors({{path, {0, 0}, std::string("cannot open the startup file: ") +
+                                           std::strerror(errno)}});
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  return parse_config(text, path);
+}
+
+Config offline_config(const std::string& pcap, const Config* base) {
+  Config c;
+  if (base) c = *base;
+  c.mode = Mode::kOffline;
+  c.pcap = pcap;
+  if (pcap.find(',') != std::string::npos)
+    throw ConfigErrors({{pcap, {0, 0}, "the capture's path contains ',', which DPDK's device "
+                                       "arguments cannot carry; rename or link it"}});
+  // The worker on lcore 1, the main lcore on 0, each on its own CPU when
+  // the process may use two, so that offline runs measure what live runs do.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int i = 0; i < CPU_SETSIZE && cpus.size() < 2; i++)
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+  if (cpus.empty()) cpus.push_back(0);
+  const int w = cpus.size() > 1 ? cpus[1] : cpus[0];
+  c.eal = EalConfig{};
+  c.eal.lcores = "0@" + std::to_string(cpus[0]) + ",1@" + std::to_string(w);
+  c.eal.lcore_ids = {0, 1};
+  c.eal.main_lcore = 0;
+  c.eal.memory = Memory::kNoHuge;
+  c.eal.file_prefix = "loom-offline-" + std::to_string(getpid());
+  c.ports.clear();
+  PortConfig p;
+  p.spec.name = "capture";
+  p.spec.device = "net_pcap0,rx_pcap=" + pcap;
+  p.spec.rss = false;
+  p.spec.link_wait_ms = 0;
+  p.spec.promiscuous = false;
+  c.ports.push_back(p);
+  c.workers = {WorkerSpec{1, {QueueRef{0, 0}}, {}}};
+  c.workers_auto = false;
+  return c;
+}
+
+}  // namespace ctl

@@ -1,0 +1,117 @@
+/* ctl/config: the startup file, parsed once into an immutable Config.
+ *
+ * Everything Loom needs is in one TOML file, EAL settings included (see
+ * docs/configuration.md for every key). load_config() rejects, all at once
+ * and each with file:line:column and a sentence saying what is allowed:
+ * TOML syntax errors, unknown keys, wrong types, out-of-range values and
+ * impossible combinations (a worker lcore outside the lcore set, a pair
+ * naming a missing port, more queues than a virtual PMD allows, a queue no
+ * worker polls...). Workers never see the TOML tree, only Config.
+ *
+ * Control path only: throws ConfigErrors, allocates freely.
+ */
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "port/port.h"
+
+namespace ctl {
+
+struct Where {
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+struct ConfigError {
+  std::string file;
+  Where at;
+  std::string message;
+  std::string str() const;  // "file:line:column: message"
+};
+
+struct ConfigErrors : std::runtime_error {
+  explicit ConfigErrors(std::vector<ConfigError> e);
+  std::vector<ConfigError> errors;
+};
+
+enum class Mode { kInline, kPassive, kOffline };
+enum class Memory { kHugepages, kNoHuge, kInMemory };
+
+const char* mode_name(Mode m) noexcept;
+const char* memory_name(Memory m) noexcept;
+
+struct EalConfig {
+  std::string lcores = "0-1";         // EAL --lcores syntax
+  std::vector<unsigned> lcore_ids;    // the lcores that string names
+  unsigned main_lcore = 0;
+  Memory memory = Memory::kInMemory;
+  unsigned memory_mb = 0;             // 0: EAL's default, or automatic for no-huge
+  std::string file_prefix = "loom";
+  std::vector<std::string> vdevs;     // extra vdevs that are not Loom ports
+  std::vector<std::string> extra_args;
+  bool telemetry = true;
+};
+
+struct PortConfig {
+  port::PortSpec spec;
+  Where at;           // the [[ports]] table
+  Where rx_queues_at;
+  Where device_at;
+  int peer = -1;      // index of the paired port (inline), or -1
+};
+
+struct QueueRef {
+  uint16_t port = 0;   // index into Config::ports
+  uint16_t queue = 0;
+};
+
+struct WorkerSpec {
+  unsigned lcore = 0;
+  std::vector<QueueRef> queues;
+  Where at;
+};
+
+struct Config {
+  std::string file;    // "" for offline runs without --config
+  Mode mode = Mode::kInline;
+  EalConfig eal;
+  std::vector<PortConfig> ports;
+  std::vector<WorkerSpec> workers;   // explicit, or derived (workers_auto)
+  bool workers_auto = true;
+  uint16_t burst = 32;
+  uint32_t tx_drain_us = 100;
+  bool inspect = true;               // false: plain relay, no per-packet work
+  uint32_t mbufs = 0;                // 0: port::auto_pool_size
+  uint32_t mempool_cache = 256;
+  uint16_t mbuf_data_room = 2048 + 128;
+  uint32_t offline_quiet_ms = 2000;
+  std::string pcap;                  // offline input
+
+  /* Location of a port's key for run-time errors (queue limits of real
+   * NICs are only known once EAL has probed them). */
+  Where port_key_at(size_t port, std::string_view key) const;
+};
+
+/* Parses and validates a startup file. Throws ConfigErrors. */
+Config load_config(const std::string& path);
+
+/* Same, from text (tests); `file` names it in error messages. */
+Config parse_config(std::string_view text, const std::string& file);
+
+/* The configuration of an offline run: one net_pcap port reading `pcap`,
+ * one lossless passive worker, no hugepages. Pipeline settings (worker,
+ * mempool, offline and later sections) come from `base` when given; its
+ * EAL, ports, pairs and workers do not apply offline. */
+Config offline_config(const std::string& pcap, const Config* base);
+
+/* Parses the EAL lcore syntax ("0-3", "0,2", "0@0,1@1,2@1", "(0,1)@0").
+ * Throws std::invalid_argument. */
+std::vector<unsigned> parse_lcores(const std::string& s);
+
+}  // namespace ctl

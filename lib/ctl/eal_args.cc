@@ -1,0 +1,92 @@
+#include "ctl/eal_args.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "port/port.h"
+
+namespace ctl {
+
+unsigned auto_memory_mb(uint32_t mbufs, uint16_t data_room) {
+  // Per mbuf: the data room, the rte_mbuf header (128 B) and the mempool's
+  // object header and padding (~64 B).
+  const uint64_t pool = uint64_t(mbufs) * (data_room + 192u);
+  const uint64_t mb = (2 * pool >> 20) + 128;
+  return unsigned(mb);
+}
+
+std::vector<std::string> eal_args(const Config& c, uint32_t mbufs) {
+  std::vector<std::string> a = {"loom"};
+  a.push_back("--lcores=" + c.eal.lcores);
+  a.push_back("--main-lcore=" + std::to_string(c.eal.main_lcore));
+  a.push_back("--file-prefix=" + c.eal.file_prefix);
+  switch (c.eal.memory) {
+    case Memory::kNoHuge:
+      a.push_back("--no-huge");
+      // No shared-config files: a no-huge primary cannot serve secondaries
+      // anyway (dpdk-proc-info panics against one), and offline runs then
+      // leave nothing behind under /var/run/dpdk but the telemetry socket.
+      a.push_back("--no-shconf");
+      a.push_back("-m");
+      a.push_back(std::to_string(c.eal.memory_mb ? c.eal.memory_mb
+                                                 : auto_memory_mb(mbufs, c.mbuf_data_room)));
+      break;
+    case Memory::kInMemory:
+      a.push_back("--in-memory");
+      if (c.eal.memory_mb) {
+        a.push_back("-m");
+        a.push_back(std::to_string(c.eal.memory_mb));
+      }
+      break;
+    case Memory::kHugepages:
+      // Unlink the page files once mapped, so a crash does not leave the
+      // pages allocated (platform notes: they stay used after exit).
+      a.push_back("--huge-unlink");
+      if (c.eal.memory_mb) {
+        a.push_back("-m");
+        a.push_back(std::to_string(c.eal.memory_mb));
+      }
+      break;
+  }
+  bool any_pci = false;
+  for (const auto& p : c.ports) {
+    if (port::is_vdev(p.spec.device)) {
+      a.push_back("--vdev=" + p.spec.device);
+    } else {
+      any_pci = true;
+      a.push_back("--allow=" + p.spec.device);
+    }
+  }
+  // Without a PCI port, probing PCI would only grab devices Loom does not
+  // own (on VMs, the host's own virtio NIC).
+  if (!any_pci) a.push_back("--no-pci");
+  for (const auto& v : c.eal.vdevs) a.push_back("--vdev=" + v);
+  if (!c.eal.telemetry) a.push_back("--no-telemetry");
+  for (const auto& x : c.eal.extra_args) a.push_back(x);
+  return a;
+}
+
+std::string memory_precheck(const Config& c) {
+  if (c.eal.memory != Memory::kHugepages) return {};
+  bool mounted = false;
+  std::ifstream mounts("/proc/mounts");
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream in(line);
+    std::string dev, dir, type;
+    in >> dev >> dir >> type;
+    if (type == "hugetlbfs") mounted = true;
+  }
+  long free_pages = -1;
+  std::ifstream mi("/proc/meminfo");
+  for (std::string line; std::getline(mi, line);)
+    if (line.rfind("HugePages_Free:", 0) == 0) free_pages = std::stol(line.substr(15));
+  if (!mounted)
+    return "eal.memory = \"hugepages\" but no hugetlbfs is mounted; mount one (mount -t "
+           "hugetlbfs nodev /dev/hugepages) or use memory = \"no-huge\" or \"in-memory\"";
+  if (free_pages == 0)
+    return "eal.memory = \"hugepages\" but the host has no free hugepages; reserve some (echo "
+           "512 > /proc/sys/vm/nr_hugepages) or use memory = \"no-huge\"";
+  return {};
+}
+
+}  // namespace ctl

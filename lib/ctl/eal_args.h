@@ -1,0 +1,27 @@
+/* ctl/eal_args: the EAL command line a Config implies, and the checks
+ * that turn EAL's own failures into one clear sentence.
+ *
+ * Control path only, before rte_eal_init.
+ */
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ctl/config.h"
+
+namespace ctl {
+
+/* Memory Loom asks EAL for in no-huge mode: the mbuf pool twice over
+ * (EAL's heap fragments) plus room for EAL itself and the rings. */
+unsigned auto_memory_mb(uint32_t mbufs, uint16_t data_room);
+
+/* argv for rte_eal_init, argv[0] included. `mbufs` sizes -m in no-huge
+ * mode when eal.memory_mb is 0. */
+std::vector<std::string> eal_args(const Config& c, uint32_t mbufs);
+
+/* Empty when the memory mode can work on this host, else the sentence to
+ * print: hugepages mode with no hugetlbfs mounted or no free pages. */
+std::string memory_precheck(const Config& c);
+
+}  // namespace ctl

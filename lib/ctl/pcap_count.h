@@ -1,0 +1,22 @@
+/* ctl/pcap_count: how many packets a capture holds, so an offline run
+ * knows when net_pcap has delivered all of them (the PMD has no EOF: at
+ * the end rx_burst just returns 0 forever).
+ *
+ * Reads only the 16-byte record headers of a classic libpcap file (either
+ * byte order, usec or nsec); packet data goes through the PMD. Control
+ * path, before the run starts.
+ */
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ctl {
+
+/* Record count, or nullopt for pcapng or an unreadable file (the caller
+ * then falls back to a quiet period). A truncated last record is not
+ * counted: libpcap does not deliver it either. */
+std::optional<uint64_t> count_pcap_records(const std::string& path);
+
+}  // namespace ctl

@@ -1,0 +1,35 @@
+/* ctl/runtime: what a running Loom is made of, as the control path sees
+ * it: the config, the ports as set up, the workers and their counters.
+ *
+ * Built by app/ on the main lcore before workers launch and immutable in
+ * shape afterwards; the telemetry thread and the stats writer read the
+ * counters inside it without locks (core::Counter). Nothing here is
+ * touched by the fast path except through the WorkerCtx each worker owns.
+ */
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/worker.h"
+#include "ctl/config.h"
+#include "pkt/parse.h"
+#include "port/port.h"
+
+namespace ctl {
+
+struct Runtime {
+  Config cfg;
+  std::string version;
+  uint64_t start_tsc = 0;
+  std::vector<port::PortState> ports;
+  std::vector<std::unique_ptr<core::WorkerCtx>> workers;
+  std::vector<std::unique_ptr<pkt::Stats>> pkt_stats;  // one per worker
+  uint64_t capture_packets = 0;   // offline: records in the capture file
+  bool capture_count_known = false;
+  std::string end_reason;         // offline: why the run ended
+};
+
+}  // namespace ctl

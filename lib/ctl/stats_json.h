@@ -1,0 +1,35 @@
+/* ctl/stats_json: every counter of a Runtime as JSON.
+ *
+ * stats.json holds only what the input determines (packet, byte and drop
+ * counts), so two offline runs over one capture give identical files;
+ * run.json holds what the machine determines (wall time, polls, rates).
+ * Files are written to a temporary name, fsynced and renamed, so a reader
+ * never sees half a file. Control path; reads counters without locks.
+ */
+#pragma once
+
+#include <string>
+
+#include "ctl/json.h"
+#include "ctl/runtime.h"
+
+namespace ctl {
+
+/* Sums of the per-worker counters. */
+struct Totals {
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+  uint64_t drops[core::kNumDrops] = {};
+  uint64_t polls_busy = 0, polls_idle = 0;
+};
+Totals totals(const Runtime& rt);
+
+/* The per-worker parse counters ("pkt" block) of one worker, or summed. */
+void write_pkt_stats(JsonWriter& j, const pkt::Stats* const* s, size_t n);
+
+std::string stats_json(const Runtime& rt);
+std::string run_json(const Runtime& rt, double wall_seconds);
+
+/* Writes `content` to `path` via path.tmp + fsync + rename. */
+bool write_file_durable(const std::string& path, const std::string& content);
+
+}  // namespace ctl

@@ -1,0 +1,179 @@
+#include "ctl/telemetry.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "ctl/stats_json.h"
+
+namespace ctl {
+
+namespace {
+
+const Runtime* g_rt = nullptr;
+
+void add_u64(rte_tel_data* d, const char* k, uint64_t v) { rte_tel_data_add_dict_u64(d, k, v); }
+
+int cmd_info(const char*, const char*, rte_tel_data* d) {
+  const Runtime& rt = *g_rt;
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "version", rt.version.c_str());
+  rte_tel_data_add_dict_string(d, "config", rt.cfg.file.empty() ? "(none)" : rt.cfg.file.c_str());
+  rte_tel_data_add_dict_string(d, "mode", mode_name(rt.cfg.mode));
+  if (rt.cfg.mode == Mode::kOffline) rte_tel_data_add_dict_string(d, "pcap", rt.cfg.pcap.c_str());
+  add_u64(d, "uptime_s", (rte_get_tsc_cycles() - rt.start_tsc) / rte_get_tsc_hz());
+  add_u64(d, "ports", rt.ports.size());
+  add_u64(d, "workers", rt.workers.size());
+  return 0;
+}
+
+void port_dict(rte_tel_data* d, const port::PortState& p, bool queues) {
+  rte_eth_stats s{};
+  rte_eth_stats_get(p.port_id, &s);
+  rte_tel_data_add_dict_string(d, "name", p.spec.name.c_str());
+  rte_tel_data_add_dict_string(d, "driver", p.driver.c_str());
+  add_u64(d, "port_id", p.port_id);
+  add_u64(d, "link_up", p.link_up);
+  add_u64(d, "link_speed_mbps", p.link_speed_mbps);
+  add_u64(d, "rss_active", p.rss_active);
+  add_u64(d, "rss_symmetric", p.rss_active && p.symmetry.symmetric);
+  add_u64(d, "rx_queues", p.spec.rx_queues);
+  add_u64(d, "tx_queues", p.spec.tx_queues);
+  add_u64(d, "rx_packets", s.ipackets);
+  add_u64(d, "rx_bytes", s.ibytes);
+  add_u64(d, "tx_packets", s.opackets);
+  add_u64(d, "tx_bytes", s.obytes);
+  add_u64(d, "imissed", s.imissed);
+  add_u64(d, "ierrors", s.ierrors);
+  add_u64(d, "oerrors", s.oerrors);
+  add_u64(d, "rx_nombuf", s.rx_nombuf);
+  if (!queues) return;
+  // Per-queue counters as arrays indexed by queue (ethdev keeps the first
+  // RTE_ETHDEV_QUEUE_STAT_CNTRS queues).
+  const unsigned nq = std::min<unsigned>(RTE_ETHDEV_QUEUE_STAT_CNTRS,
+                                         std::max(p.spec.rx_queues, p.spec.tx_queues));
+  auto arr = [&](const char* name, const uint64_t* v, unsigned n) {
+    rte_tel_data* a = rte_tel_data_alloc();
+    if (!a) return;
+    rte_tel_data_start_array(a, RTE_TEL_U64_VAL);
+    for (unsigned i = 0; i < n; i++) rte_tel_data_add_array_u64(a, v[i]);
+    rte_tel_data_add_dict_container(d, name, a, 0);
+  };
+  arr("q_rx_packets", s.q_ipackets, std::min<unsigned>(nq, p.spec.rx_queues));
+  arr("q_rx_bytes", s.q_ibytes, std::min<unsigned>(nq, p.spec.rx_queues));
+  arr("q_rx_errors", s.q_errors, std::min<unsigned>(nq, p.spec.rx_queues));
+  arr("q_tx_packets", s.q_opackets, std::min<unsigned>(nq, p.spec.tx_queues));
+  arr("q_tx_bytes", s.q_obytes, std::min<unsigned>(nq, p.spec.tx_queues));
+  if (p.rss_active) {
+    std::vector<uint64_t> bal(p.symmetry.per_queue.begin(), p.symmetry.per_queue.end());
+    arr("rss_sample_per_queue", bal.data(), unsigned(bal.size()));
+  }
+}
+
+int cmd_ports(const char*, const char* params, rte_tel_data* d) {
+  const Runtime& rt = *g_rt;
+  rte_tel_data_start_dict(d);
+  if (params && *params) {
+    char* end;
+    const unsigned long i = std::strtoul(params, &end, 10);
+    if (*end || i >= rt.ports.size()) return -EINVAL;
+    port_dict(d, rt.ports[i], true);
+    return 0;
+  }
+  for (const auto& p : rt.ports) {
+    rte_tel_data* c = rte_tel_data_alloc();
+    if (!c) return -ENOMEM;
+    rte_tel_data_start_dict(c);
+    port_dict(c, p, false);
+    rte_tel_data_add_dict_container(d, p.spec.name.c_str(), c, 0);
+  }
+  return 0;
+}
+
+void worker_dict(rte_tel_data* d, const core::WorkerCtx& w, const pkt::Stats& ps) {
+  add_u64(d, "id", w.id);
+  add_u64(d, "lcore", w.lcore);
+  add_u64(d, "rx_queues", w.rxq.size());
+  add_u64(d, "rx_packets", w.stats.rx_packets.get());
+  add_u64(d, "rx_bytes", w.stats.rx_bytes.get());
+  add_u64(d, "tx_packets", w.stats.tx_packets.get());
+  add_u64(d, "tx_bytes", w.stats.tx_bytes.get());
+  add_u64(d, "polls_busy", w.stats.polls_busy.get());
+  add_u64(d, "polls_idle", w.stats.polls_idle.get());
+  for (size_t i = 0; i < core::kNumDrops; i++)
+    add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), w.stats.drops[i].get());
+  add_u64(d, "pkt_ipv4", ps.ipv4.get());
+  add_u64(d, "pkt_ipv6", ps.ipv6.get());
+  add_u64(d, "pkt_non_ip", ps.non_ip.get());
+  add_u64(d, "pkt_vlan_tagged", ps.vlan_tagged.get());
+  add_u64(d, "pkt_tcp", ps.tcp.get());
+  add_u64(d, "pkt_udp", ps.udp.get());
+  add_u64(d, "pkt_other_l4", ps.other_l4.get());
+  add_u64(d, "pkt_ip_fragments", ps.ip_fragments.get());
+  for (size_t i = 0; i < pkt::kNumMalformed; i++)
+    add_u64(d, (std::string("malformed_") + pkt::kMalformedNames[i]).c_str(),
+            ps.malformed[i].get());
+}
+
+int cmd_workers(const char*, const char* params, rte_tel_data* d) {
+  const Runtime& rt = *g_rt;
+  rte_tel_data_start_dict(d);
+  if (params && *params) {
+    char* end;
+    const unsigned long i = std::strtoul(params, &end, 10);
+    if (*end || i >= rt.workers.size()) return -EINVAL;
+    worker_dict(d, *rt.workers[i], *rt.pkt_stats[i]);
+    return 0;
+  }
+  // All workers: totals plus one container per worker. ~30 keys of ~40
+  // bytes each per worker keeps 12 workers under the 16 KB limit; beyond
+  // that ask per worker.
+  const Totals t = totals(rt);
+  add_u64(d, "workers", rt.workers.size());
+  add_u64(d, "rx_packets", t.rx_packets);
+  add_u64(d, "tx_packets", t.tx_packets);
+  for (size_t i = 0; i < core::kNumDrops; i++)
+    add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), t.drops[i]);
+  if (rt.workers.size() > 12) return 0;
+  for (size_t i = 0; i < rt.workers.size(); i++) {
+    rte_tel_data* c = rte_tel_data_alloc();
+    if (!c) return -ENOMEM;
+    rte_tel_data_start_dict(c);
+    worker_dict(c, *rt.workers[i], *rt.pkt_stats[i]);
+    rte_tel_data_add_dict_container(d, ("worker" + std::to_string(i)).c_str(), c, 0);
+  }
+  return 0;
+}
+
+int cmd_drops(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  for (size_t i = 0; i < core::kNumDrops; i++)
+    rte_tel_data_add_dict_string(d, core::kDropNames[i], core::kDropHelp[i]);
+  for (size_t i = 0; i < pkt::kNumMalformed; i++)
+    rte_tel_data_add_dict_string(d, (std::string("malformed_") + pkt::kMalformedNames[i]).c_str(),
+                                 pkt::kMalformedHelp[i]);
+  return 0;
+}
+
+}  // namespace
+
+void register_telemetry(const Runtime* rt) {
+  g_rt = rt;
+  rte_telemetry_register_cmd("/loom/info", cmd_info,
+                             "Loom version, startup file, mode and uptime. No parameters.");
+  rte_telemetry_register_cmd(
+      "/loom/ports", cmd_ports,
+      "Per-port packets, bytes, imissed, rx_nombuf, errors and RSS state. "
+      "Parameters: none for all ports, or int port index for one with per-queue counters.");
+  rte_telemetry_register_cmd(
+      "/loom/workers", cmd_workers,
+      "Per-worker rx/tx, drops by reason, busy/idle polls, parse counters. "
+      "Parameters: none for totals and every worker, or int worker id.");
+  rte_telemetry_register_cmd("/loom/drops", cmd_drops,
+                             "Every drop and malformed-packet counter with how to read it.");
+}
+
+}  // namespace ctl
