@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
       }
       cfg = ctl::offline_config(*pcap, base ? &*base : nullptr);
     } else if (base) {
+      if (base->mode == ctl::Mode::kOffline)
+        return usage_error(*config + " has mode = \"offline\": run it with --pcap IN.pcap --out DIR");
       cfg = std::move(*base);
     } else {
       return usage_error("nothing to do: give --config FILE or --pcap IN.pcap --out DIR");

@@ -409,9 +409,17 @@ static void check_topology(Reader& r, Config& c, const std::vector<RawPair>& pai
       r.error(p.device_at, "device \"" + port::device_name(p.spec.device) +
                                "\" is named by two ports; each device can be one port only");
   }
+  if (c.mode == Mode::kOffline) {
+    // A pipeline-only file for --pcap runs: the capture is the only port.
+    if (!c.ports.empty() || !pairs.empty() || !raw_workers.empty())
+      r.error(mode_at, "mode = \"offline\" files describe the pipeline only; Loom makes the "
+                       "capture port and worker itself, so drop [[ports]], [[pairs]] and "
+                       "[[workers]]");
+    return;
+  }
   if (c.ports.empty())
     r.error(Where{1, 1}, "no [[ports]]: Loom needs at least one port to poll "
-                         "(offline runs use --pcap instead)");
+                         "(or set mode = \"offline\" for a file used with --pcap)");
 
   // Pairs.
   for (const RawPair& rp : pairs) {
@@ -575,7 +583,9 @@ Config parse_config(std::string_view text, const std::string& file) {
                "reassembly", "http", "rules", "outputs"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
-  r.choice<Mode>(root, "mode", "mode", {{"inline", Mode::kInline}, {"passive", Mode::kPassive}},
+  r.choice<Mode>(root, "mode", "mode",
+                 {{"inline", Mode::kInline}, {"passive", Mode::kPassive},
+                  {"offline", Mode::kOffline}},
                  c.mode);
 
   Where lcores_at{1, 1}, main_at{};
