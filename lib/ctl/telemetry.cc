@@ -7,6 +7,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "core/log.h"
 #include "ctl/stats_json.h"
 
 namespace ctl {
@@ -162,18 +163,22 @@ int cmd_drops(const char*, const char*, rte_tel_data* d) {
 
 void register_telemetry(const Runtime* rt) {
   g_rt = rt;
-  rte_telemetry_register_cmd("/loom/info", cmd_info,
-                             "Loom version, startup file, mode and uptime. No parameters.");
-  rte_telemetry_register_cmd(
-      "/loom/ports", cmd_ports,
-      "Per-port packets, bytes, imissed, rx_nombuf, errors and RSS state. "
-      "Parameters: none for all ports, or int port index for one with per-queue counters.");
-  rte_telemetry_register_cmd(
-      "/loom/workers", cmd_workers,
-      "Per-worker rx/tx, drops by reason, busy/idle polls, parse counters. "
-      "Parameters: none for totals and every worker, or int worker id.");
-  rte_telemetry_register_cmd("/loom/drops", cmd_drops,
-                             "Every drop and malformed-packet counter with how to read it.");
+  // DPDK 22.11 refuses help texts of 64 characters or more (MAX_HELP_LEN);
+  // docs/operations.md has the long form of each.
+  struct Cmd {
+    const char* name;
+    telemetry_cb fn;
+    const char* help;
+  };
+  static const Cmd cmds[] = {
+      {"/loom/info", cmd_info, "Version, startup file, mode, uptime. No parameters."},
+      {"/loom/ports", cmd_ports, "Port counters and RSS. Param: port index for queues."},
+      {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
+      {"/loom/drops", cmd_drops, "Every drop and malformed counter with its meaning."},
+  };
+  for (const Cmd& c : cmds)
+    if (int rc = rte_telemetry_register_cmd(c.name, c.fn, c.help); rc != 0)
+      LOOM_LOG(WARNING, "telemetry command %s not registered (%d)", c.name, rc);
 }
 
 }  // namespace ctl
