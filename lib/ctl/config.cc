@@ -421,14 +421,19 @@ static void check_topology(Reader& r, Config& c, const std::vector<RawPair>& pai
     r.error(Where{1, 1}, "no [[ports]]: Loom needs at least one port to poll "
                          "(or set mode = \"offline\" for a file used with --pcap)");
 
-  // Pairs.
+  // Pairs. A pair that names a missing port is one mistake: its ports are
+  // not also reported as "in no pair".
+  bool pairs_ok = true;
   for (const RawPair& rp : pairs) {
     auto ia = by_name.find(rp.a), ib = by_name.find(rp.b);
     if (ia == by_name.end())
       r.error(rp.a_at, "pair names port \"" + rp.a + "\", but no [[ports]] entry has that name");
     if (ib == by_name.end())
       r.error(rp.b_at, "pair names port \"" + rp.b + "\", but no [[ports]] entry has that name");
-    if (ia == by_name.end() || ib == by_name.end()) continue;
+    if (ia == by_name.end() || ib == by_name.end()) {
+      pairs_ok = false;
+      continue;
+    }
     if (ia->second == ib->second) {
       r.error(rp.at, "pair joins port \"" + rp.a + "\" to itself; a pair needs two ports");
       continue;
@@ -445,7 +450,7 @@ static void check_topology(Reader& r, Config& c, const std::vector<RawPair>& pai
       r.error(mode_at, "mode = \"inline\" needs at least one [[pairs]] entry; for a tap or SPAN "
                        "port use mode = \"passive\"");
     for (const auto& p : c.ports)
-      if (p.peer < 0 && !pairs.empty())
+      if (p.peer < 0 && !pairs.empty() && pairs_ok)
         r.error(p.at, "port \"" + p.spec.name + "\" is in no pair; in inline mode every port "
                       "relays to a peer (use mode = \"passive\" for RX-only ports)");
   } else if (c.mode == Mode::kPassive && !pairs.empty()) {

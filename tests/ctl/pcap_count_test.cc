@@ -1,0 +1,78 @@
+// The record count that ends offline runs, against the corpus oracle's
+// packet counts.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "ctl/pcap_count.h"
+
+namespace {
+
+const std::string kCorpus = LOOM_CORPUS_DIR;
+
+// The oracle's top-level "packets" field.
+long oracle_packets(const std::string& oracle) {
+  std::ifstream in(oracle);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::smatch m;
+  const std::string s = ss.str();
+  if (!std::regex_search(s, m, std::regex("\"packets\":\\s*([0-9]+)"))) return -1;
+  return std::stol(m[1]);
+}
+
+TEST(PcapCount, MatchesOracleOnEveryCorpusCapture) {
+  int checked = 0;
+  for (const char* name : {"captures/clean-v4", "captures/clean-v6", "captures/dup-v4",
+                           "captures/loss-post-v4", "captures/loss-pre-v4",
+                           "captures/midstream-v4", "captures/mix-v4", "captures/reorder-v4",
+                           "captures/vlan-mix-v4", "synthetic/synth-sample"}) {
+    const std::string pcap = kCorpus + "/" + name + ".pcap";
+    if (FILE* f = std::fopen(pcap.c_str(), "rb")) std::fclose(f);
+    else continue;
+    SCOPED_TRACE(pcap);
+    const auto n = ctl::count_pcap_records(pcap);
+    ASSERT_TRUE(n.has_value());
+    EXPECT_EQ(long(*n), oracle_packets(pcap + ".oracle.json"));
+    checked++;
+  }
+  if (checked == 0) GTEST_SKIP() << "corpus not found at " << kCorpus;
+}
+
+TEST(PcapCount, TruncatedLastRecordIsNotCounted) {
+  const std::string path = ::testing::TempDir() + "/trunc.pcap";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  const unsigned char gh[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+                                0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
+  std::fwrite(gh, 1, sizeof gh, f);
+  unsigned char rh[16] = {0};
+  rh[8] = 60;  // caplen 60
+  rh[12] = 60;
+  unsigned char data[60] = {0};
+  std::fwrite(rh, 1, 16, f);
+  std::fwrite(data, 1, 60, f);
+  std::fwrite(rh, 1, 16, f);
+  std::fwrite(data, 1, 30, f);  // cut short
+  std::fclose(f);
+  auto n = ctl::count_pcap_records(path);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 1u);
+  std::remove(path.c_str());
+}
+
+TEST(PcapCount, NotAPcapIsUnknown) {
+  const std::string path = ::testing::TempDir() + "/not.pcap";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fputs("\x0a\x0d\x0d\x0a this is pcapng-ish, not libpcap", f);
+  std::fclose(f);
+  EXPECT_FALSE(ctl::count_pcap_records(path).has_value());
+  EXPECT_FALSE(ctl::count_pcap_records("/nonexistent.pcap").has_value());
+  std::remove(path.c_str());
+}
+
+}  // namespace
