@@ -19,6 +19,17 @@ void put16(Bytes& b, size_t off, uint16_t v) {
   b[off + 1] = uint8_t(v);
 }
 
+// push_back, not insert(): GCC 12 warns falsely on vector::insert of
+// small vectors here.
+void append(Bytes& a, const Bytes& b) {
+  for (uint8_t x : b) a.push_back(x);
+}
+
+Bytes cat(Bytes a, const Bytes& b) {
+  append(a, b);
+  return a;
+}
+
 Bytes eth(uint16_t type, int vlans = 0) {
   Bytes b(12, 0xAA);
   for (int i = 0; i < vlans; i++) {
@@ -54,7 +65,7 @@ Bytes ipv4(const Bytes& l4, uint8_t proto = 6, uint8_t ihl_words = 5) {
   ip[9] = proto;
   ip[12] = 10, ip[13] = 0, ip[14] = 0, ip[15] = 1;
   ip[16] = 10, ip[17] = 0, ip[18] = 0, ip[19] = 2;
-  ip.insert(ip.end(), l4.begin(), l4.end());
+  append(ip, l4);
   return ip;
 }
 
@@ -66,14 +77,9 @@ Bytes ipv6(const Bytes& l4, uint8_t next = 6, const Bytes& ext = {}) {
   ip[7] = 64;
   ip[8] = 0x20, ip[9] = 0x01, ip[23] = 1;
   ip[24] = 0x20, ip[25] = 0x01, ip[39] = 2;
-  ip.insert(ip.end(), ext.begin(), ext.end());
-  ip.insert(ip.end(), l4.begin(), l4.end());
+  append(ip, ext);
+  append(ip, l4);
   return ip;
-}
-
-Bytes cat(Bytes a, const Bytes& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 Kind run(const Bytes& f, pkt::Parsed& p, Malformed& why) {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything Loom builds and tests with, from Debian's packages
+# only. Used by the README's commands and by .ci/run. Idempotent: when
+# every package is present it does nothing (no network).
+set -euo pipefail
+pkgs=(
+  meson ninja-build pkg-config g++ python3
+  libdpdk-dev dpdk dpdk-dev          # DPDK 22.11: libraries, testpmd, dpdk-telemetry.py
+  libhyperscan-dev libtbb-dev node-llhttp libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nginx curl iproute2 ethtool jq procps  # end-to-end test peers and tools
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing: ${missing[*]}"
+# Keep the nginx package from starting a system nginx on port 80: the
+# end-to-end test runs its own inside a network namespace.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  created_policy=1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+[ "$created_policy" -eq 0 ] || $SUDO rm -f "$policy"

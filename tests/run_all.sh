@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The README's test command, and what CI runs: install dependencies, build
+# (release, plus unit tests under ASan+UBSan), then run every suite:
+#   unit        GoogleTest, release build
+#   unit-asan   the same tests under AddressSanitizer + UBSan
+#   offline     loom --pcap on every corpus capture vs oracle and census
+#   e2e         nginx <-> curl through Loom's af_packet relay (root only)
+#   perf-smoke  the relay benchmark for one second per engine (no timing
+#               assertions; it only has to run)
+# Ends with "N passed, M failed" over all test cases and checks.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+.ci/install-deps.sh || { echo "dependency install failed"; exit 1; }
+[ -f build/build.ninja ] || meson setup build || exit 1
+ninja -C build || exit 1
+[ -f build-asan/build.ninja ] ||
+  meson setup build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dperf=false || exit 1
+ninja -C build-asan tests/loom_unit_tests || exit 1
+
+total_pass=0 total_fail=0 failed_suites=()
+log_dir=$(mktemp -d /tmp/loom-tests.XXXXXX)
+# run_suite NAME CMD...: runs, then adds the counts of its closing line
+# ("N passed, M failed", or GoogleTest's summary).
+run_suite() {
+  local name=$1; shift
+  echo "=== $name"
+  "$@" >"$log_dir/$name.log" 2>&1
+  local rc=$?
+  local p f
+  p=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$log_dir/$name.log" | tail -1 | awk '{print $1}')
+  f=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$log_dir/$name.log" | tail -1 | awk '{print $3}')
+  if [ -z "$p" ]; then  # GoogleTest
+    p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$log_dir/$name.log" | awk '{print $4}')
+    f=$(grep -Eo '^\[  FAILED  \] [0-9]+ test' "$log_dir/$name.log" | awk '{print $4}')
+  fi
+  p=${p:-0} f=${f:-0}
+  if [ $rc -eq 77 ]; then
+    echo "    skipped: $(grep -m1 -i skip "$log_dir/$name.log")"
+  elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1  # crashed or failed without a count
+  fi
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+    failed_suites+=("$name")
+    tail -40 "$log_dir/$name.log"
+  fi
+  echo "    $name: $p passed, $f failed (log: $log_dir/$name.log)"
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+}
+
+run_suite unit build/tests/loom_unit_tests
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite unit-asan build-asan/tests/loom_unit_tests
+run_suite offline tests/offline/offline_test.sh build
+run_suite e2e tests/e2e/relay_ns_test.sh
+DURATION=1 run_suite perf-smoke perf/relay_bench.sh
+
+echo
+[ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ ${#failed_suites[@]} -eq 0 ]
