@@ -22,6 +22,7 @@
 #include "ctl/pcap_count.h"
 #include "ctl/runtime.h"
 #include "ctl/stats_json.h"
+#include "ctl/streams_out.h"
 #include "ctl/telemetry.h"
 
 namespace app {
@@ -37,11 +38,6 @@ void on_signal(int sig) {
   core::request_stop();
 }
 
-void inspect_hook(void* ctx, core::WorkerCtx&, const core::RxQueue&, rte_mbuf** pkts,
-                  uint16_t n) {
-  pkt::classify_burst(*static_cast<pkt::Stats*>(ctx), pkts, n);
-}
-
 int fail(const std::string& msg) {
   std::fprintf(stderr, "loom: %s\n", msg.c_str());
   return 1;
@@ -53,15 +49,61 @@ std::string where(const ctl::Config& c, size_t port, const std::string& key) {
   return c.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.column) + ": ";
 }
 
+/* The inspection config a Config implies. */
+inspect::Config stage_config(const ctl::Config& c) {
+  inspect::Config ic;
+  ic.table.max_flows = c.flow.max_flows_per_worker;
+  ic.table.timeouts.new_ns = uint64_t(c.flow.timeout_new_s) * 1000000000ull;
+  ic.table.timeouts.established_ns = uint64_t(c.flow.timeout_established_s) * 1000000000ull;
+  ic.table.timeouts.closed_ns = uint64_t(c.flow.timeout_closed_s) * 1000000000ull;
+  ic.table.evict_when_full = c.flow.evict_when_full;
+  ic.table.sweep_per_insert = c.flow.sweep_per_insert;
+  ic.table.sweep_per_idle = c.flow.sweep_per_idle_poll;
+  ic.limits.max_ofo_segments = c.reasm.max_ofo_segments;
+  ic.limits.max_ofo_bytes = c.reasm.max_ofo_bytes;
+  ic.limits.memcap_bytes = uint64_t(c.reasm.memcap_mb) << 20;
+  ic.limits.gap_timeout_ns = uint64_t(c.reasm.gap_timeout_ms) * 1000000ull;
+  ic.limits.ack_gap_timeout_ns = uint64_t(c.reasm.ack_gap_timeout_ms) * 1000000ull;
+  // One node per held mbuf; the memcap counts whole mbuf buffers.
+  ic.ofo_nodes = uint32_t(ic.limits.memcap_bytes / (c.mbuf_data_room + 128u)) + 1024;
+  ic.streams = c.outputs.streams;
+  ic.record_ring = c.outputs.record_ring;
+  // Offline: never drop, and sweep only on inserts, which happen in
+  // capture order, so the output does not depend on the machine's timing.
+  ic.lossless = c.mode == ctl::Mode::kOffline;
+  ic.idle_sweep = c.mode != ctl::Mode::kOffline;
+  return ic;
+}
+
+/* Each port's RSS as programmed, with the worker owning each RX queue. */
+std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
+  std::vector<inspect::PortRss> out;
+  for (size_t i = 0; i < rt.ports.size(); i++) {
+    const port::PortState& p = rt.ports[i];
+    if (out.size() <= p.port_id) out.resize(p.port_id + 1u);
+    inspect::PortRss& r = out[p.port_id];
+    r.active = p.rss_active;
+    r.key = p.rss_key;
+    r.reta = p.reta;
+    r.queue_owner.assign(p.spec.rx_queues, -1);
+    r.ts_unit_ns = p.rx_timestamp ? p.rx_timestamp_ns : 0;
+    for (size_t w = 0; w < rt.cfg.workers.size(); w++)
+      for (const ctl::QueueRef& q : rt.cfg.workers[w].queues)
+        if (q.port == i) r.queue_owner[q.queue] = int16_t(w);
+  }
+  return out;
+}
+
 /* Builds the workers' contexts: RX queues from the config, and one TX
  * buffer per peer port, on the TX queue this worker owns there. */
 void build_workers(ctl::Runtime& rt, rte_mempool* pool) {
   const ctl::Config& c = rt.cfg;
+  const inspect::Config ic = stage_config(c);
+  const auto rss = port_rss(rt);
   std::vector<uint16_t> next_txq(c.ports.size(), 0);
   for (size_t i = 0; i < c.workers.size(); i++) {
     const ctl::WorkerSpec& ws = c.workers[i];
     auto w = std::make_unique<core::WorkerCtx>();
-    auto ps = std::make_unique<pkt::Stats>();
     w->id = unsigned(i);
     w->lcore = ws.lcore;
     w->burst = c.burst;
@@ -69,8 +111,12 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool) {
     w->lossless_rx = c.mode == ctl::Mode::kOffline;
     w->drain_tsc = rte_get_tsc_hz() * c.tx_drain_us / 1000000;
     if (c.inspect) {
-      w->hook = inspect_hook;
-      w->hook_ctx = ps.get();
+      auto st = std::make_unique<inspect::Stage>(ic, unsigned(i),
+                                                 int(rte_lcore_to_socket_id(ws.lcore)), rss);
+      w->hook = inspect::Stage::burst_hook;
+      w->idle_hook = inspect::Stage::idle_hook;
+      w->hook_ctx = st.get();
+      rt.stages.push_back(std::move(st));
     }
     std::map<int, uint16_t> slot_of_peer;
     for (const ctl::QueueRef& qr : ws.queues) {
@@ -92,7 +138,6 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool) {
       w->rxq.push_back(q);
     }
     rt.workers.push_back(std::move(w));
-    rt.pkt_stats.push_back(std::move(ps));
   }
 }
 
@@ -122,12 +167,18 @@ int run(ctl::Config cfg, const RunOptions& opt) {
 
   std::vector<port::PortSpec> specs;
   for (const auto& p : c.ports) specs.push_back(p.spec);
+  // Reassembly holds mbufs by reference: the pool also covers every
+  // worker's memcap, so a full OFO budget never starves RX.
+  const uint64_t memcap_mbufs =
+      c.inspect ? (uint64_t(c.reasm.memcap_mb) << 20) / (c.mbuf_data_room + 128u) : 0;
   const uint32_t mbufs =
-      c.mbufs ? c.mbufs : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache);
+      c.mbufs ? c.mbufs
+              : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache) +
+                    uint32_t(memcap_mbufs * c.workers.size()) + 1;
 
   if (std::string why = ctl::memory_precheck(c); !why.empty()) return fail(why);
 
-  std::vector<std::string> args = ctl::eal_args(c, mbufs);
+  std::vector<std::string> args = ctl::eal_args(c, mbufs, c.inspect ? ctl::inspect_memory_mb(c) : 0);
   std::vector<char*> argv;
   std::string joined;
   for (auto& a : args) {
@@ -175,8 +226,21 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
   }
 
+  ctl::StreamWriter streams;
+  std::vector<inspect::Stage*> stages;
   if (rc == 0) {
-    build_workers(rt, pool);
+    try {
+      build_workers(rt, pool);
+    } catch (const std::exception& e) {
+      rc = fail(e.what());
+    }
+    for (auto& st : rt.stages) stages.push_back(st.get());
+    const std::string dir = !opt.out_dir.empty() ? opt.out_dir : c.outputs.dir;
+    if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
+        !streams.open(dir + "/streams.jsonl"))
+      rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
+  }
+  if (rc == 0) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     for (auto& w : rt.workers) {
@@ -204,6 +268,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     uint64_t last_rx = 0, last_progress = t0;
     while (!core::stop_requested()) {
       rte_delay_us_sleep(5000);
+      streams.drain(stages);
       const uint64_t now = rte_get_tsc_cycles();
       if (opt.duration_s > 0 && double(now - t0) / hz >= opt.duration_s) {
         rt.end_reason = "duration";
@@ -224,7 +289,28 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       }
     }
     if (rt.end_reason.empty()) rt.end_reason = g_signals ? "signal" : "error";
+    // Keep draining while the workers finish their last loop: a lossless
+    // worker may be waiting for room in its record ring.
+    for (bool busy = true; busy;) {
+      streams.drain(stages);
+      busy = false;
+      for (const auto& w : rt.workers)
+        busy |= rte_eal_get_lcore_state(w->lcore) == RUNNING;
+      if (busy) rte_delay_us_sleep(1000);
+    }
     rte_eal_mp_wait_lcore();
+    // The workers are gone: their flows are ours to end now. Offline this is
+    // the capture's end; live, a shutdown.
+    const flow::End why =
+        c.mode == ctl::Mode::kOffline ? flow::End::kCaptureEnd : flow::End::kShutdown;
+    struct DrainCtx {
+      ctl::StreamWriter* w;
+      std::vector<inspect::Stage*>* s;
+    } dc{&streams, &stages};
+    for (inspect::Stage* st : stages)
+      st->finish(why, [](void* p) { auto* d = static_cast<DrainCtx*>(p); d->w->drain(*d->s); }, &dc);
+    streams.drain(stages);
+    if (!streams.close()) rc = fail(std::string("cannot write streams.jsonl: ") + std::strerror(errno));
     const double wall = double(rte_get_tsc_cycles() - t0) / hz;
     log_summary(rt, wall);
     if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&
@@ -240,21 +326,24 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
     if (c.mode == ctl::Mode::kOffline && rc == 0) {
       const ctl::Totals t = ctl::totals(rt);
-      uint64_t v4 = 0, v6 = 0, tcp = 0, bad = 0;
-      for (const auto& p : rt.pkt_stats) {
-        v4 += p->ipv4.get();
-        v6 += p->ipv6.get();
-        tcp += p->tcp.get();
-        for (const auto& m : p->malformed) bad += m.get();
+      uint64_t v4 = 0, v6 = 0, tcp = 0, bad = 0, conns = 0, gaps = 0;
+      for (const auto& st : rt.stages) {
+        v4 += st->pkt_stats.ipv4.get();
+        v6 += st->pkt_stats.ipv6.get();
+        tcp += st->pkt_stats.tcp.get();
+        for (const auto& m : st->pkt_stats.malformed) bad += m.get();
+        conns += st->flow_stats.inserts.get() + st->flow_stats.reused.get();
+        gaps += st->reasm_stats.gaps.get();
       }
       std::printf("loom: %s: %" PRIu64 " packets, %" PRIu64 " bytes (IPv4 %" PRIu64
-                  ", IPv6 %" PRIu64 ", TCP %" PRIu64 ", malformed %" PRIu64 ") in %.3f s; "
-                  "counters in %s/stats.json\n",
-                  c.pcap.c_str(), t.rx_packets, t.rx_bytes, v4, v6, tcp, bad, wall,
+                  ", IPv6 %" PRIu64 ", TCP %" PRIu64 ", malformed %" PRIu64 "), %" PRIu64
+                  " TCP connections, %" PRIu64 " gaps, in %.3f s; output in %s\n",
+                  c.pcap.c_str(), t.rx_packets, t.rx_bytes, v4, v6, tcp, bad, conns, gaps, wall,
                   opt.out_dir.c_str());
     }
   }
 
+  rt.stages.clear();  // their tables and rings live in EAL memory
   for (const auto& p : rt.ports) port::close_port(p.port_id);
   rte_eal_cleanup();
   // The telemetry thread may still hold &rt; EAL cleanup has stopped it.

@@ -14,11 +14,16 @@ build/app/loom --pcap tests/data/sample.pcap --out "$out" --config drivers_cfg/p
 python3 - "$out/stats.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-t, p = d["totals"], d["totals"]["pkt"]
+t, p, f, r = d["totals"], d["totals"]["pkt"], d["totals"]["flows"], d["totals"]["reasm"]
 print(f"capture:  {d['input']['pcap']} ({d['input']['packets_in_capture']} packets in file)")
 print(f"received: {t['rx_packets']} packets, {t['rx_bytes']} bytes; end: {d['input']['end']}")
 print(f"by kind:  IPv4 {p['ipv4']}, IPv6 {p['ipv6']}, TCP {p['tcp']}, UDP {p['udp']}, "
       f"VLAN-tagged {p['vlan_tagged']}, non-IP {p['non_ip']}, "
-      f"malformed {sum(p['malformed'].values())}")
+      f"malformed {sum(t['malformed'].values())}")
+print(f"TCP:      {f['inserts'] + f['reused']} connections ({f['ended_fin']} closed by FIN, "
+      f"{f['ended_rst']} by RST), {r['bytes_delivered']} payload bytes reassembled, "
+      f"{r['ofo_queued']} out-of-order segments held, {r['retransmits']} retransmissions, "
+      f"{r['gaps']} gaps")
 PY
+echo "streams:  $(wc -l <"$out/streams.jsonl") connection directions in $out/streams.jsonl"
 echo "all counters: $out/stats.json (timing: $out/run.json, log: $out.log)"

@@ -50,7 +50,7 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
     // record when the allocation fails. Offline there is no line rate to
     // keep up with, so ask only for what the pool can surely hold.
     if (rte_mempool_avail_count(w.pool) < 2u * kBurst) {
-      w.stats.drops[size_t(Drop::rx_backpressure)].add(1);
+      w.stats.rx_backpressure.add(1);
       return 0;
     }
   }
@@ -86,10 +86,12 @@ int worker_main(void* arg) {
   while (!stop_requested()) {
     uint32_t got = 0;
     for (const RxQueue& q : w.rxq) got += poll_queue(w, q);
-    if (got)
+    if (got) {
       w.stats.polls_busy.add(1);
-    else
+    } else {
       w.stats.polls_idle.add(1);
+      if (w.idle_hook) w.idle_hook(w.hook_ctx, w);
+    }
     // One TSC read per loop, not per packet: the drain period (default
     // 100 us) is thousands of loops long.
     const uint64_t now = rte_rdtsc();

@@ -46,6 +46,7 @@ struct WorkerStats {
   Counter tx_packets, tx_bytes;
   Counter drops[kNumDrops];
   Counter polls_busy, polls_idle;
+  Counter rx_backpressure;  // lossless polls skipped: pool low (timing, not input)
 };
 
 /* One RX queue a worker polls, and where its frames go. */
@@ -72,6 +73,10 @@ struct WorkerCtx;
 using BurstHook = void (*)(void* hook_ctx, WorkerCtx& w, const RxQueue& q,
                            rte_mbuf** pkts, uint16_t n);
 
+/* Called on polls that found nothing: where bounded background work
+ * (flow-table sweeping) happens. */
+using IdleHook = void (*)(void* hook_ctx, WorkerCtx& w);
+
 struct alignas(64) WorkerCtx {
   unsigned id = 0;
   unsigned lcore = 0;
@@ -82,6 +87,7 @@ struct alignas(64) WorkerCtx {
   bool lossless_rx = false;        // offline: never let the PMD hit rx_nombuf
   struct rte_mempool* pool = nullptr;
   BurstHook hook = nullptr;
+  IdleHook idle_hook = nullptr;
   void* hook_ctx = nullptr;
   WorkerStats stats;
 };

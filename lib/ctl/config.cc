@@ -622,7 +622,39 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.only_keys(*t, "[offline]", {"quiet_ms"});
     r.uint(*t, "quiet_ms", "offline.quiet_ms", 100, 600000, c.offline_quiet_ms);
   }
-  for (const char* later : {"flow", "reassembly", "http", "rules", "outputs"})
+  if (const toml::table* t = r.table(root, "flow", "[flow]")) {
+    r.only_keys(*t, "[flow]", {"max_flows_per_worker", "timeout_new_s", "timeout_established_s",
+                               "timeout_closed_s", "evict_when_full", "sweep_per_insert",
+                               "sweep_per_idle_poll"});
+    FlowConfig& f = c.flow;
+    r.uint(*t, "max_flows_per_worker", "flow.max_flows_per_worker", 64, 1u << 24,
+           f.max_flows_per_worker);
+    r.uint(*t, "timeout_new_s", "flow.timeout_new_s", 1, 86400, f.timeout_new_s);
+    r.uint(*t, "timeout_established_s", "flow.timeout_established_s", 1, 86400 * 7,
+           f.timeout_established_s);
+    r.uint(*t, "timeout_closed_s", "flow.timeout_closed_s", 1, 86400, f.timeout_closed_s);
+    r.boolean(*t, "evict_when_full", "flow.evict_when_full", f.evict_when_full);
+    r.uint(*t, "sweep_per_insert", "flow.sweep_per_insert", 0, 64, f.sweep_per_insert);
+    r.uint(*t, "sweep_per_idle_poll", "flow.sweep_per_idle_poll", 0, 4096, f.sweep_per_idle_poll);
+  }
+  if (const toml::table* t = r.table(root, "reassembly", "[reassembly]")) {
+    r.only_keys(*t, "[reassembly]", {"max_ofo_segments", "max_ofo_bytes", "memcap_mb",
+                                     "gap_timeout_ms", "ack_gap_timeout_ms"});
+    ReassemblyConfig& g = c.reasm;
+    r.uint(*t, "max_ofo_segments", "reassembly.max_ofo_segments", 1, 1u << 20, g.max_ofo_segments);
+    r.uint(*t, "max_ofo_bytes", "reassembly.max_ofo_bytes", 1500, 1u << 30, g.max_ofo_bytes);
+    r.uint(*t, "memcap_mb", "reassembly.memcap_mb", 1, 1u << 20, g.memcap_mb);
+    r.uint(*t, "gap_timeout_ms", "reassembly.gap_timeout_ms", 1, 3600000, g.gap_timeout_ms);
+    r.uint(*t, "ack_gap_timeout_ms", "reassembly.ack_gap_timeout_ms", 1, 3600000,
+           g.ack_gap_timeout_ms);
+  }
+  if (const toml::table* t = r.table(root, "outputs", "[outputs]")) {
+    r.only_keys(*t, "[outputs]", {"dir", "streams", "record_ring"});
+    r.string(*t, "dir", "outputs.dir", c.outputs.dir);
+    r.boolean(*t, "streams", "outputs.streams", c.outputs.streams);
+    r.uint(*t, "record_ring", "outputs.record_ring", 64, 1u << 22, c.outputs.record_ring);
+  }
+  for (const char* later : {"http", "rules"})
     if (const toml::table* t = r.table(root, later, std::string("[") + later + "]"))
       r.only_keys(*t, std::string("[") + later + "]", {});
 
@@ -712,6 +744,7 @@ Config offline_config(const std::string& pcap, const Config* base) {
   p.spec.rss = false;
   p.spec.link_wait_ms = 0;
   p.spec.promiscuous = false;
+  p.spec.rx_timestamp = true;  // flow and gap timers run on capture time
   c.ports.push_back(p);
   c.workers = {WorkerSpec{1, {QueueRef{0, 0}}, {}}};
   c.workers_auto = false;

@@ -77,6 +77,30 @@ struct WorkerSpec {
   Where at;
 };
 
+struct FlowConfig {
+  uint32_t max_flows_per_worker = 65536;
+  uint32_t timeout_new_s = 60;
+  uint32_t timeout_established_s = 600;
+  uint32_t timeout_closed_s = 60;
+  bool evict_when_full = true;
+  uint32_t sweep_per_insert = 2;
+  uint32_t sweep_per_idle_poll = 16;
+};
+
+struct ReassemblyConfig {
+  uint32_t max_ofo_segments = 1024;     // per connection direction
+  uint32_t max_ofo_bytes = 4u << 20;    // per connection direction
+  uint32_t memcap_mb = 64;              // mbuf memory held per worker
+  uint32_t gap_timeout_ms = 10000;
+  uint32_t ack_gap_timeout_ms = 1000;
+};
+
+struct OutputsConfig {
+  std::string dir;                      // live runs; offline uses --out
+  bool streams = true;                  // streams.jsonl
+  uint32_t record_ring = 16384;
+};
+
 struct Config {
   std::string file;    // "" for offline runs without --config
   Mode mode = Mode::kInline;
@@ -92,6 +116,9 @@ struct Config {
   uint16_t mbuf_data_room = 2048 + 128;
   uint32_t offline_quiet_ms = 2000;
   std::string pcap;                  // offline input
+  FlowConfig flow;
+  ReassemblyConfig reasm;
+  OutputsConfig outputs;
 
   /* Location of a port's key for run-time errors (queue limits of real
    * NICs are only known once EAL has probed them). */

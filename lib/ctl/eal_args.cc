@@ -15,7 +15,16 @@ unsigned auto_memory_mb(uint32_t mbufs, uint16_t data_room) {
   return unsigned(mb);
 }
 
-std::vector<std::string> eal_args(const Config& c, uint32_t mbufs) {
+unsigned inspect_memory_mb(const Config& c) {
+  // Per flow: the 256-byte record, ~100 bytes of hash key and bucket, and
+  // two 128-byte stream fingerprints. Per worker: the record ring and pool.
+  const uint64_t per_flow = 256 + 100 + (c.outputs.streams ? 256 : 0);
+  const uint64_t per_worker =
+      per_flow * c.flow.max_flows_per_worker + uint64_t(c.outputs.record_ring) * 2 * 256;
+  return unsigned((per_worker * c.workers.size() >> 20) + 16);
+}
+
+std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extra_mb) {
   std::vector<std::string> a = {"loom"};
   a.push_back("--lcores=" + c.eal.lcores);
   a.push_back("--main-lcore=" + std::to_string(c.eal.main_lcore));
@@ -28,8 +37,8 @@ std::vector<std::string> eal_args(const Config& c, uint32_t mbufs) {
       // leave nothing behind under /var/run/dpdk but the telemetry socket.
       a.push_back("--no-shconf");
       a.push_back("-m");
-      a.push_back(std::to_string(c.eal.memory_mb ? c.eal.memory_mb
-                                                 : auto_memory_mb(mbufs, c.mbuf_data_room)));
+      a.push_back(std::to_string(
+          c.eal.memory_mb ? c.eal.memory_mb : auto_memory_mb(mbufs, c.mbuf_data_room) + extra_mb));
       break;
     case Memory::kInMemory:
       a.push_back("--in-memory");

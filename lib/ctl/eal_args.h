@@ -16,9 +16,13 @@ namespace ctl {
  * (EAL's heap fragments) plus room for EAL itself and the rings. */
 unsigned auto_memory_mb(uint32_t mbufs, uint16_t data_room);
 
-/* argv for rte_eal_init, argv[0] included. `mbufs` sizes -m in no-huge
- * mode when eal.memory_mb is 0. */
-std::vector<std::string> eal_args(const Config& c, uint32_t mbufs);
+/* EAL memory the inspection stages take besides the mbuf pool: flow
+ * records, the hash, stream fingerprints and record rings, per worker. */
+unsigned inspect_memory_mb(const Config& c);
+
+/* argv for rte_eal_init, argv[0] included. `mbufs` and `extra_mb` size -m
+ * in no-huge mode when eal.memory_mb is 0. */
+std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extra_mb = 0);
 
 /* Empty when the memory mode can work on this host, else the sentence to
  * print: hugepages mode with no hugetlbfs mounted or no free pages. */

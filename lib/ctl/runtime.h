@@ -15,7 +15,7 @@
 
 #include "core/worker.h"
 #include "ctl/config.h"
-#include "pkt/parse.h"
+#include "inspect/stage.h"
 #include "port/port.h"
 
 namespace ctl {
@@ -26,7 +26,7 @@ struct Runtime {
   uint64_t start_tsc = 0;
   std::vector<port::PortState> ports;
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
-  std::vector<std::unique_ptr<pkt::Stats>> pkt_stats;  // one per worker
+  std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect
   uint64_t capture_packets = 0;   // offline: records in the capture file
   bool capture_count_known = false;
   std::string end_reason;         // offline: why the run ended

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include <rte_ethdev.h>
 
@@ -23,29 +24,58 @@ Totals totals(const Runtime& rt) {
   return t;
 }
 
-void write_pkt_stats(JsonWriter& j, const pkt::Stats* const* s, size_t n) {
-  auto sum = [&](auto field) {
+void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
+                              void (*fn)(void*, const char*, const char*, uint64_t), void* ctx) {
+  auto sum = [&](auto get) {
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v += (s[i]->*field).get();
+    for (const inspect::Stage* s : st) v += get(*s).get();
     return v;
   };
-  j.begin_object("pkt");
-  j.kv("ipv4", sum(&pkt::Stats::ipv4));
-  j.kv("ipv6", sum(&pkt::Stats::ipv6));
-  j.kv("non_ip", sum(&pkt::Stats::non_ip));
-  j.kv("vlan_tagged", sum(&pkt::Stats::vlan_tagged));
-  j.kv("tcp", sum(&pkt::Stats::tcp));
-  j.kv("udp", sum(&pkt::Stats::udp));
-  j.kv("other_l4", sum(&pkt::Stats::other_l4));
-  j.kv("ip_fragments", sum(&pkt::Stats::ip_fragments));
-  j.begin_object("malformed");
+#define PKT(f) fn(ctx, "pkt", #f, sum([](const inspect::Stage& s) -> auto& { return s.pkt_stats.f; }))
+  PKT(ipv4); PKT(ipv6); PKT(non_ip); PKT(vlan_tagged); PKT(tcp); PKT(udp); PKT(other_l4);
+  PKT(ip_fragments);
+#undef PKT
   for (size_t m = 0; m < pkt::kNumMalformed; m++) {
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v += s[i]->malformed[m].get();
-    j.kv(pkt::kMalformedNames[m], v);
+    for (const inspect::Stage* s : st) v += s->pkt_stats.malformed[m].get();
+    fn(ctx, "malformed", pkt::kMalformedNames[m], v);
   }
-  j.end_object();
-  j.end_object();
+#define FLOW(f) fn(ctx, "flows", #f, sum([](const inspect::Stage& s) -> auto& { return s.flow_stats.f; }))
+  FLOW(active); FLOW(inserts); FLOW(ended_fin); FLOW(ended_rst); FLOW(evicted_timeout);
+  FLOW(evicted_full); FLOW(reused); FLOW(table_full_drops); FLOW(wrong_core);
+#undef FLOW
+#define REASM(f) fn(ctx, "reasm", #f, sum([](const inspect::Stage& s) -> auto& { return s.reasm_stats.f; }))
+  REASM(segments); REASM(in_order); REASM(bytes_delivered); REASM(ofo_queued); REASM(ofo_dropped);
+  REASM(ofo_pruned); REASM(gaps); REASM(gap_bytes); REASM(overlap_conflicts); REASM(retransmits);
+  REASM(keepalives); REASM(memcap_hits); REASM(ofo_bytes_in_use); REASM(ofo_mbufs_in_use);
+  REASM(ofo_mem_in_use);
+#undef REASM
+#define STREAMS(f) fn(ctx, "streams", #f, sum([](const inspect::Stage& s) -> auto& { return s.stats.f; }))
+  STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(rst_without_flow);
+  STREAMS(records_emitted); STREAMS(records_dropped);
+#undef STREAMS
+}
+
+void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st) {
+  // Blocks come out flat, in the order for_each_inspect_counter visits
+  // them: pkt, malformed, flows, reasm, streams.
+  struct Ctx {
+    JsonWriter* j;
+    const char* block;
+  } c{&j, nullptr};
+  for_each_inspect_counter(
+      st,
+      [](void* p, const char* block, const char* name, uint64_t v) {
+        Ctx& c = *static_cast<Ctx*>(p);
+        if (!c.block || std::strcmp(c.block, block) != 0) {
+          if (c.block) c.j->end_object();
+          c.j->begin_object(block);
+          c.block = block;
+        }
+        c.j->kv(name, v);
+      },
+      &c);
+  if (c.block) j.end_object();
 }
 
 static void write_drops(JsonWriter& j, const uint64_t* d) {
@@ -67,15 +97,15 @@ std::string stats_json(const Runtime& rt) {
     j.end_object();
   }
   const Totals t = totals(rt);
-  std::vector<const pkt::Stats*> ps;
-  for (const auto& p : rt.pkt_stats) ps.push_back(p.get());
+  std::vector<const inspect::Stage*> all;
+  for (const auto& s : rt.stages) all.push_back(s.get());
   j.begin_object("totals");
   j.kv("rx_packets", t.rx_packets);
   j.kv("rx_bytes", t.rx_bytes);
   j.kv("tx_packets", t.tx_packets);
   j.kv("tx_bytes", t.tx_bytes);
   write_drops(j, t.drops);
-  write_pkt_stats(j, ps.data(), ps.size());
+  write_inspect_stats(j, all);
   j.end_object();
 
   j.begin_array("ports");
@@ -112,8 +142,7 @@ std::string stats_json(const Runtime& rt) {
     uint64_t d[core::kNumDrops];
     for (size_t k = 0; k < core::kNumDrops; k++) d[k] = w.stats.drops[k].get();
     write_drops(j, d);
-    const pkt::Stats* one = rt.pkt_stats[i].get();
-    write_pkt_stats(j, &one, 1);
+    if (i < rt.stages.size()) write_inspect_stats(j, {rt.stages[i].get()});
     j.end_object();
   }
   j.end_array();
@@ -131,6 +160,9 @@ std::string run_json(const Runtime& rt, double wall) {
   j.kv_double("rx_packets_per_second", wall > 0 ? double(t.rx_packets) / wall : 0);
   j.kv("polls_busy", t.polls_busy);
   j.kv("polls_idle", t.polls_idle);
+  uint64_t bp = 0;
+  for (const auto& w : rt.workers) bp += w->stats.rx_backpressure.get();
+  j.kv("rx_backpressure", bp);
   j.kv("end", rt.end_reason);
   j.end_object();
   return j.str();

@@ -23,8 +23,16 @@ struct Totals {
 };
 Totals totals(const Runtime& rt);
 
-/* The per-worker parse counters ("pkt" block) of one worker, or summed. */
-void write_pkt_stats(JsonWriter& j, const pkt::Stats* const* s, size_t n);
+/* The inspection counters ("pkt", "flows", "reasm", "streams" blocks) of
+ * the given stages, summed. Gauges are summed too (bytes in use...). */
+void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st);
+
+/* Visits every inspection counter of the given stages, summed: block name,
+ * counter name, value. Shared by stats.json and telemetry. */
+void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
+                              void (*fn)(void* ctx, const char* block, const char* name,
+                                         uint64_t v),
+                              void* ctx);
 
 std::string stats_json(const Runtime& rt);
 std::string run_json(const Runtime& rt, double wall_seconds);

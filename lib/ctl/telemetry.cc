@@ -94,7 +94,7 @@ int cmd_ports(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
-void worker_dict(rte_tel_data* d, const core::WorkerCtx& w, const pkt::Stats& ps) {
+void worker_dict(rte_tel_data* d, const core::WorkerCtx& w, bool detail) {
   add_u64(d, "id", w.id);
   add_u64(d, "lcore", w.lcore);
   add_u64(d, "rx_queues", w.rxq.size());
@@ -104,19 +104,47 @@ void worker_dict(rte_tel_data* d, const core::WorkerCtx& w, const pkt::Stats& ps
   add_u64(d, "tx_bytes", w.stats.tx_bytes.get());
   add_u64(d, "polls_busy", w.stats.polls_busy.get());
   add_u64(d, "polls_idle", w.stats.polls_idle.get());
+  add_u64(d, "rx_backpressure", w.stats.rx_backpressure.get());
   for (size_t i = 0; i < core::kNumDrops; i++)
     add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), w.stats.drops[i].get());
-  add_u64(d, "pkt_ipv4", ps.ipv4.get());
-  add_u64(d, "pkt_ipv6", ps.ipv6.get());
-  add_u64(d, "pkt_non_ip", ps.non_ip.get());
-  add_u64(d, "pkt_vlan_tagged", ps.vlan_tagged.get());
-  add_u64(d, "pkt_tcp", ps.tcp.get());
-  add_u64(d, "pkt_udp", ps.udp.get());
-  add_u64(d, "pkt_other_l4", ps.other_l4.get());
-  add_u64(d, "pkt_ip_fragments", ps.ip_fragments.get());
-  for (size_t i = 0; i < pkt::kNumMalformed; i++)
-    add_u64(d, (std::string("malformed_") + pkt::kMalformedNames[i]).c_str(),
-            ps.malformed[i].get());
+  (void)detail;
+}
+
+/* Adds the inspection counters of `st` as "<block>_<name>" keys, only the
+ * blocks named in `blocks` (nullptr: all). */
+void add_inspect(rte_tel_data* d, const std::vector<const inspect::Stage*>& st,
+                 const char* const* blocks) {
+  struct Ctx {
+    rte_tel_data* d;
+    const char* const* blocks;
+  } c{d, blocks};
+  for_each_inspect_counter(
+      st,
+      [](void* p, const char* block, const char* name, uint64_t v) {
+        Ctx& c = *static_cast<Ctx*>(p);
+        if (c.blocks) {
+          bool want = false;
+          for (const char* const* b = c.blocks; *b; b++) want |= std::strcmp(*b, block) == 0;
+          if (!want) return;
+        }
+        add_u64(c.d, (std::string(block) + "_" + name).c_str(), v);
+      },
+      &c);
+}
+
+/* The stages a ",<worker id>" parameter selects (all when empty). Returns
+ * false for a bad id. */
+bool select_stages(const char* params, std::vector<const inspect::Stage*>& out) {
+  const Runtime& rt = *g_rt;
+  if (params && *params) {
+    char* end;
+    const unsigned long i = std::strtoul(params, &end, 10);
+    if (*end || i >= rt.stages.size()) return false;
+    out.push_back(rt.stages[i].get());
+    return true;
+  }
+  for (const auto& s : rt.stages) out.push_back(s.get());
+  return true;
 }
 
 int cmd_workers(const char*, const char* params, rte_tel_data* d) {
@@ -126,26 +154,50 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
     char* end;
     const unsigned long i = std::strtoul(params, &end, 10);
     if (*end || i >= rt.workers.size()) return -EINVAL;
-    worker_dict(d, *rt.workers[i], *rt.pkt_stats[i]);
+    worker_dict(d, *rt.workers[i], true);
+    if (i < rt.stages.size()) {
+      static const char* const blocks[] = {"pkt", "malformed", "streams", nullptr};
+      add_inspect(d, {rt.stages[i].get()}, blocks);
+    }
     return 0;
   }
-  // All workers: totals plus one container per worker. ~30 keys of ~40
-  // bytes each per worker keeps 12 workers under the 16 KB limit; beyond
-  // that ask per worker.
+  // All workers: totals plus a short dict per worker (~500 bytes each, so
+  // 24 workers stay far below the 16 KB reply limit); detail per worker id.
   const Totals t = totals(rt);
   add_u64(d, "workers", rt.workers.size());
   add_u64(d, "rx_packets", t.rx_packets);
   add_u64(d, "tx_packets", t.tx_packets);
   for (size_t i = 0; i < core::kNumDrops; i++)
     add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), t.drops[i]);
-  if (rt.workers.size() > 12) return 0;
-  for (size_t i = 0; i < rt.workers.size(); i++) {
+  for (size_t i = 0; i < rt.workers.size() && i < 24; i++) {
     rte_tel_data* c = rte_tel_data_alloc();
     if (!c) return -ENOMEM;
     rte_tel_data_start_dict(c);
-    worker_dict(c, *rt.workers[i], *rt.pkt_stats[i]);
+    worker_dict(c, *rt.workers[i], false);
     rte_tel_data_add_dict_container(d, ("worker" + std::to_string(i)).c_str(), c, 0);
   }
+  return 0;
+}
+
+int cmd_flows(const char*, const char* params, rte_tel_data* d) {
+  std::vector<const inspect::Stage*> st;
+  if (!select_stages(params, st)) return -EINVAL;
+  rte_tel_data_start_dict(d);
+  uint64_t cap = 0;
+  for (const auto* s : st) cap += s->table().capacity();
+  add_u64(d, "capacity", cap);
+  add_u64(d, "bytes_per_flow", sizeof(flow::Flow));
+  static const char* const blocks[] = {"flows", nullptr};
+  add_inspect(d, st, blocks);
+  return 0;
+}
+
+int cmd_reasm(const char*, const char* params, rte_tel_data* d) {
+  std::vector<const inspect::Stage*> st;
+  if (!select_stages(params, st)) return -EINVAL;
+  rte_tel_data_start_dict(d);
+  static const char* const blocks[] = {"reasm", "streams", nullptr};
+  add_inspect(d, st, blocks);
   return 0;
 }
 
@@ -174,6 +226,8 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/info", cmd_info, "Version, startup file, mode, uptime. No parameters."},
       {"/loom/ports", cmd_ports, "Port counters and RSS. Param: port index for queues."},
       {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
+      {"/loom/flows", cmd_flows, "Flow table: active, inserts, evictions. Param: worker id."},
+      {"/loom/reasm", cmd_reasm, "Reassembly: OFO, gaps, overlaps, memcap. Param: worker id."},
       {"/loom/drops", cmd_drops, "Every drop and malformed counter with its meaning."},
   };
   for (const Cmd& c : cmds)

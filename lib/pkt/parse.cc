@@ -172,35 +172,28 @@ Kind parse_mbuf(const rte_mbuf* m, Parsed& o, Malformed* why) noexcept {
                why);
 }
 
-void classify_burst(Stats& s, rte_mbuf* const* pkts, uint16_t n) noexcept {
-  // Counted in locals and written once per burst (VPP's habit): the
-  // counters live in a cache line the telemetry thread also reads.
-  uint64_t v4 = 0, v6 = 0, nonip = 0, vlan = 0, tcp = 0, udp = 0, other = 0,
-           frag = 0;
-  for (uint16_t i = 0; i < n; i++) {
-    Parsed p;
-    Malformed why;
-    const Kind k = parse_mbuf(pkts[i], p, &why);
-    vlan += p.n_vlan != 0;
-    v4 += p.ip_version == 4;
-    v6 += p.ip_version == 6;
-    switch (k) {
-      case Kind::kTcp: tcp++; break;
-      case Kind::kUdp: udp++; break;
-      case Kind::kOtherIp: other++; break;
-      case Kind::kIpFragment: frag++; break;
-      case Kind::kNonIp: nonip++; break;
-      case Kind::kMalformed: s.malformed[size_t(why)].add(1); break;
-    }
-  }
-  s.ipv4.add(v4);
-  s.ipv6.add(v6);
-  s.non_ip.add(nonip);
+void Tally::commit(Stats& s) const noexcept {
+  s.ipv4.add(ipv4);
+  s.ipv6.add(ipv6);
+  s.non_ip.add(non_ip);
   s.vlan_tagged.add(vlan);
   s.tcp.add(tcp);
   s.udp.add(udp);
   s.other_l4.add(other);
   s.ip_fragments.add(frag);
+  if (any_bad)
+    for (size_t i = 0; i < kNumMalformed; i++)
+      if (bad[i]) s.malformed[i].add(bad[i]);
+}
+
+void classify_burst(Stats& s, rte_mbuf* const* pkts, uint16_t n) noexcept {
+  Tally t;
+  for (uint16_t i = 0; i < n; i++) {
+    Parsed p;
+    Malformed why{};
+    t.add(parse_mbuf(pkts[i], p, &why), p, why);
+  }
+  t.commit(s);
 }
 
 }  // namespace pkt

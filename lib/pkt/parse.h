@@ -65,9 +65,31 @@ struct Stats {
   core::Counter malformed[kNumMalformed];
 };
 
-/* The offline/passive inspection stage of the foundation: classifies every
- * frame of a burst and counts. Later stages replace it with the flow
- * table; the counters stay. */
+/* Per-burst tally of parse results, committed to Stats once per burst
+ * (the counters share cache lines with the telemetry reader). */
+struct Tally {
+  uint64_t ipv4 = 0, ipv6 = 0, non_ip = 0, vlan = 0, tcp = 0, udp = 0, other = 0, frag = 0;
+  uint32_t bad[kNumMalformed] = {};
+  bool any_bad = false;
+
+  void add(Kind k, const Parsed& p, Malformed why) noexcept {
+    vlan += p.n_vlan != 0;
+    ipv4 += p.ip_version == 4;
+    ipv6 += p.ip_version == 6;
+    switch (k) {
+      case Kind::kTcp: tcp++; break;
+      case Kind::kUdp: udp++; break;
+      case Kind::kOtherIp: other++; break;
+      case Kind::kIpFragment: frag++; break;
+      case Kind::kNonIp: non_ip++; break;
+      case Kind::kMalformed: bad[size_t(why)]++; any_bad = true; break;
+    }
+  }
+  void commit(Stats& s) const noexcept;
+};
+
+/* Classifies every frame of a burst and counts: the whole inspection when
+ * flow tracking is off (worker.inspect = "parse"). */
 void classify_burst(Stats& s, rte_mbuf* const* pkts, uint16_t n) noexcept;
 
 }  // namespace pkt

@@ -36,6 +36,7 @@ struct PortSpec {
   uint16_t mtu = 0;                // 0: leave the PMD's default
   bool promiscuous = true;
   uint32_t link_wait_ms = 3000;
+  bool rx_timestamp = false;       // ask for RX timestamps (net_pcap: capture time)
 };
 
 /* A setting the port cannot accept. `setting` is the startup-file key. */
@@ -54,6 +55,8 @@ struct PortState {
   std::vector<uint8_t> rss_key;
   std::vector<uint16_t> reta;
   SymmetryReport symmetry;
+  bool rx_timestamp = false;
+  uint32_t rx_timestamp_ns = 1;       // nanoseconds per timestamp unit
   bool link_up = false;
   uint32_t link_speed_mbps = 0;
   std::vector<std::string> degraded;  // what the PMD could not do, in words

@@ -97,7 +97,9 @@ TEST(Config, RejectsUnknownTopLevelKey) {
 }
 
 TEST(Config, RejectsKeysInSectionsOfLaterReleases) {
-  expect_one(std::string(kGood) + "[flow]\nmax_flows = 3\n", 22, 1, "[flow] has no settings");
+  expect_one(std::string(kGood) + "[http]\nmax_header_bytes = 3\n", 22, 1, "[http] has no settings");
+  expect_one(std::string(kGood) + "[flow]\nmax_flows = 3\n", 22, 1,
+             "unknown key 'max_flows' in [flow]; allowed keys are: max_flows_per_worker");
 }
 
 TEST(Config, RejectsWrongType) {
@@ -222,6 +224,21 @@ TEST(Config, ReportsEveryErrorAtOnce) {
   t = replace(t, "rx_queues = 2\n\n[[pairs]]", "rx_queues = 0\n\n[[pairs]]");
   auto e = errors_of(t);
   EXPECT_EQ(e.size(), 3u);
+}
+
+TEST(Config, PipelineSections) {
+  const auto c = parse_config(std::string(kGood) +
+                                  "[flow]\nmax_flows_per_worker = 1024\ntimeout_new_s = 5\n"
+                                  "[reassembly]\nmemcap_mb = 8\ngap_timeout_ms = 250\n"
+                                  "[outputs]\nstreams = false\n",
+                              "t.toml");
+  EXPECT_EQ(c.flow.max_flows_per_worker, 1024u);
+  EXPECT_EQ(c.flow.timeout_new_s, 5u);
+  EXPECT_EQ(c.reasm.memcap_mb, 8u);
+  EXPECT_EQ(c.reasm.gap_timeout_ms, 250u);
+  EXPECT_FALSE(c.outputs.streams);
+  expect_one(std::string(kGood) + "[reassembly]\nmax_ofo_bytes = 100\n", 22, 17,
+             "reassembly.max_ofo_bytes = 100 is out of range; allowed: 1500 to");
 }
 
 TEST(Config, OfflineFileHoldsPipelineOnly) {

@@ -5,7 +5,9 @@
 #   - agree with an independent census (pcap_census.py) on IPv4/IPv6/TCP/
 #     UDP/VLAN counts,
 #   - count every malformed frame under its reason,
-#   - give byte-identical stats.json on a second run.
+#   - report every connection direction in streams.jsonl with the oracle's
+#     byte count and SHA-256 (holes: the oracle's count and bytes),
+#   - give byte-identical stats.json and streams.jsonl on a second run.
 # Usage: tests/offline/offline_test.sh [BUILD_DIR] [CORPUS_DIR]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,9 +50,20 @@ for pcap in $captures; do
           "$(jget "$out1/stats.json" "d['totals']['pkt']['$k']")"
   done
   check "$name end" capture-end "$(jget "$out1/stats.json" "d['input']['end']")"
-  check "$name malformed" 0 "$(jget "$out1/stats.json" "sum(d['totals']['pkt']['malformed'].values())")"
-  if cmp -s "$out1/stats.json" "$out2/stats.json"; then pass=$((pass + 1)); else
-    fail=$((fail + 1)); echo "FAIL: $name: stats.json differs between two runs"; fi
+  check "$name malformed" 0 "$(jget "$out1/stats.json" "sum(d['totals']['malformed'].values())")"
+  check "$name OFO released" 0 "$(jget "$out1/stats.json" "d['totals']['reasm']['ofo_mbufs_in_use']")"
+  check "$name records dropped" 0 "$(jget "$out1/stats.json" "d['totals']['streams']['records_dropped']")"
+  for f in stats.json streams.jsonl; do
+    if cmp -s "$out1/$f" "$out2/$f"; then pass=$((pass + 1)); else
+      fail=$((fail + 1)); echo "FAIL: $name: $f differs between two runs"; fi
+  done
+  if [ -f "$pcap.oracle.json" ]; then
+    res=$($py "$here/streams_vs_oracle.py" "$pcap.oracle.json" "$out1/streams.jsonl")
+    echo "$res" | grep FAIL
+    p=$(echo "$res" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
+    f=$(echo "$res" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
+    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))
+  fi
 done
 
 # Broken frames: each counted under its own reason, the run still exits 0.
@@ -63,7 +76,7 @@ check "malformed packets" "$(jget "$tmp/malformed.expect.json" "d['packets']")" 
 check "malformed tcp" 2 "$(jget "$tmp/malformed/stats.json" "d['totals']['pkt']['tcp']")"
 for reason in $(jget "$tmp/malformed.expect.json" "' '.join(sorted(d['malformed']))"); do
   check "malformed $reason" "$(jget "$tmp/malformed.expect.json" "d['malformed']['$reason']")" \
-        "$(jget "$tmp/malformed/stats.json" "d['totals']['pkt']['malformed']['$reason']")"
+        "$(jget "$tmp/malformed/stats.json" "d['totals']['malformed']['$reason']")"
 done
 
 # Usage errors are clear and non-zero.

@@ -1,0 +1,153 @@
+/* flow: the per-worker flow table.
+ *
+ * One entry per TCP connection for both directions: the key is canonical
+ * (the lower address:port first), so a SYN and its SYN-ACK find the same
+ * record, and the worker that symmetric RSS gives a connection owns it for
+ * its whole life. IPv4 and IPv6, with the outer 802.1Q VID in the key.
+ *
+ * Storage is an rte_hash (cuckoo, extendable buckets, so all
+ * max_flows_per_worker entries are usable) whose key positions index a
+ * Flow array allocated once at start-up on the worker's socket; nothing is
+ * allocated per packet. Lookups are done in bulk per burst.
+ *
+ * Eviction is incremental: a clock hand visits a few slots per insert and
+ * per idle poll and ends flows idle past their state's timeout (new,
+ * established, closed). A full table either evicts the least recently
+ * active of a small sample of slots (sampled LRU) or drops the new flow,
+ * as configured; both are counted. Ending a flow goes through the owner's
+ * callback, which flushes its streams first, so nothing is lost silently.
+ *
+ * Thread: one Table per worker lcore; not thread-safe. The telemetry thread
+ * reads only the counters (core::Counter).
+ */
+#pragma once
+
+#include <cstdint>
+
+#include <rte_hash.h>
+
+#include "core/counter.h"
+#include "pkt/parse.h"
+#include "reasm/reasm.h"
+
+namespace flow {
+
+struct Key {
+  uint8_t a[16];   // lower endpoint's address (IPv4: first 4 bytes)
+  uint8_t b[16];
+  uint16_t pa, pb; // ports, host order
+  uint16_t vlan;   // outer VID, 0 if untagged
+  uint8_t ipver;
+  uint8_t pad;
+};
+static_assert(sizeof(Key) == 40);
+
+/* Fills the canonical key; returns the packet's direction: 0 when it goes
+ * from endpoint a to endpoint b, 1 otherwise. */
+int make_key(const pkt::Parsed& p, Key& k) noexcept;
+
+/* "ip:port" or "[ipv6]:port" of one endpoint (0: a, 1: b). */
+void endpoint_str(const Key& k, int side, char* out, size_t n) noexcept;
+
+enum class State : uint8_t { kNew, kEstablished, kClosing, kClosed };
+const char* state_name(State s) noexcept;
+
+enum class End : uint8_t { kNone, kFin, kRst, kTimeout, kEvicted, kCaptureEnd, kReuse, kShutdown };
+const char* end_name(End e) noexcept;
+
+enum FlowFlags : uint8_t {
+  kInUse = 1,
+  kClientKnown = 2,     // the SYN told us who the client is
+  kEnded = 4,           // streams flushed and reported (closed or reused)
+  kWrongCore = 8,       // RSS would put this flow on another worker
+};
+
+/* 256 bytes: four cache lines; the first holds what a lookup touches. */
+struct alignas(64) Flow {
+  Key key;
+  State state;
+  uint8_t flags;
+  uint8_t client;       // key side (0: a, 1: b) that opened the connection
+  uint8_t end[2];       // per direction, why it ended
+  uint8_t pad[3];
+  uint32_t generation;  // connections seen on this key (port reuse)
+  uint64_t created_ns;
+  uint64_t last_ns;     // last activity, from the burst's clock
+  uint32_t pkts[2];     // per direction (key side a->b is 0)
+  uint64_t bytes[2];    // frame bytes per direction
+  reasm::HalfStream hs[2];
+};
+
+struct Timeouts {
+  uint64_t new_ns = 60'000'000'000ull;
+  uint64_t established_ns = 600'000'000'000ull;
+  uint64_t closed_ns = 60'000'000'000ull;
+};
+
+struct TableConfig {
+  uint32_t max_flows = 65536;
+  Timeouts timeouts;
+  bool evict_when_full = true;
+  uint32_t sweep_per_insert = 2;
+  uint32_t sweep_per_idle = 16;
+};
+
+struct TableStats {
+  core::Counter active;          // gauge
+  core::Counter inserts;
+  core::Counter ended_fin, ended_rst, evicted_timeout, evicted_full, reused;
+  core::Counter table_full_drops;
+  core::Counter wrong_core;      // packets of flows RSS maps to another worker
+};
+
+class Table {
+ public:
+  /* Called before a flow leaves the table (or is reused): flush streams,
+   * report. `why` is the reason for directions still open. */
+  using EndFn = void (*)(void* ctx, Flow& f, End why, uint64_t now_ns);
+
+  Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, void* ctx,
+        TableStats* stats);
+  ~Table();
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+
+  /* Bulk lookup: pos[i] = slot or -1. */
+  void lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexcept;
+
+  /* Returns the flow of `k`, creating it (evicting if configured) when it
+   * is new; nullptr when the table is full and eviction is off or found
+   * nothing (counted). A flow created earlier in the same burst is found,
+   * not reset. */
+  Flow* insert(const Key& k, uint64_t now_ns) noexcept;
+
+  /* Ends and removes a flow (reason for still-open directions). */
+  void remove(Flow& f, End why, uint64_t now_ns) noexcept;
+
+  /* Visits up to `budget` slots from the clock hand, ending idle flows. */
+  void sweep(uint64_t now_ns, uint32_t budget) noexcept;
+
+  Flow& at(int32_t pos) noexcept { return flows_[pos]; }
+  uint32_t index_of(const Flow& f) const noexcept { return uint32_t(&f - flows_); }
+  uint32_t capacity() const noexcept { return cfg_.max_flows; }
+  uint32_t active() const noexcept { return active_; }
+  const TableConfig& config() const noexcept { return cfg_; }
+
+  /* Ends every flow (capture end, shutdown), in slot order. */
+  void end_all(End why, uint64_t now_ns) noexcept;
+
+ private:
+  uint64_t timeout_of(const Flow& f) const noexcept;
+  bool evict_one(uint64_t now_ns) noexcept;
+
+  TableConfig cfg_;
+  rte_hash* hash_ = nullptr;
+  Flow* flows_ = nullptr;
+  EndFn on_end_;
+  void* ctx_;
+  TableStats* s_;
+  uint32_t hand_ = 0;
+  uint32_t active_ = 0;
+};
+
+}  // namespace flow

@@ -1,0 +1,334 @@
+#include "inspect/stage.h"
+
+#include <time.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_mbuf_dyn.h>
+
+#include "port/rss.h"
+
+namespace inspect {
+
+namespace {
+
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
+
+uint32_t pow2_at_least(uint32_t n) {
+  uint32_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
+    : cfg_(cfg), worker_(worker), rss_(std::move(rss)) {
+  table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &Stage::on_end, this,
+                                         &flow_stats);
+  reasm::Consumer c;
+  c.ctx = this;
+  c.data = &Stage::on_data;
+  reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, c, &reasm_stats);
+  if (cfg.streams) {
+    const std::string w = std::to_string(worker);
+    sides_ = static_cast<Side*>(rte_zmalloc_socket(
+        "loom_stream_sides", sizeof(Side) * 2 * size_t(cfg.table.max_flows), 64, socket));
+    const uint32_t n = pow2_at_least(cfg.record_ring);
+    ring_ = rte_ring_create(("loom_recs_" + w).c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    pool_ = rte_mempool_create(("loom_rec_" + w).c_str(), n + 1023, sizeof(StreamRecord), 0, 0,
+                               nullptr, nullptr, nullptr, nullptr, socket, 0);
+    if (!sides_ || !ring_ || !pool_)
+      throw std::runtime_error("cannot allocate stream records for worker " + w + ": " +
+                               rte_strerror(rte_errno) + "; raise eal.memory_mb");
+  }
+  ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+  const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
+  ts_flag_ = bit >= 0 && ts_offset_ >= 0 ? 1ull << bit : 0;
+  timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  wall0_ns_ = uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
+  tsc0_ = rte_rdtsc();
+  ns_per_tsc_ = 1e9 / double(rte_get_tsc_hz());
+}
+
+Stage::~Stage() {
+  table_.reset();
+  reasm_.reset();
+  rte_free(sides_);
+  rte_ring_free(ring_);
+  rte_mempool_free(pool_);
+}
+
+uint64_t Stage::tsc_clock() const noexcept {
+  return wall0_ns_ + uint64_t(double(rte_rdtsc() - tsc0_) * ns_per_tsc_);
+}
+
+Stage::Side& Stage::side(const flow::Flow& f, int dir) noexcept {
+  return sides_[2 * table_->index_of(f) + dir];
+}
+
+void Stage::burst_hook(void* self, core::WorkerCtx&, const core::RxQueue& q, rte_mbuf** pkts,
+                       uint16_t n) {
+  static_cast<Stage*>(self)->burst(q, pkts, n);
+}
+
+void Stage::idle_hook(void* self, core::WorkerCtx&) {
+  Stage& s = *static_cast<Stage*>(self);
+  if (!s.cfg_.idle_sweep) return;
+  // Without RX timestamps the clock is the TSC's; with them it only moves
+  // with traffic, so a quiet capture does not age its flows.
+  if (!s.ts_flag_) s.clock_ns_ = s.tsc_clock();
+  s.table_->sweep(s.clock_ns_, s.cfg_.table.sweep_per_idle);
+}
+
+bool Stage::wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept {
+  if (q.port >= rss_.size() || !rss_[q.port].active) return false;
+  const PortRss& r = rss_[q.port];
+  uint8_t t[36];
+  const size_t alen = p.ip_version == 6 ? 16 : 4;
+  std::memcpy(t, p.src, alen);
+  std::memcpy(t + alen, p.dst, alen);
+  t[2 * alen] = uint8_t(p.sport >> 8);
+  t[2 * alen + 1] = uint8_t(p.sport);
+  t[2 * alen + 2] = uint8_t(p.dport >> 8);
+  t[2 * alen + 3] = uint8_t(p.dport);
+  const uint32_t h = port::toeplitz(r.key.data(), r.key.size(), t, 2 * alen + 4);
+  const uint16_t queue = r.reta[h % r.reta.size()];
+  return queue < r.queue_owner.size() && r.queue_owner[queue] >= 0 &&
+         unsigned(r.queue_owner[queue]) != worker_;
+}
+
+void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept {
+  pkt::Parsed parsed[core::kBurst];
+  flow::Key keys[core::kBurst];
+  const flow::Key* kp[core::kBurst];
+  uint8_t dirs[core::kBurst];
+  uint16_t which[core::kBurst];
+  int32_t pos[core::kBurst];
+  uint32_t nt = 0;
+
+  // Stage 1: parse every frame, collect the TCP ones' keys.
+  pkt::Tally tally;
+  for (uint16_t i = 0; i < n; i++) {
+    pkt::Malformed why{};
+    const pkt::Kind k = pkt::parse_mbuf(pkts[i], parsed[i], &why);
+    tally.add(k, parsed[i], why);
+    if (k != pkt::Kind::kTcp) continue;
+    dirs[nt] = uint8_t(flow::make_key(parsed[i], keys[nt]));
+    kp[nt] = &keys[nt];
+    which[nt] = i;
+    nt++;
+  }
+  tally.commit(pkt_stats);
+  stats.tcp_packets.add(nt);
+  stats.non_tcp_packets.add(n - nt);
+  if (nt == 0) return;
+
+  // Stage 2: one bulk lookup for the burst (l3fwd's habit).
+  table_->lookup_bulk(kp, nt, pos);
+
+  // Stage 3: per-flow work, in arrival order.
+  uint64_t burst_ts = ts_flag_ ? 0 : tsc_clock();
+  for (uint32_t j = 0; j < nt; j++) {
+    rte_mbuf* m = pkts[which[j]];
+    const pkt::Parsed& p = parsed[which[j]];
+    uint64_t ts = burst_ts;
+    if (ts_flag_ && (m->ol_flags & ts_flag_) && q.port < rss_.size() && rss_[q.port].ts_unit_ns)
+      ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, uint64_t*) * rss_[q.port].ts_unit_ns;
+    else if (!burst_ts)
+      ts = burst_ts = tsc_clock();
+    if (ts > clock_ns_) clock_ns_ = ts;
+    flow::Flow* f = pos[j] >= 0 ? &table_->at(pos[j]) : nullptr;
+    if (!f) {
+      if ((p.tcp_flags & kRst) && !p.payload_len) {
+        stats.rst_without_flow.add(1);  // nothing to track: the flow is gone or never seen
+        continue;
+      }
+      f = table_->insert(keys[j], clock_ns_);
+      if (!f) continue;  // table full: counted by the table
+      if (!(f->flags & flow::kClientKnown) && f->pkts[0] == 0 && f->pkts[1] == 0) {
+        start_connection(*f, ts);
+        if (wrong_core(q, p)) f->flags |= flow::kWrongCore;
+      }
+    }
+    if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
+    tcp(*f, dirs[j], m, p, ts);
+  }
+}
+
+void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
+  f.created_ns = ts;
+  if (sides_) {
+    for (int d = 0; d < 2; d++) {
+      Side& s = side(f, d);
+      s.sha.init();
+      s.first_ns = s.last_ns = 0;
+    }
+  }
+}
+
+void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept {
+  const uint8_t fl = p.tcp_flags;
+  uint32_t seq = p.seq;
+  if (fl & kSyn) {
+    const bool synack = fl & kAck;
+    reasm::HalfStream& h = f.hs[dir];
+    // A new SYN on a finished connection, or one with a new ISN, is the
+    // same 4-tuple reused (RFC 6191): report the old connection, start over
+    // in the same slot.
+    const bool reuse = !synack && (((f.flags & flow::kEnded) != 0) || (h.syn_seen && seq != h.isn));
+    if (reuse) {
+      end_connection(f, flow::End::kReuse, ts);
+      flow_stats.reused.add(1);
+      const flow::Key key = f.key;
+      const uint32_t gen = f.generation + 1;
+      std::memset(static_cast<void*>(&f), 0, sizeof f);
+      f.key = key;
+      f.generation = gen;
+      f.flags = flow::kInUse;
+      f.state = flow::State::kNew;
+      start_connection(f, ts);
+    }
+    if (!(f.flags & flow::kClientKnown)) {
+      f.client = uint8_t(synack ? 1 - dir : dir);
+      f.flags |= flow::kClientKnown;
+    }
+    reasm_->syn(h, seq);
+    seq += 1;  // data on a SYN starts after it
+  }
+  f.last_ns = ts;
+  f.pkts[dir]++;
+  f.bytes[dir] += m->pkt_len;
+  if (sides_) {
+    Side& s = side(f, dir);
+    if (!s.first_ns) s.first_ns = ts;
+    s.last_ns = ts;
+  }
+  if (f.flags & flow::kEnded) return;  // late ACKs and retransmissions of a closed connection
+  if (fl & kRst) {
+    end_connection(f, flow::End::kRst, ts);
+    return;
+  }
+  reasm::HalfStream& h = f.hs[dir];
+  if (fl & kAck) reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
+  if (p.payload_len) {
+    reasm_->data(h, &f, dir, m, p.payload_off, seq, p.payload_len, ts);
+    if (f.state == flow::State::kNew) f.state = flow::State::kEstablished;
+  } else if (f.state == flow::State::kNew && (fl & kAck) && !(fl & kSyn)) {
+    f.state = flow::State::kEstablished;
+  }
+  if (fl & kFin) {
+    reasm_->fin(h, &f, dir, seq + p.payload_len, ts);
+    if (f.state != flow::State::kClosed) f.state = flow::State::kClosing;
+  } else if (h.hole_since_ns || h.ack_hole_since_ns) {
+    reasm_->check_timers(h, &f, dir, ts);
+  }
+  if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+}
+
+void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t) noexcept {
+  if (f.flags & flow::kEnded) return;
+  for (int d = 0; d < 2; d++) {
+    reasm_->flush(f.hs[d], &f, d);
+    f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
+  }
+  f.flags |= flow::kEnded;
+  f.state = flow::State::kClosed;
+  if (why == flow::End::kFin) flow_stats.ended_fin.add(1);
+  if (why == flow::End::kRst) flow_stats.ended_rst.add(1);
+  if (!sides_) return;
+  // Client to server first, so each connection's two lines read in order.
+  const int c2s = (f.flags & flow::kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+  emit(f, c2s);
+  emit(f, 1 - c2s);
+}
+
+void Stage::emit(const flow::Flow& f, int dir) noexcept {
+  StreamRecord* r = nullptr;
+  for (;;) {
+    if (rte_mempool_get(pool_, reinterpret_cast<void**>(&r)) == 0) break;
+    if (drain_) {
+      drain_(drain_ctx_);
+    } else if (!cfg_.lossless) {
+      stats.records_dropped.add(1);
+      return;
+    } else {
+      rte_pause();  // offline: the writer on the main lcore frees records
+    }
+  }
+  const bool known = f.flags & flow::kClientKnown;
+  const int client = known ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+  r->key = f.key;
+  r->src_side = uint8_t(dir);
+  r->c2s = dir == client;
+  r->client_inferred = !known;
+  r->end = f.end[dir];
+  r->gaps = f.hs[dir].gaps;
+  r->generation = f.generation;
+  r->bytes = f.hs[dir].delivered;
+  r->gap_bytes = f.hs[dir].gap_bytes;
+  r->packets = f.pkts[dir];
+  Side& s = sides_[2 * table_->index_of(f) + dir];
+  r->first_ts_ns = s.first_ns;
+  r->last_ts_ns = s.last_ns;
+  s.sha.final(r->sha256);
+  while (rte_ring_sp_enqueue(ring_, r) != 0) {
+    if (drain_) {
+      drain_(drain_ctx_);
+    } else if (!cfg_.lossless) {
+      rte_mempool_put(pool_, r);
+      stats.records_dropped.add(1);
+      return;
+    } else {
+      rte_pause();
+    }
+  }
+  stats.records_emitted.add(1);
+}
+
+void Stage::on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns) {
+  static_cast<Stage*>(self)->end_connection(f, why, now_ns);
+}
+
+void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len) {
+  Stage& s = *static_cast<Stage*>(self);
+  if (s.sides_) s.side(*static_cast<flow::Flow*>(owner), dir).sha.update(p, len);
+}
+
+void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {
+  drain_ = drain;
+  drain_ctx_ = drain_ctx;
+  table_->end_all(why, clock_ns_);
+  drain_ = nullptr;
+  drain_ctx_ = nullptr;
+}
+
+std::string record_json(const StreamRecord& r) {
+  char src[64], dst[64], sha[65];
+  flow::endpoint_str(r.key, r.src_side, src, sizeof src);
+  flow::endpoint_str(r.key, 1 - r.src_side, dst, sizeof dst);
+  static const char* x = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    sha[2 * i] = x[r.sha256[i] >> 4];
+    sha[2 * i + 1] = x[r.sha256[i] & 15];
+  }
+  sha[64] = 0;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "{\"src\":\"%s\",\"dst\":\"%s\",\"dir\":\"%s\",\"bytes\":%" PRIu64
+                ",\"sha256\":\"%s\",\"gaps\":%u,\"gap_bytes\":%" PRIu64 ",\"first_ts_ns\":%" PRIu64
+                ",\"last_ts_ns\":%" PRIu64 ",\"packets\":%" PRIu64
+                ",\"end\":\"%s\",\"client_inferred\":%s,\"connection\":%u}",
+                src, dst, r.c2s ? "c2s" : "s2c", r.bytes, sha, r.gaps, r.gap_bytes, r.first_ts_ns,
+                r.last_ts_ns, r.packets, flow::end_name(flow::End(r.end)),
+                r.client_inferred ? "true" : "false", r.generation);
+  return buf;
+}
+
+}  // namespace inspect

@@ -1,0 +1,138 @@
+/* inspect: the worker's inspection stage, run on every RX burst before
+ * the frames are relayed or freed: parse, bulk flow lookup, TCP tracking
+ * and reassembly, per-direction stream fingerprints, and a StreamRecord
+ * per connection direction when the connection ends.
+ *
+ * One Stage per worker, built on the main lcore at start-up (all memory:
+ * flow table, OFO nodes, record pool and ring, allocated there) and then
+ * used only by its worker, except finish(), which the main lcore calls once
+ * the worker has stopped. Records leave through a single-producer ring to
+ * the main lcore, which writes streams.jsonl: the worker never does file
+ * I/O. A full ring drops the record and counts it (records_dropped), except
+ * in lossless (offline) runs, where the worker waits for the writer.
+ *
+ * Time: packets carry the PMD's RX timestamp where it has one (net_pcap:
+ * the capture's), else the burst is stamped from the TSC once. Timeouts
+ * and gap timers run on that clock, so an offline run is deterministic.
+ */
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "core/sha256.h"
+#include "core/worker.h"
+#include "flow/flow.h"
+#include "pkt/parse.h"
+#include "reasm/reasm.h"
+
+namespace inspect {
+
+/* One connection direction, as streams.jsonl reports it. */
+struct StreamRecord {
+  flow::Key key;
+  uint8_t src_side;        // key side that sent these bytes
+  uint8_t c2s;             // 1: client to server
+  uint8_t client_inferred; // no SYN seen: client guessed from the ports
+  uint8_t end;             // flow::End
+  uint32_t gaps;
+  uint32_t generation;
+  uint64_t bytes, gap_bytes;
+  uint64_t first_ts_ns, last_ts_ns;
+  uint64_t packets;
+  uint8_t sha256[32];
+};
+
+struct Config {
+  flow::TableConfig table;
+  reasm::Limits limits;
+  uint32_t ofo_nodes = 65536;     // segments held at once per worker
+  bool streams = true;            // fingerprint streams, emit records
+  uint32_t record_ring = 16384;   // records in flight to the writer
+  bool lossless = false;          // offline: wait for the writer, never drop
+  bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
+};
+
+/* RSS as programmed on one port, to spot flows hashed to another worker. */
+struct PortRss {
+  bool active = false;
+  std::vector<uint8_t> key;
+  std::vector<uint16_t> reta;
+  std::vector<int16_t> queue_owner;  // worker id per RX queue, -1 none
+  uint32_t ts_unit_ns = 0;           // RX timestamp unit; 0: no timestamps
+};
+
+struct Stats {
+  core::Counter tcp_packets, non_tcp_packets, malformed_packets;
+  core::Counter rst_without_flow;
+  core::Counter records_emitted, records_dropped;
+};
+
+class Stage {
+ public:
+  Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss);
+  ~Stage();
+  Stage(const Stage&) = delete;
+  Stage& operator=(const Stage&) = delete;
+
+  static void burst_hook(void* self, core::WorkerCtx& w, const core::RxQueue& q,
+                         rte_mbuf** pkts, uint16_t n);
+  static void idle_hook(void* self, core::WorkerCtx& w);
+
+  /* Ends every open flow with `why` (capture-end, shutdown). Main lcore,
+   * after the worker stopped; `drain` is called when the ring is full. */
+  void finish(flow::End why, void (*drain)(void*), void* drain_ctx);
+
+  rte_ring* ring() const noexcept { return ring_; }
+  rte_mempool* record_pool() const noexcept { return pool_; }
+  const flow::Table& table() const noexcept { return *table_; }
+  uint64_t clock_ns() const noexcept { return clock_ns_; }
+
+  pkt::Stats pkt_stats;
+  flow::TableStats flow_stats;
+  reasm::Stats reasm_stats;
+  Stats stats;
+
+ private:
+  struct Side {
+    core::Sha256 sha;
+    uint64_t first_ns, last_ns;
+  };
+
+  void burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;
+  void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
+  void start_connection(flow::Flow& f, uint64_t ts) noexcept;
+  void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
+  void emit(const flow::Flow& f, int dir) noexcept;
+  bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
+  uint64_t tsc_clock() const noexcept;
+  Side& side(const flow::Flow& f, int dir) noexcept;
+
+  static void on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns);
+  static void on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len);
+
+  Config cfg_;
+  unsigned worker_;
+  std::unique_ptr<flow::Table> table_;
+  std::unique_ptr<reasm::Reassembler> reasm_;
+  Side* sides_ = nullptr;           // 2 per flow slot, only with streams
+  rte_ring* ring_ = nullptr;
+  rte_mempool* pool_ = nullptr;
+  std::vector<PortRss> rss_;
+  int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
+  uint64_t ts_flag_ = 0;
+  uint64_t clock_ns_ = 0;           // latest time seen
+  uint64_t tsc0_ = 0, wall0_ns_ = 0;
+  double ns_per_tsc_ = 0;
+  void (*drain_)(void*) = nullptr;  // set during finish()
+  void* drain_ctx_ = nullptr;
+};
+
+/* Formats a record as one streams.jsonl line (no newline). */
+std::string record_json(const StreamRecord& r);
+
+}  // namespace inspect

@@ -1,0 +1,371 @@
+#include "reasm/reasm.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace reasm {
+
+Reassembler::Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s)
+    : lim_(lim), c_(c), s_(s), nodes_(size_t(nodes) + 1) {
+  for (uint32_t i = 1; i < nodes_.size(); i++) nodes_[i].next = i + 1 < nodes_.size() ? i + 1 : kNil;
+  free_head_ = nodes_.size() > 1 ? 1 : kNil;
+}
+
+Reassembler::~Reassembler() {
+  // Flows are flushed before the worker goes away; anything still held
+  // here would be a leak of mbuf references, so give them back.
+  for (size_t i = 1; i < nodes_.size(); i++)
+    if (nodes_[i].m) rte_pktmbuf_free(nodes_[i].m);
+}
+
+uint32_t Reassembler::alloc_node() noexcept {
+  const uint32_t i = free_head_;
+  if (i != kNil) free_head_ = nodes_[i].next;
+  return i;
+}
+
+void Reassembler::update_gauges() noexcept {
+  s_->ofo_bytes_in_use.set(bytes_in_use_);
+  s_->ofo_mbufs_in_use.set(mbufs_in_use_);
+  s_->ofo_mem_in_use.set(mem_in_use_);
+}
+
+void Reassembler::release(uint32_t idx) noexcept {
+  Node& n = nodes_[idx];
+  mem_in_use_ -= n.m->buf_len;
+  bytes_in_use_ -= n.len;
+  mbufs_in_use_--;
+  rte_pktmbuf_free(n.m);  // drops our reference; frees when it was the last
+  n.m = nullptr;
+  n.next = free_head_;
+  free_head_ = idx;
+}
+
+bool Reassembler::syn(HalfStream& h, uint32_t isn) noexcept {
+  if (h.syn_seen) return isn == h.isn;  // a retransmitted SYN is harmless
+  if (h.seq_known && h.delivered) return false;
+  h.syn_seen = true;
+  h.isn = isn;
+  h.seq_known = true;
+  h.next_seq = isn + 1;  // the SYN occupies one sequence number
+  return true;
+}
+
+void Reassembler::deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
+                          uint32_t len) noexcept {
+  h.next_seq += len;
+  h.delivered += len;
+  s_->bytes_delivered.add(len);
+  if (h.fin_seen && h.next_seq == h.fin_seq) h.fin_done = true;
+  // Walk the chain: payload may start in, or span, later segments.
+  const rte_mbuf* seg = m;
+  while (seg && off >= seg->data_len) {
+    off -= seg->data_len;
+    seg = seg->next;
+  }
+  while (len && seg) {
+    const uint32_t n = std::min<uint32_t>(len, seg->data_len - off);
+    if (c_.data) c_.data(c_.ctx, owner, dir, rte_pktmbuf_mtod_offset(seg, const uint8_t*, off), n);
+    len -= n;
+    off = 0;
+    seg = seg->next;
+  }
+}
+
+void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
+  while (h.ofo_head != kNil) {
+    Node& n = nodes_[h.ofo_head];
+    if (seq_gt(n.seq, h.next_seq)) break;  // still a hole before it
+    const uint32_t end = n.seq + n.len;
+    if (seq_gt(end, h.next_seq)) {
+      const uint32_t cut = h.next_seq - n.seq;
+      deliver(h, owner, dir, n.m, n.off + cut, n.len - cut);
+    }
+    const uint32_t idx = h.ofo_head;
+    h.ofo_head = n.next;
+    h.ofo_n--;
+    h.ofo_bytes -= n.len;
+    release(idx);
+  }
+  if (h.ofo_head == kNil) h.hole_since_ns = 0;
+  update_gauges();
+}
+
+void Reassembler::declare_hole(HalfStream& h, void* owner, int dir, uint32_t upto) noexcept {
+  const uint32_t len = upto - h.next_seq;
+  if (seq_le(upto, h.next_seq)) return;
+  if (c_.gap) c_.gap(c_.ctx, owner, dir, len);
+  h.gaps++;
+  h.gap_bytes += len;
+  s_->gaps.add(1);
+  s_->gap_bytes.add(len);
+  h.next_seq = upto;
+  if (h.fin_seen && seq_ge(h.next_seq, h.fin_seq)) {
+    h.next_seq = h.fin_seq;
+    h.fin_done = true;
+    drop_past_fin(h);
+  }
+  drain(h, owner, dir);
+}
+
+void Reassembler::drop_past_fin(HalfStream& h) noexcept {
+  // Held bytes at or past the FIN cannot be part of the stream (they were
+  // queued before the FIN was seen). The list is sorted: cut its tail.
+  uint32_t prev = kNil, cur = h.ofo_head;
+  while (cur != kNil && seq_lt(nodes_[cur].seq, h.fin_seq)) {
+    Node& n = nodes_[cur];
+    if (seq_gt(n.seq + n.len, h.fin_seq)) {
+      h.ofo_bytes -= n.len - (h.fin_seq - n.seq);
+      bytes_in_use_ -= n.len - (h.fin_seq - n.seq);
+      n.len = h.fin_seq - n.seq;
+    }
+    prev = cur;
+    cur = n.next;
+  }
+  if (prev == kNil)
+    h.ofo_head = kNil;
+  else
+    nodes_[prev].next = kNil;
+  while (cur != kNil) {
+    const uint32_t next = nodes_[cur].next;
+    h.ofo_n--;
+    h.ofo_bytes -= nodes_[cur].len;
+    s_->ofo_dropped.add(1);
+    release(cur);
+    cur = next;
+  }
+  update_gauges();
+}
+
+bool Reassembler::same_bytes(const rte_mbuf* a, uint32_t aoff, const rte_mbuf* b, uint32_t boff,
+                             uint32_t len) const noexcept {
+  uint8_t ba[128], bb[128];
+  while (len) {
+    const uint32_t n = std::min<uint32_t>(len, sizeof ba);
+    const void* pa = rte_pktmbuf_read(a, aoff, n, ba);
+    const void* pb = rte_pktmbuf_read(b, boff, n, bb);
+    if (!pa || !pb || std::memcmp(pa, pb, n) != 0) return false;
+    len -= n;
+    aoff += n;
+    boff += n;
+  }
+  return true;
+}
+
+void Reassembler::data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
+                       uint32_t seq, uint32_t len, uint64_t now_ns) noexcept {
+  if (len == 0) return;
+  s_->segments.add(1);
+  if (!h.seq_known) {
+    // Mid-stream pickup: hold until the start is clear (see the header).
+    if (h.fin_seen && seq_gt(seq + len, h.fin_seq)) {
+      if (seq_ge(seq, h.fin_seq)) return;
+      len = h.fin_seq - seq;
+    }
+    if (insert_ofo(h, owner, dir, m, off, seq, len, now_ns)) {
+      if (++h.pickup_n >= lim_.pickup_segments) settle_pickup(h, owner, dir);
+      return;
+    }
+    // No room to hold it: start the stream now and take this segment the
+    // ordinary way.
+    settle_pickup(h, owner, dir);
+    if (!h.seq_known) {
+      h.seq_known = true;
+      h.next_seq = seq;
+    }
+  }
+  if (h.fin_done) {
+    s_->retransmits.add(1);
+    return;
+  }
+  const uint32_t end = seq + len;
+  if (seq_le(end, h.next_seq)) {
+    // Keep-alives carry 0 or 1 byte just below the next expected byte.
+    if (len <= 1 && seq == h.next_seq - 1)
+      s_->keepalives.add(1);
+    else
+      s_->retransmits.add(1);
+    return;
+  }
+  if (seq_lt(seq, h.next_seq)) {
+    const uint32_t cut = h.next_seq - seq;
+    seq += cut;
+    off += cut;
+    len -= cut;
+    s_->retransmits.add(1);
+  }
+  if (h.fin_seen && seq_gt(seq + len, h.fin_seq)) {
+    // Bytes past the FIN cannot belong to this stream.
+    if (seq_ge(seq, h.fin_seq)) return;
+    len = h.fin_seq - seq;
+  }
+  if (seq == h.next_seq) {
+    s_->in_order.add(1);
+    deliver(h, owner, dir, m, off, len);
+    drain(h, owner, dir);
+    return;
+  }
+  insert_ofo(h, owner, dir, m, off, seq, len, now_ns);
+  check_timers(h, owner, dir, now_ns);
+}
+
+bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
+                             uint32_t seq, uint32_t len, uint64_t now_ns) noexcept {
+  // Make room first: declare the oldest hole of this direction until the
+  // segment fits its bounds and the worker's memcap. Each declaration
+  // delivers what was held behind the hole (counted as pruned).
+  for (;;) {
+    const bool over_dir = h.ofo_n + 1 > lim_.max_ofo_segments ||
+                          uint64_t(h.ofo_bytes) + len > lim_.max_ofo_bytes;
+    const bool over_mem = mem_in_use_ + m->buf_len > lim_.memcap_bytes;
+    if (!over_dir && !over_mem && free_head_ != kNil) break;
+    if (over_mem || free_head_ == kNil) s_->memcap_hits.add(1);
+    if (!h.seq_known) return false;  // picking up: the caller settles first
+    if (h.ofo_head == kNil) {
+      // Nothing of ours to give back: the worker is full of other flows'
+      // segments. Drop this one; it becomes a hole, declared later.
+      s_->ofo_dropped.add(1);
+      return false;
+    }
+    const uint32_t before = h.ofo_n;
+    declare_hole(h, owner, dir, nodes_[h.ofo_head].seq);
+    s_->ofo_pruned.add(before - h.ofo_n);
+    h.hole_since_ns = h.ofo_head != kNil ? now_ns : 0;
+    if (seq_le(seq + len, h.next_seq)) {
+      s_->retransmits.add(1);
+      return true;
+    }
+    if (seq_le(seq, h.next_seq)) {
+      const uint32_t cut = h.next_seq - seq;
+      deliver(h, owner, dir, m, off + cut, len - cut);
+      drain(h, owner, dir);
+      return true;
+    }
+  }
+  if (h.ofo_head == kNil) h.hole_since_ns = now_ns;
+
+  // Sorted insert; where the new segment overlaps held ones, the held
+  // (first) copy wins and only the new bytes in between are kept.
+  uint32_t prev = kNil, cur = h.ofo_head;
+  bool queued = false;
+  while (len) {
+    uint32_t piece = len;
+    if (cur != kNil) {
+      const Node& c = nodes_[cur];
+      const uint32_t cend = c.seq + c.len;
+      if (seq_ge(seq, cend)) {
+        prev = cur;
+        cur = c.next;
+        continue;
+      }
+      if (seq_ge(seq, c.seq)) {
+        const uint32_t ov = std::min<uint32_t>(len, cend - seq);
+        if (!same_bytes(m, off, c.m, c.off + (seq - c.seq), ov)) s_->overlap_conflicts.add(1);
+        seq += ov;
+        off += ov;
+        len -= ov;
+        prev = cur;
+        cur = c.next;
+        continue;
+      }
+      piece = std::min<uint32_t>(len, c.seq - seq);
+    }
+    const uint32_t idx = alloc_node();
+    if (idx == kNil) {
+      s_->ofo_dropped.add(1);
+      break;
+    }
+    for (rte_mbuf* s = m; s; s = s->next) rte_mbuf_refcnt_update(s, 1);
+    nodes_[idx] = Node{m, seq, piece, off, cur};
+    if (prev == kNil)
+      h.ofo_head = idx;
+    else
+      nodes_[prev].next = idx;
+    prev = idx;
+    h.ofo_n++;
+    h.ofo_bytes += piece;
+    mem_in_use_ += m->buf_len;
+    bytes_in_use_ += piece;
+    mbufs_in_use_++;
+    queued = true;
+    seq += piece;
+    off += piece;
+    len -= piece;
+  }
+  if (queued) s_->ofo_queued.add(1);
+  update_gauges();
+  return true;
+}
+
+void Reassembler::settle_pickup(HalfStream& h, void* owner, int dir) noexcept {
+  if (h.seq_known || h.ofo_head == kNil) return;
+  h.seq_known = true;
+  h.next_seq = nodes_[h.ofo_head].seq;
+  drain(h, owner, dir);
+}
+
+void Reassembler::fin(HalfStream& h, void* owner, int dir, uint32_t seq, uint64_t now_ns) noexcept {
+  if (!h.fin_seen) {
+    h.fin_seen = true;
+    h.fin_seq = seq;
+    drop_past_fin(h);
+  }
+  if (!h.seq_known) {
+    if (h.ofo_head != kNil) {
+      settle_pickup(h, owner, dir);
+    } else {
+      h.seq_known = true;
+      h.next_seq = seq;
+    }
+  }
+  if (seq_ge(h.next_seq, h.fin_seq)) h.fin_done = true;
+  check_timers(h, owner, dir, now_ns);
+}
+
+void Reassembler::ack(HalfStream& h, void* owner, int dir, uint32_t a, uint64_t now_ns) noexcept {
+  if (!h.ack_known || seq_gt(a, h.peer_ack)) {
+    h.peer_ack = a;
+    h.ack_known = true;
+  }
+  check_timers(h, owner, dir, now_ns);
+}
+
+void Reassembler::check_timers(HalfStream& h, void* owner, int dir, uint64_t now_ns) noexcept {
+  if (!h.seq_known || h.fin_done) return;
+  if (h.ofo_head != kNil && h.hole_since_ns && now_ns - h.hole_since_ns > lim_.gap_timeout_ns) {
+    declare_hole(h, owner, dir, nodes_[h.ofo_head].seq);
+    h.hole_since_ns = h.ofo_head != kNil ? now_ns : 0;
+  }
+  // The peer holds bytes we never saw. Sanity bound: an ACK more than 1 GiB
+  // ahead is garbage or a different connection, not evidence.
+  if (h.ack_known && seq_gt(h.peer_ack, h.next_seq) && h.peer_ack - h.next_seq < (1u << 30)) {
+    uint32_t target = h.peer_ack;
+    if (h.fin_seen && seq_gt(target, h.fin_seq)) target = h.fin_seq;  // the ACK of the FIN
+    if (h.ofo_head != kNil && seq_lt(nodes_[h.ofo_head].seq, target)) target = nodes_[h.ofo_head].seq;
+    if (seq_le(target, h.next_seq)) {
+      h.ack_hole_since_ns = 0;
+    } else if (!h.ack_hole_since_ns) {
+      h.ack_hole_since_ns = now_ns ? now_ns : 1;
+    } else if (now_ns - h.ack_hole_since_ns > lim_.ack_gap_timeout_ns) {
+      declare_hole(h, owner, dir, target);
+      h.ack_hole_since_ns = 0;
+    }
+  } else {
+    h.ack_hole_since_ns = 0;
+  }
+}
+
+void Reassembler::flush(HalfStream& h, void* owner, int dir) noexcept {
+  settle_pickup(h, owner, dir);
+  // Every iteration delivers at least the head node: declare_hole moves
+  // next_seq to it (never past a FIN: drop_past_fin removed those).
+  while (h.ofo_head != kNil) {
+    if (seq_gt(nodes_[h.ofo_head].seq, h.next_seq))
+      declare_hole(h, owner, dir, nodes_[h.ofo_head].seq);
+    else
+      drain(h, owner, dir);
+  }
+  h.hole_since_ns = h.ack_hole_since_ns = 0;
+}
+
+}  // namespace reasm

@@ -1,0 +1,176 @@
+/* reasm: TCP stream reassembly, one HalfStream per connection direction.
+ *
+ * In-order payload is handed to the consumer straight from the mbuf
+ * (zero-copy, in order, exactly once). Segments that arrive ahead of a hole
+ * are held by mbuf reference (refcnt + 1, nothing copied) in a per-direction
+ * list sorted by sequence number, bounded per direction (segments, bytes)
+ * and per worker (memcap, counted in mbuf buffer bytes actually held).
+ *
+ * Policy, stated once:
+ *  - Sequence numbers compare modulo 2^32 (RFC 1982 serial arithmetic), so
+ *    a stream may wrap any number of times.
+ *  - Overlaps: the first copy wins, as in Linux's tcp_data_queue_ofo().
+ *    Bytes already delivered are never re-delivered; overlapping bytes
+ *    held out of order are compared and a difference is counted
+ *    (overlap_conflicts) but not delivered.
+ *  - Holes are declared, never zero-filled: when the direction's OFO bounds
+ *    or the worker's memcap would be exceeded, when a hole has waited
+ *    gap_timeout (capture/packet time), or when the peer has acknowledged
+ *    bytes past the hole for ack_gap_timeout (an ACK can overtake its data
+ *    in a capture, so one ACK alone is not proof: Zeek #335). The consumer
+ *    gets gap(len) and delivery resumes after the hole.
+ *  - flush() at connection end declares the remaining holes and delivers
+ *    everything held, so nothing buffered is lost silently.
+ *  - Mid-stream pickup (no SYN): the first pickup_segments data segments are
+ *    held, then the stream starts at the lowest of them; in captures the
+ *    first segment seen is often a later one (reordering, retransmission).
+ *
+ * Thread: one Reassembler per worker; not thread-safe. Allocates only in
+ * the constructor (the OFO node pool); the fast path never allocates.
+ */
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <rte_mbuf.h>
+
+#include "core/counter.h"
+
+namespace reasm {
+
+inline bool seq_lt(uint32_t a, uint32_t b) noexcept { return int32_t(a - b) < 0; }
+inline bool seq_le(uint32_t a, uint32_t b) noexcept { return int32_t(a - b) <= 0; }
+inline bool seq_gt(uint32_t a, uint32_t b) noexcept { return int32_t(a - b) > 0; }
+inline bool seq_ge(uint32_t a, uint32_t b) noexcept { return int32_t(a - b) >= 0; }
+
+/* Node index 0 is never used, so an all-zero HalfStream (flow records are
+ * cleared with memset) is a valid empty one. */
+constexpr uint32_t kNil = 0;
+
+struct Limits {
+  uint32_t max_ofo_segments = 1024;      // per direction
+  uint32_t max_ofo_bytes = 4u << 20;     // payload bytes per direction
+  uint64_t memcap_bytes = 256ull << 20;  // mbuf buffer bytes held per worker
+  uint64_t gap_timeout_ns = 10'000'000'000ull;
+  uint64_t ack_gap_timeout_ns = 1'000'000'000ull;
+  // Mid-stream pickup (no SYN seen): hold this many data segments before
+  // choosing where the stream starts (the lowest sequence held). In a
+  // capture the first segment seen is not always the earliest one.
+  uint32_t pickup_segments = 32;
+};
+
+/* Per-worker counters; names follow Linux's TcpExt where one exists. */
+struct Stats {
+  core::Counter segments;          // data-bearing segments seen
+  core::Counter in_order;          // delivered on arrival
+  core::Counter bytes_delivered;
+  core::Counter ofo_queued;        // TCPOFOQueue
+  core::Counter ofo_dropped;       // TCPOFODrop: no room, not even after pruning
+  core::Counter ofo_pruned;        // TCPOFOMerge/prune: held segments released by a declared hole
+  core::Counter gaps;
+  core::Counter gap_bytes;
+  core::Counter overlap_conflicts; // overlapping copies with different bytes
+  core::Counter retransmits;       // segments wholly or partly already delivered
+  core::Counter keepalives;        // 0/1-byte segments one below the next expected byte
+  core::Counter memcap_hits;
+  core::Counter ofo_bytes_in_use;  // gauge: payload bytes held
+  core::Counter ofo_mbufs_in_use;  // gauge: mbufs held
+  core::Counter ofo_mem_in_use;    // gauge: mbuf buffer bytes held (what memcap limits)
+};
+
+struct HalfStream {
+  uint32_t isn = 0;           // from the SYN (valid if syn_seen)
+  uint32_t next_seq = 0;      // next byte expected
+  uint32_t fin_seq = 0;       // sequence of the FIN (valid if fin_seen)
+  uint32_t ofo_head = kNil;   // first held segment (node index)
+  uint32_t ofo_n = 0;
+  uint32_t ofo_bytes = 0;
+  uint32_t gaps = 0;
+  uint32_t peer_ack = 0;      // highest ACK the peer sent for this direction
+  bool seq_known = false;     // next_seq valid (SYN seen or mid-stream pickup)
+  bool syn_seen = false;
+  bool fin_seen = false;
+  bool fin_done = false;      // every byte up to the FIN delivered
+  bool ack_known = false;
+  uint16_t pickup_n = 0;      // segments held while picking up mid-stream
+  uint64_t delivered = 0;     // bytes delivered in order
+  uint64_t gap_bytes = 0;
+  uint64_t hole_since_ns = 0; // when the current hole was first seen (0: none)
+  uint64_t ack_hole_since_ns = 0;
+};
+
+/* What reassembly feeds. `owner` is opaque (the flow record). */
+struct Consumer {
+  void* ctx = nullptr;
+  void (*data)(void* ctx, void* owner, int dir, const uint8_t* p, uint32_t len) = nullptr;
+  void (*gap)(void* ctx, void* owner, int dir, uint32_t len) = nullptr;
+};
+
+class Reassembler {
+ public:
+  /* `nodes`: the most segments held at once by this worker. */
+  Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s);
+  ~Reassembler();
+  Reassembler(const Reassembler&) = delete;
+  Reassembler& operator=(const Reassembler&) = delete;
+
+  /* SYN (or SYN-ACK) with sequence `isn`. Returns false for a SYN that
+   * disagrees with the ISN already known (the caller decides: port reuse). */
+  bool syn(HalfStream& h, uint32_t isn) noexcept;
+
+  /* A segment's payload: `len` bytes at offset `off` of mbuf `m`, first
+   * byte numbered `seq`. May take a reference on `m`. */
+  void data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off, uint32_t seq,
+            uint32_t len, uint64_t now_ns) noexcept;
+
+  /* FIN at sequence `seq` (after the segment's payload). */
+  void fin(HalfStream& h, void* owner, int dir, uint32_t seq, uint64_t now_ns) noexcept;
+
+  /* The peer acknowledged up to `ack` in this direction. */
+  void ack(HalfStream& h, void* owner, int dir, uint32_t ack, uint64_t now_ns) noexcept;
+
+  /* Declares holes whose time is up (called on packets of the flow and
+   * from the flow sweeper). */
+  void check_timers(HalfStream& h, void* owner, int dir, uint64_t now_ns) noexcept;
+
+  /* Connection end: delivers everything held, declaring the holes between. */
+  void flush(HalfStream& h, void* owner, int dir) noexcept;
+
+  const Limits& limits() const noexcept { return lim_; }
+
+ private:
+  struct Node {
+    rte_mbuf* m;
+    uint32_t seq;
+    uint32_t len;
+    uint32_t off;
+    uint32_t next;
+  };
+
+  void deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
+               uint32_t len) noexcept;
+  void drain(HalfStream& h, void* owner, int dir) noexcept;
+  void declare_hole(HalfStream& h, void* owner, int dir, uint32_t upto) noexcept;
+  void update_gauges() noexcept;
+  void drop_past_fin(HalfStream& h) noexcept;
+  void settle_pickup(HalfStream& h, void* owner, int dir) noexcept;
+  bool insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off, uint32_t seq,
+                  uint32_t len, uint64_t now_ns) noexcept;
+  void release(uint32_t idx) noexcept;
+  uint32_t alloc_node() noexcept;
+  bool same_bytes(const rte_mbuf* a, uint32_t aoff, const rte_mbuf* b, uint32_t boff,
+                  uint32_t len) const noexcept;
+
+  Limits lim_;
+  Consumer c_;
+  Stats* s_;
+  std::vector<Node> nodes_;
+  uint32_t free_head_ = kNil;
+  uint64_t mem_in_use_ = 0;
+  uint64_t bytes_in_use_ = 0;
+  uint64_t mbufs_in_use_ = 0;
+};
+
+}  // namespace reasm
