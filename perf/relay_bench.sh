@@ -433,6 +433,9 @@ DPDK_PKG=$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null || true)
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$ROOT" diff --quiet HEAD -- lib app 2>/dev/null || GIT_REV="$GIT_REV+dirty(lib/app)"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# The binary is identified by content: someone may rebuild it mid-run.
+bin_id() { echo "$(sha256sum "$LOOM" | cut -c1-12) ($(date -r "$LOOM" '+%F %T'))"; }
+LOOM_ID_START=$(bin_id)
 REPRO="cd $ROOT && DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS perf/relay_bench.sh"
 [ -n "$MD" ] && REPRO="$REPRO --md $MD"
 [ "$CHECK" = 1 ] && REPRO="$REPRO --check"
@@ -452,11 +455,15 @@ for ((r = 1; r <= RUNS; r++)); do
   done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+LOOM_ID_END=$(bin_id)
+LOOM_ID="$LOOM_ID_START"
+[ "$LOOM_ID_END" = "$LOOM_ID_START" ] ||
+  LOOM_ID="$LOOM_ID_START, **rebuilt during the run** (now $LOOM_ID_END): rounds may differ"
 
 export RB_WARMUP="$WARMUP" RB_TESTPMD="$TESTPMD" RB_LCORES="$LCORES" \
   RB_VDEVS="${VDEV_ARGS[*]}" RB_TESTPMD_ARGS="${TESTPMD_APP_ARGS[*]}" RB_CPU="$CPU_MODEL" \
   RB_NCPU="$NCPU" RB_LOAD_START="$LOAD_START" RB_LOAD_END="$LOAD_END" RB_DPDK="$DPDK_VER" \
-  RB_DPDK_PKG="$DPDK_PKG" RB_GIT="$GIT_REV" RB_REPRO="$REPRO"
+  RB_DPDK_PKG="$DPDK_PKG" RB_GIT="$GIT_REV" RB_REPRO="$REPRO" RB_LOOM_ID="$LOOM_ID"
 "$PYTHON" - "$WORK/results.jsonl" "$MD" "$CHECK" "$TARGET" <<'PY'
 import json, os, statistics, sys
 E = os.environ
@@ -545,7 +552,8 @@ ctx = [
     "totals.tx_packets / run.json wall_seconds.",
     f"- CPU: {E['RB_CPU']} ({E['RB_NCPU']} CPUs); load average at start {E['RB_LOAD_START']}, "
     f"at end {E['RB_LOAD_END']}.",
-    f"- DPDK {E['RB_DPDK']} (Debian package {E['RB_DPDK_PKG']}); Loom git {E['RB_GIT']}.",
+    f"- DPDK {E['RB_DPDK']} (Debian package {E['RB_DPDK_PKG']}); Loom git {E['RB_GIT']}, "
+    f"binary sha256 {E['RB_LOOM_ID']}.",
     f"- Reproduce: `{E['RB_REPRO']}`",
 ]
 text = "\n".join(out) + "\n\n" + "\n".join(notes) + "\n\n" + "\n".join(ctx) + "\n"

@@ -226,7 +226,7 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
   if (fl & kFin) {
     reasm_->fin(h, &f, dir, seq + p.payload_len, ts);
     if (f.state != flow::State::kClosed) f.state = flow::State::kClosing;
-  } else if (h.hole_since_ns || h.ack_hole_since_ns) {
+  } else if (h.ofo_head != reasm::kNil || h.ack_hole_since_ns) {
     reasm_->check_timers(h, &f, dir, ts);
   }
   if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);

@@ -330,9 +330,17 @@ void Reassembler::ack(HalfStream& h, void* owner, int dir, uint32_t a, uint64_t 
   check_timers(h, owner, dir, now_ns);
 }
 
+/* Time since `since`, zero if the clock went backwards (packets of one
+ * flow can arrive with earlier timestamps from another queue or port). */
+static inline uint64_t elapsed(uint64_t now, uint64_t since) noexcept {
+  return now > since ? now - since : 0;
+}
+
 void Reassembler::check_timers(HalfStream& h, void* owner, int dir, uint64_t now_ns) noexcept {
   if (!h.seq_known || h.fin_done) return;
-  if (h.ofo_head != kNil && h.hole_since_ns && now_ns - h.hole_since_ns > lim_.gap_timeout_ns) {
+  // hole_since_ns is meaningful whenever segments are held (a hole precedes
+  // them by construction).
+  if (h.ofo_head != kNil && elapsed(now_ns, h.hole_since_ns) > lim_.gap_timeout_ns) {
     declare_hole(h, owner, dir, nodes_[h.ofo_head].seq);
     h.hole_since_ns = h.ofo_head != kNil ? now_ns : 0;
   }
@@ -346,7 +354,7 @@ void Reassembler::check_timers(HalfStream& h, void* owner, int dir, uint64_t now
       h.ack_hole_since_ns = 0;
     } else if (!h.ack_hole_since_ns) {
       h.ack_hole_since_ns = now_ns ? now_ns : 1;
-    } else if (now_ns - h.ack_hole_since_ns > lim_.ack_gap_timeout_ns) {
+    } else if (elapsed(now_ns, h.ack_hole_since_ns) > lim_.ack_gap_timeout_ns) {
       declare_hole(h, owner, dir, target);
       h.ack_hole_since_ns = 0;
     }

@@ -97,7 +97,7 @@ struct HalfStream {
   uint16_t pickup_n = 0;      // segments held while picking up mid-stream
   uint64_t delivered = 0;     // bytes delivered in order
   uint64_t gap_bytes = 0;
-  uint64_t hole_since_ns = 0; // when the current hole was first seen (0: none)
+  uint64_t hole_since_ns = 0; // when the current hole appeared (valid while segments are held)
   uint64_t ack_hole_since_ns = 0;
 };
 

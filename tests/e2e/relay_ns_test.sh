@@ -287,7 +287,7 @@ check_eq "links quiet before traffic (vA rx/tx, vB rx/tx)" \
 # ------------------------------------------------------------ 4. traffic
 echo "== traffic: 5 MB download, then 200 keep-alive requests"
 T_TRAFFIC=$(date +%s.%N)
-if ns_exec "$NSA" curl -sS --connect-timeout 15 --max-time 120 -o "$TMP/big.dl" "http://$IPB:8080/big.bin" 2>"$TMP/curl-big.err"; then
+if ns_exec "$NSA" timeout 120 curl -sS --connect-timeout 15 -o "$TMP/big.dl" "http://$IPB:8080/big.bin" 2>"$TMP/curl-big.err"; then
   want=$(sha256sum <"$WWW/big.bin" | cut -d' ' -f1)
   got=$(sha256sum <"$TMP/big.dl" | cut -d' ' -f1)
   check_eq "5 MB download through Loom, sha256" "$got" "$want"
@@ -297,7 +297,7 @@ fi
 
 args=()
 for _ in $(seq 200); do args+=(-o /dev/null "http://$IPB:8080/small.txt"); done
-ns_exec "$NSA" curl -sS --connect-timeout 15 --max-time 120 -w '%{http_code} %{num_connects} %{size_download}\n' \
+ns_exec "$NSA" timeout 120 curl -sS --connect-timeout 15 -w '%{http_code} %{num_connects} %{size_download}\n' \
   "${args[@]}" >"$TMP/keepalive.txt" 2>"$TMP/curl-ka.err"
 ka_rc=$?
 [[ $ka_rc -eq 0 ]] || echo "curl (keep-alive) exited $ka_rc: $(cat "$TMP/curl-ka.err")"

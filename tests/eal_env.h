@@ -1,0 +1,49 @@
+// One EAL for the whole unit-test binary: no hugepages, no PCI, no
+// telemetry, a private file prefix. Tests that need mbufs call
+// test_pool(), which is created once.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <cstdio>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+namespace loomtest {
+
+inline rte_mempool* test_pool() {
+  static rte_mempool* pool = [] {
+    std::string prefix = "--file-prefix=loomtest" + std::to_string(getpid());
+    std::vector<std::string> args = {"loom_unit_tests", "--no-huge", "-m", "1024", "--no-pci",
+                                     "--no-shconf", "--no-telemetry", "-l", "0",
+                                     prefix};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    if (rte_eal_init(int(argv.size()), argv.data()) < 0) return static_cast<rte_mempool*>(nullptr);
+    rte_mempool* p = rte_pktmbuf_pool_create("loomtest_mbufs", 65535, 256, 0, 2048 + 128, 0);
+    if (!p) fprintf(stderr, "test mbuf pool: %s\n", rte_strerror(rte_errno));
+    return p;
+  }();
+  return pool;
+}
+
+/* An mbuf holding `len` bytes of `data` (payload only, offset 0). */
+inline rte_mbuf* mbuf_of(const uint8_t* data, uint16_t len) {
+  rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
+  if (!m) return nullptr;
+  char* p = rte_pktmbuf_append(m, len);
+  if (!p) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  memcpy(p, data, len);
+  return m;
+}
+
+}  // namespace loomtest
