@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
     if (config) base = ctl::load_config(*config);
     if (pcap) {
       if (!out) return usage_error("--pcap needs --out DIR");
+      if (duration > 0)
+        return usage_error("--duration applies to live runs; an offline run ends with its capture");
       if (::access(pcap->c_str(), R_OK) != 0) {
         std::fprintf(stderr, "loom: cannot read the capture %s: %s\n", pcap->c_str(),
                      std::strerror(errno));

@@ -209,7 +209,10 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
   LOOM_LOG(INFO, "mbuf pool: %u mbufs of %u bytes", mbufs, c.mbuf_data_room);
 
-  for (size_t i = 0; i < c.ports.size(); i++) {
+  // From here on a signal asks for a clean stop, even during a link wait.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  for (size_t i = 0; i < c.ports.size() && !core::stop_requested(); i++) {
     try {
       port::PortState st = port::setup_port(c.ports[i].spec, pool);
       LOOM_LOG(INFO, "port %s (%s, id %u): %u rx / %u tx queues, link %s", st.spec.name.c_str(),
@@ -235,14 +238,13 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       rc = fail(e.what());
     }
     for (auto& st : rt.stages) stages.push_back(st.get());
+    if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
     const std::string dir = !opt.out_dir.empty() ? opt.out_dir : c.outputs.dir;
     if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
         !streams.open(dir + "/streams.jsonl"))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
   }
   if (rc == 0) {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
     for (auto& w : rt.workers) {
       if (!rte_lcore_is_enabled(w->lcore)) {
         rc = fail("worker lcore " + std::to_string(w->lcore) + " is not enabled in EAL");
@@ -345,7 +347,11 @@ int run(ctl::Config cfg, const RunOptions& opt) {
 
   rt.stages.clear();  // their tables and rings live in EAL memory
   for (const auto& p : rt.ports) port::close_port(p.port_id);
+  const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  // EAL leaves its (by now empty) runtime directory behind; offline runs
+  // make one per process, so tidy it.
+  if (c.mode == ctl::Mode::kOffline) ::rmdir(runtime_dir.c_str());
   // The telemetry thread may still hold &rt; EAL cleanup has stopped it.
   return rc;
 }

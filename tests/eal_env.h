@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -26,6 +27,9 @@ inline rte_mempool* test_pool() {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     if (rte_eal_init(int(argv.size()), argv.data()) < 0) return static_cast<rte_mempool*>(nullptr);
+    // EAL leaves an empty runtime directory per prefix; remove it at exit.
+    static const std::string dir = rte_eal_get_runtime_dir();
+    std::atexit([] { ::rmdir(dir.c_str()); });
     rte_mempool* p = rte_pktmbuf_pool_create("loomtest_mbufs", 65535, 256, 0, 2048 + 128, 0);
     if (!p) fprintf(stderr, "test mbuf pool: %s\n", rte_strerror(rte_errno));
     return p;

@@ -294,7 +294,9 @@ void read_eal(Reader& r, const toml::table& t, EalConfig& e, Where& lcores_at, W
   if (r.strings(t, "extra_args", "eal.extra_args", e.extra_args)) {
     const toml::array& a = *t.get("extra_args")->as_array();
     for (size_t i = 0; i < e.extra_args.size(); i++) {
-      const std::string flag = e.extra_args[i].substr(0, e.extra_args[i].find('='));
+      std::string flag = e.extra_args[i].substr(0, e.extra_args[i].find('='));
+      // Short flags may carry their value glued on ("-l0-1", "-m512").
+      if (flag.size() > 2 && flag[0] == '-' && flag[1] != '-') flag = flag.substr(0, 2);
       auto it = owned_flags().find(flag);
       if (it != owned_flags().end())
         r.error(*a.get(i), "eal.extra_args must not contain " + flag + ": Loom sets it from " +
@@ -554,6 +556,10 @@ static void check_topology(Reader& r, Config& c, const std::vector<RawPair>& pai
       tx += sends;
     }
     c.ports[p].spec.tx_queues = std::max<uint16_t>(tx, 1);
+    // net_tap refuses a configuration with fewer TX than RX queues
+    // (rte_eth_tap.c: each queue pair is one tun file descriptor).
+    if (port::device_name(c.ports[p].spec.device).rfind("net_tap", 0) == 0)
+      c.ports[p].spec.tx_queues = std::max(c.ports[p].spec.tx_queues, c.ports[p].spec.rx_queues);
   }
 
   // Queue limits the virtual PMDs imply (real NICs: checked at start-up).

@@ -76,6 +76,17 @@ std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extr
 }
 
 std::string memory_precheck(const Config& c) {
+  if (c.eal.memory == Memory::kNoHuge) return {};
+  long free_pages = -1;
+  std::ifstream mi("/proc/meminfo");
+  for (std::string line; std::getline(mi, line);)
+    if (line.rfind("HugePages_Free:", 0) == 0) free_pages = std::stol(line.substr(15));
+  const std::string mode = memory_name(c.eal.memory);
+  // in-memory needs no hugetlbfs mount (EAL uses memfd) but still needs
+  // free pages; hugepages mode needs both.
+  if (free_pages == 0)
+    return "eal.memory = \"" + mode + "\" but the host has no free hugepages; reserve some (echo "
+           "512 > /proc/sys/vm/nr_hugepages) or use memory = \"no-huge\"";
   if (c.eal.memory != Memory::kHugepages) return {};
   bool mounted = false;
   std::ifstream mounts("/proc/mounts");
@@ -85,16 +96,9 @@ std::string memory_precheck(const Config& c) {
     in >> dev >> dir >> type;
     if (type == "hugetlbfs") mounted = true;
   }
-  long free_pages = -1;
-  std::ifstream mi("/proc/meminfo");
-  for (std::string line; std::getline(mi, line);)
-    if (line.rfind("HugePages_Free:", 0) == 0) free_pages = std::stol(line.substr(15));
   if (!mounted)
     return "eal.memory = \"hugepages\" but no hugetlbfs is mounted; mount one (mount -t "
-           "hugetlbfs nodev /dev/hugepages) or use memory = \"no-huge\" or \"in-memory\"";
-  if (free_pages == 0)
-    return "eal.memory = \"hugepages\" but the host has no free hugepages; reserve some (echo "
-           "512 > /proc/sys/vm/nr_hugepages) or use memory = \"no-huge\"";
+           "hugetlbfs nodev /dev/hugepages) or use memory = \"in-memory\" or \"no-huge\"";
   return {};
 }
 

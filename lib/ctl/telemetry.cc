@@ -204,7 +204,8 @@ int cmd_reasm(const char*, const char* params, rte_tel_data* d) {
 int cmd_drops(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
   for (size_t i = 0; i < core::kNumDrops; i++)
-    rte_tel_data_add_dict_string(d, core::kDropNames[i], core::kDropHelp[i]);
+    rte_tel_data_add_dict_string(d, (std::string("drop_") + core::kDropNames[i]).c_str(),
+                                 core::kDropHelp[i]);
   for (size_t i = 0; i < pkt::kNumMalformed; i++)
     rte_tel_data_add_dict_string(d, (std::string("malformed_") + pkt::kMalformedNames[i]).c_str(),
                                  pkt::kMalformedHelp[i]);

@@ -1,5 +1,6 @@
 #include "port/port.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string>
@@ -105,8 +106,8 @@ PortState setup_port(const PortSpec& spec, rte_mempool* pool) {
   if (spec.rss && spec.rx_queues > 1) {
     if (info.flow_type_rss_offloads == 0) {
       st.degraded.push_back("no RSS in " + st.driver +
-                            ": the driver chooses each packet's queue; wrong-core "
-                            "packets are counted, not assumed away");
+                            ": the driver chooses each packet's queue (af_packet: its fanout "
+                            "hash), so Loom cannot check which worker owns a flow");
     } else {
       st.rss_key = spec.rss_key.empty()
                        ? symmetric_key(info.hash_key_size ? info.hash_key_size : 40)
@@ -180,7 +181,26 @@ PortState setup_port(const PortSpec& spec, rte_mempool* pool) {
   }
 
   if (st.rss_active) {
+    // Program the round-robin RETA ourselves rather than trust the PMD's
+    // default, then read back what the NIC really holds.
+    if (info.reta_size) {
+      std::vector<rte_eth_rss_reta_entry64> conf(
+          (info.reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+      for (uint16_t i = 0; i < info.reta_size; i++) {
+        conf[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+        conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = i % spec.rx_queues;
+      }
+      if (rte_eth_dev_rss_reta_update(pid, conf.data(), info.reta_size) != 0)
+        st.degraded.push_back("RETA update refused; checking the PMD's own table");
+    }
     st.reta = read_reta(pid, info.reta_size, spec.rx_queues);
+    std::vector<bool> used(spec.rx_queues, false);
+    for (uint16_t q : st.reta)
+      if (q < used.size()) used[q] = true;
+    const auto n_used = std::count(used.begin(), used.end(), true);
+    if (n_used < spec.rx_queues)
+      st.degraded.push_back("the RETA sends traffic to " + std::to_string(n_used) + " of " +
+                            std::to_string(spec.rx_queues) + " RX queues");
     st.symmetry = check_symmetry(st.rss_key, st.reta, 4096);
     if (!st.symmetry.symmetric && spec.require_symmetric) {
       rte_eth_dev_stop(pid);
@@ -197,7 +217,7 @@ PortState setup_port(const PortSpec& spec, rte_mempool* pool) {
     std::memset(&link, 0, sizeof link);
     if (rte_eth_link_get_nowait(pid, &link) == 0 && link.link_status) break;
     rte_delay_ms(50);
-  } while (rte_get_timer_cycles() < deadline);
+  } while (rte_get_timer_cycles() < deadline && !core::stop_requested());
   st.link_up = link.link_status;
   st.link_speed_mbps = link.link_speed;
   if (!st.link_up)
