@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -36,6 +37,16 @@ void on_signal(int sig) {
   // operator means it; leave now without cleanup.
   if (g_signals.fetch_add(1) > 0) _exit(128 + sig);
   core::request_stop();
+}
+
+void remove_dir(const std::string& dir) {
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d))
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        ::unlink((dir + "/" + e->d_name).c_str());
+    ::closedir(d);
+  }
+  ::rmdir(dir.c_str());
 }
 
 int fail(const std::string& msg) {
@@ -349,9 +360,10 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   for (const auto& p : rt.ports) port::close_port(p.port_id);
   const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
-  // EAL leaves its (by now empty) runtime directory behind; offline runs
-  // make one per process, so tidy it.
-  if (c.mode == ctl::Mode::kOffline) ::rmdir(runtime_dir.c_str());
+  // EAL leaves its runtime directory (and the telemetry socket, unlinked
+  // only at exit) behind; offline runs make one per process under a prefix
+  // of their own, so remove it whole.
+  if (c.mode == ctl::Mode::kOffline) remove_dir(runtime_dir);
   // The telemetry thread may still hold &rt; EAL cleanup has stopped it.
   return rc;
 }
