@@ -21,22 +21,23 @@ const char* const kDropHelp[kNumDrops] = {
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
 void tx_flush(WorkerCtx& w, TxBuffer& b) noexcept {
   if (b.n == 0) return;
   const uint16_t sent = rte_eth_tx_burst(b.port, b.queue, b.pkts, b.n);
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < sent; i++) bytes += b.pkts[i]->pkt_len;
-  w.stats.tx_packets.add(sent);
-  w.stats.tx_bytes.add(bytes);
+  // Frames handed to the PMD are no longer ours (many PMDs free them inside
+  // tx_burst), so bytes come from the count kept at RX, minus the unsent.
+  uint64_t bytes = b.bytes;
   if (sent < b.n) [[unlikely]] {
+    for (uint16_t i = sent; i < b.n; i++) bytes -= b.pkts[i]->pkt_len;
     // Tail drop, no retry: waiting here would delay every other queue this
     // worker owns, and the peer's ring being full means it is already late.
     rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
     w.stats.drops[size_t(Drop::tx_full)].add(b.n - sent);
   }
+  w.stats.tx_packets.add(sent);
+  w.stats.tx_bytes.add(bytes);
   b.n = 0;
+  b.bytes = 0;
 }
 
 void flush_all(WorkerCtx& w) noexcept {
@@ -44,7 +45,6 @@ void flush_all(WorkerCtx& w) noexcept {
 }
 
 uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
-  uint16_t want = w.burst;
   if (w.lossless_rx) {
     // net_pcap reads a record before it allocates the mbuf and loses the
     // record when the allocation fails. Offline there is no line rate to
@@ -54,8 +54,12 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
       return 0;
     }
   }
-  rte_mbuf* pkts[kBurst];
-  const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, want);
+  rte_mbuf* local[kBurst];
+  TxBuffer* b = q.tx_slot == kNoTx ? nullptr : &w.txb[q.tx_slot];
+  // Relayed frames land directly behind the buffer's pending ones: it holds
+  // two bursts and is flushed whenever it reaches one, so there is room.
+  rte_mbuf** pkts = b ? b->pkts + b->n : local;
+  const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, w.burst);
   if (n == 0) return 0;
 
   uint64_t bytes = 0;
@@ -65,24 +69,29 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
 
   if (w.hook) w.hook(w.hook_ctx, w, q, pkts, n);
 
-  if (q.tx_slot == kNoTx) {
+  if (!b) {
     rte_pktmbuf_free_bulk(pkts, n);
     return n;
   }
-  TxBuffer& b = w.txb[q.tx_slot];
-  for (uint16_t i = 0; i < n; i++) b.pkts[b.n++] = pkts[i];
-  if (b.n >= kBurst) tx_flush(w, b);
+  b->n += n;
+  b->bytes += bytes;
+  if (b->n >= kBurst) tx_flush(w, *b);
   return n;
+}
+
+bool any_pending(const WorkerCtx& w) noexcept {
+  for (const TxBuffer& b : w.txb)
+    if (b.n) return true;
+  return false;
 }
 
 }  // namespace
 
-void request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
-bool stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
-
 int worker_main(void* arg) {
   WorkerCtx& w = *static_cast<WorkerCtx*>(arg);
-  uint64_t last_drain = rte_rdtsc();
+  // The drain deadline runs only while a partial burst waits; under load
+  // every burst is sent at once and the clock is never read.
+  uint64_t deadline = 0;
   while (!stop_requested()) {
     uint32_t got = 0;
     for (const RxQueue& q : w.rxq) got += poll_queue(w, q);
@@ -92,12 +101,14 @@ int worker_main(void* arg) {
       w.stats.polls_idle.add(1);
       if (w.idle_hook) w.idle_hook(w.hook_ctx, w);
     }
-    // One TSC read per loop, not per packet: the drain period (default
-    // 100 us) is thousands of loops long.
-    const uint64_t now = rte_rdtsc();
-    if (now - last_drain >= w.drain_tsc) {
+    if (w.txb.empty()) continue;
+    if (!any_pending(w)) {
+      deadline = 0;
+    } else if (deadline == 0) {
+      deadline = rte_rdtsc() + w.drain_tsc;
+    } else if (rte_rdtsc() >= deadline) {
       flush_all(w);
-      last_drain = now;
+      deadline = 0;
     }
   }
   flush_all(w);

@@ -9,7 +9,9 @@
  *
  * TX is buffered per destination: a buffer is sent as soon as it holds a
  * full burst, and partial buffers are drained by a timer (tx_drain_us) so a
- * trickle of frames is never held back longer than that. Frames keep their
+ * trickle of frames is never held back longer than that. RX writes straight
+ * into the TX buffer (no copy), and the clock is read only while a partial
+ * buffer waits. Frames keep their
  * order: one RX queue feeds exactly one TX buffer. A TX queue that does not
  * take a frame gets it freed and counted (Drop::tx_full); the worker never
  * retries or waits.
@@ -19,6 +21,7 @@
  */
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -62,6 +65,7 @@ struct TxBuffer {
   uint16_t port = 0;
   uint16_t queue = 0;
   uint16_t n = 0;
+  uint64_t bytes = 0;  // of the frames held: counted at RX, while they are ours
   rte_mbuf* pkts[2 * kBurst];
 };
 
@@ -96,8 +100,12 @@ struct alignas(64) WorkerCtx {
  * request_stop() once every TX buffer has been flushed. */
 int worker_main(void* arg);
 
+/* Set once to end every worker loop. Inline so the poll loop reads it
+ * without a call (the library is position-independent). */
+inline std::atomic<bool> g_stop{false};
+
 /* Async-signal-safe: the signal handler calls it. */
-void request_stop() noexcept;
-bool stop_requested() noexcept;
+inline void request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
+inline bool stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
 
 }  // namespace core

@@ -180,7 +180,7 @@ Flow* Table::insert(const Key& k, uint64_t now_ns) noexcept {
     }
   }
   Flow& f = flows_[pos];
-  std::memset(&f, 0, sizeof f);
+  std::memset(static_cast<void*>(&f), 0, sizeof f);  // all-zero is a valid empty flow
   f.key = k;
   f.flags = kInUse;
   f.state = State::kNew;

@@ -85,11 +85,11 @@ Kind parse_ipv4(const uint8_t* f, uint32_t seg_len, uint32_t frame_len,
   const uint32_t total = rd16(ip + 2);
   if (total < ihl || off + total > frame_len)
     return bad(why, Malformed::bad_ipv4_total_len);
-  o.ip_version = 4;
   o.l3_off = uint16_t(off);
   std::memcpy(o.src, ip + 12, 4);
   std::memcpy(o.dst, ip + 16, 4);
   const uint16_t frag = rd16(ip + 6);
+  o.ip_version = 4;
   // More-fragments set or a non-zero offset: the L4 header is absent or
   // incomplete. IP reassembly is not Loom's job (RFC 8900: TCP peers use
   // PMTUD); the fragment is counted and relayed untouched.
@@ -148,10 +148,14 @@ Kind parse_ipv6(const uint8_t* f, uint32_t seg_len, uint32_t frame_len,
 Kind parse(const uint8_t* f, uint32_t seg_len, uint32_t frame_len, Parsed& o,
            Malformed* why) noexcept {
   if (seg_len > frame_len) seg_len = frame_len;
+  o.ip_version = 0;
+  o.n_vlan = 0;
+  o.l4_proto = 0;
+  o.tcp_flags = 0;
+  o.payload_len = 0;
   if (frame_len < 14) return bad(why, Malformed::truncated_l2);
   uint32_t off = 12;
   uint16_t type = rd16(f + off);
-  o.n_vlan = 0;
   while (type == kEthVlan || type == kEthQinQ) {
     if (o.n_vlan == 2 || frame_len < off + 6) return bad(why, Malformed::truncated_l2);
     if (seg_len < off + 6) return bad(why, Malformed::headers_not_contiguous);

@@ -33,20 +33,23 @@ extern const char* const kMalformedHelp[kNumMalformed];
 
 enum class Kind : uint8_t { kTcp, kUdp, kOtherIp, kIpFragment, kNonIp, kMalformed };
 
+/* No default member initialisers: the inspection stage keeps 32 of these
+ * on the stack per burst, and parse() sets every field a caller may read
+ * for the Kind it returns (ip_version and n_vlan always). */
 struct Parsed {
-  uint8_t ip_version = 0;  // 4, 6 or 0
-  uint8_t l4_proto = 0;
-  uint8_t n_vlan = 0;
-  uint8_t tcp_flags = 0;
-  uint16_t vlan_id = 0;    // outermost tag's VID
-  uint16_t l3_off = 0;
-  uint16_t l4_off = 0;
-  uint16_t payload_off = 0;
-  uint32_t payload_len = 0;  // L4 payload, padding excluded
-  uint16_t sport = 0, dport = 0;  // host order
-  uint32_t seq = 0, ack = 0;      // host order
-  uint16_t window = 0;
-  uint8_t src[16] = {}, dst[16] = {};  // IPv4 uses the first 4 bytes
+  uint8_t ip_version;  // 4, 6 or 0
+  uint8_t l4_proto;
+  uint8_t n_vlan;
+  uint8_t tcp_flags;
+  uint16_t vlan_id;    // outermost tag's VID (valid if n_vlan)
+  uint16_t l3_off;
+  uint16_t l4_off;
+  uint16_t payload_off;
+  uint32_t payload_len;  // L4 payload, padding excluded
+  uint16_t sport, dport;  // host order
+  uint32_t seq, ack;      // host order
+  uint16_t window;
+  uint8_t src[16], dst[16];  // IPv4 uses the first 4 bytes
 };
 
 /* Parses a frame of frame_len bytes whose first seg_len bytes are
