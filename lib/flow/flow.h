@@ -112,6 +112,13 @@ class Table {
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
 
+  /* One lookup (a flow created earlier in the burst the bulk lookup ran
+   * for); nullptr when absent. */
+  Flow* find(const Key& k) noexcept {
+    const int32_t pos = rte_hash_lookup(hash_, &k);
+    return pos >= 0 ? &flows_[pos] : nullptr;
+  }
+
   /* Bulk lookup: pos[i] = slot or -1. */
   void lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexcept;
 

@@ -145,6 +145,8 @@ void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept 
       ts = burst_ts = tsc_clock();
     if (ts > clock_ns_) clock_ns_ = ts;
     flow::Flow* f = pos[j] >= 0 ? &table_->at(pos[j]) : nullptr;
+    // A miss may be a flow an earlier packet of this burst created.
+    if (!f && table_->active()) f = table_->find(keys[j]);
     if (!f) {
       if ((p.tcp_flags & kRst) && !p.payload_len) {
         stats.rst_without_flow.add(1);  // nothing to track: the flow is gone or never seen
