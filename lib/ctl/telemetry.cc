@@ -1,5 +1,6 @@
 #include "ctl/telemetry.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -201,6 +202,114 @@ int cmd_reasm(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+/* A copy of one flow for telemetry. The worker may be updating the flow
+ * while we copy it (telemetry runs on its own thread and takes no lock),
+ * so a value can be a moment stale or mid-update; every read stays inside
+ * the preallocated table. */
+struct FlowView {
+  flow::Flow f;
+  unsigned worker;
+  uint64_t total() const { return f.bytes[0] + f.bytes[1]; }
+};
+
+template <class Pred>
+std::vector<FlowView> scan_flows(Pred keep) {
+  std::vector<FlowView> out;
+  const Runtime& rt = *g_rt;
+  for (size_t w = 0; w < rt.stages.size(); w++) {
+    const flow::Table& t = rt.stages[w]->table();
+    for (uint32_t i = 0; i < t.capacity(); i++) {
+      const flow::Flow& live = const_cast<flow::Table&>(t).at(int32_t(i));
+      if (!(live.flags & flow::kInUse)) continue;
+      FlowView v;
+      std::memcpy(static_cast<void*>(&v.f), &live, sizeof live);
+      v.worker = unsigned(w);
+      if ((v.f.flags & flow::kInUse) && keep(v)) out.push_back(v);
+    }
+  }
+  return out;
+}
+
+void flow_dict(rte_tel_data* d, const FlowView& v) {
+  const flow::Flow& f = v.f;
+  const int client = (f.flags & flow::kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+  char c[64], s[64];
+  flow::endpoint_str(f.key, client, c, sizeof c);
+  flow::endpoint_str(f.key, 1 - client, s, sizeof s);
+  rte_tel_data_add_dict_string(d, "client", c);
+  rte_tel_data_add_dict_string(d, "server", s);
+  rte_tel_data_add_dict_string(d, "state", flow::state_name(f.state));
+  add_u64(d, "client_inferred", !(f.flags & flow::kClientKnown));
+  add_u64(d, "worker", v.worker);
+  add_u64(d, "vlan", f.key.vlan);
+  add_u64(d, "connection", f.generation);
+  add_u64(d, "packets_c2s", f.pkts[client]);
+  add_u64(d, "packets_s2c", f.pkts[1 - client]);
+  add_u64(d, "bytes_c2s", f.bytes[client]);
+  add_u64(d, "bytes_s2c", f.bytes[1 - client]);
+  add_u64(d, "delivered_c2s", f.hs[client].delivered);
+  add_u64(d, "delivered_s2c", f.hs[1 - client].delivered);
+  add_u64(d, "gaps", f.hs[0].gaps + f.hs[1].gaps);
+  add_u64(d, "gap_bytes", f.hs[0].gap_bytes + f.hs[1].gap_bytes);
+  add_u64(d, "ofo_segments", f.hs[0].ofo_n + f.hs[1].ofo_n);
+  add_u64(d, "created_ns", f.created_ns);
+  add_u64(d, "last_ns", f.last_ns);
+}
+
+void add_flow_list(rte_tel_data* d, const std::vector<FlowView>& v, size_t from, size_t n) {
+  for (size_t i = from; i < v.size() && i < from + n; i++) {
+    rte_tel_data* c = rte_tel_data_alloc();
+    if (!c) return;
+    rte_tel_data_start_dict(c);
+    flow_dict(c, v[i]);
+    rte_tel_data_add_dict_container(d, ("flow" + std::to_string(i)).c_str(), c, 0);
+  }
+}
+
+/* 10 flows of ~20 keys each stay near 8 KB, half the 16 KB reply limit. */
+constexpr size_t kFlowsPerPage = 10;
+
+int cmd_top_flows(const char*, const char* params, rte_tel_data* d) {
+  size_t page = 0;
+  if (params && *params) {
+    char* end;
+    page = std::strtoul(params, &end, 10);
+    if (*end) return -EINVAL;
+  }
+  auto v = scan_flows([](const FlowView&) { return true; });
+  const size_t want = std::min(v.size(), (page + 1) * kFlowsPerPage);
+  std::partial_sort(v.begin(), v.begin() + long(want), v.end(),
+                    [](const FlowView& a, const FlowView& b) { return a.total() > b.total(); });
+  rte_tel_data_start_dict(d);
+  add_u64(d, "flows", v.size());
+  add_u64(d, "page", page);
+  add_u64(d, "pages", (v.size() + kFlowsPerPage - 1) / kFlowsPerPage);
+  add_flow_list(d, v, page * kFlowsPerPage, kFlowsPerPage);
+  return 0;
+}
+
+int cmd_flow(const char*, const char* params, rte_tel_data* d) {
+  if (!params || !*params) return -EINVAL;
+  // "addr:port", "[v6addr]:port", or an address alone (any port).
+  std::string want = params;
+  const bool has_port = want.back() != ']' && want.find(':') != std::string::npos &&
+                        (want.front() == '[' || want.find(':') == want.rfind(':'));
+  if (!has_port) want = (want.find(':') != std::string::npos && want.front() != '[' ? "[" + want + "]" : want) + ":";
+  auto matches = [&](const FlowView& v) {
+    for (int side = 0; side < 2; side++) {
+      char e[64];
+      flow::endpoint_str(v.f.key, side, e, sizeof e);
+      if (has_port ? want == e : std::string(e).rfind(want, 0) == 0) return true;
+    }
+    return false;
+  };
+  auto v = scan_flows(matches);
+  rte_tel_data_start_dict(d);
+  add_u64(d, "matches", v.size());
+  add_flow_list(d, v, 0, kFlowsPerPage);
+  return 0;
+}
+
 int cmd_drops(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
   for (size_t i = 0; i < core::kNumDrops; i++)
@@ -229,6 +338,8 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
       {"/loom/flows", cmd_flows, "Flow table: active, inserts, evictions. Param: worker id."},
       {"/loom/reasm", cmd_reasm, "Reassembly: OFO, gaps, overlaps, memcap. Param: worker id."},
+      {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},
+      {"/loom/flow", cmd_flow, "Flows of one endpoint. Param: addr:port, [v6]:port, addr."},
       {"/loom/drops", cmd_drops, "Every drop and malformed counter with its meaning."},
   };
   for (const Cmd& c : cmds)

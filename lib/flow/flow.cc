@@ -79,8 +79,8 @@ static uint32_t key_hash(const void* key, uint32_t len, uint32_t init) {
 }
 
 Table::Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, void* ctx,
-             TableStats* stats)
-    : cfg_(cfg), on_end_(on_end), ctx_(ctx), s_(stats) {
+             TableStats* stats, VisitFn on_visit)
+    : cfg_(cfg), on_end_(on_end), on_visit_(on_visit), ctx_(ctx), s_(stats) {
   const std::string name = "loom_flows_" + std::to_string(worker);
   rte_hash_parameters p{};
   p.name = name.c_str();
@@ -147,6 +147,8 @@ void Table::sweep(uint64_t now_ns, uint32_t budget) noexcept {
     if (now_ns > f.last_ns && now_ns - f.last_ns > timeout_of(f)) {
       if (f.state != State::kClosed) s_->evicted_timeout.add(1);
       remove(f, End::kTimeout, now_ns);
+    } else if (on_visit_) {
+      on_visit_(ctx_, f, now_ns);
     }
   }
 }

@@ -106,8 +106,12 @@ class Table {
    * report. `why` is the reason for directions still open. */
   using EndFn = void (*)(void* ctx, Flow& f, End why, uint64_t now_ns);
 
+  /* Called for each live flow the sweeper passes without ending it: where
+   * timers that need no packet (reassembly holes) are checked. */
+  using VisitFn = void (*)(void* ctx, Flow& f, uint64_t now_ns);
+
   Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, void* ctx,
-        TableStats* stats);
+        TableStats* stats, VisitFn on_visit = nullptr);
   ~Table();
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
@@ -151,6 +155,7 @@ class Table {
   rte_hash* hash_ = nullptr;
   Flow* flows_ = nullptr;
   EndFn on_end_;
+  VisitFn on_visit_;
   void* ctx_;
   TableStats* s_;
   uint32_t hand_ = 0;

@@ -30,7 +30,7 @@ uint32_t pow2_at_least(uint32_t n) {
 Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
     : cfg_(cfg), worker_(worker), rss_(std::move(rss)) {
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &Stage::on_end, this,
-                                         &flow_stats);
+                                         &flow_stats, &Stage::on_visit);
   reasm::Consumer c;
   c.ctx = this;
   c.data = &Stage::on_data;
@@ -296,6 +296,15 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
 
 void Stage::on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns) {
   static_cast<Stage*>(self)->end_connection(f, why, now_ns);
+}
+
+void Stage::on_visit(void* self, flow::Flow& f, uint64_t now_ns) {
+  // A hole whose later packets never come must still be declared on time.
+  Stage& s = *static_cast<Stage*>(self);
+  if (f.flags & flow::kEnded) return;
+  for (int d = 0; d < 2; d++)
+    if (f.hs[d].ofo_head != reasm::kNil || f.hs[d].ack_hole_since_ns)
+      s.reasm_->check_timers(f.hs[d], &f, d, now_ns);
 }
 
 void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len) {

@@ -113,6 +113,7 @@ class Stage {
   Side& side(const flow::Flow& f, int dir) noexcept;
 
   static void on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns);
+  static void on_visit(void* self, flow::Flow& f, uint64_t now_ns);
   static void on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len);
 
   Config cfg_;
