@@ -249,6 +249,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       rc = fail(e.what());
     }
     for (auto& st : rt.stages) stages.push_back(st.get());
+    rt.ready.store(rc == 0, std::memory_order_release);
     if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
     const std::string dir = !opt.out_dir.empty() ? opt.out_dir : c.outputs.dir;
     if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
@@ -356,14 +357,15 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
   }
 
+  rt.ready.store(false, std::memory_order_release);
   rt.stages.clear();  // their tables and rings live in EAL memory
   for (const auto& p : rt.ports) port::close_port(p.port_id);
   const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
   // EAL leaves its runtime directory (and the telemetry socket, unlinked
-  // only at exit) behind; offline runs make one per process under a prefix
-  // of their own, so remove it whole.
-  if (c.mode == ctl::Mode::kOffline) remove_dir(runtime_dir);
+  // only at exit) behind. The prefix is this process's own (EAL's config
+  // lock refuses a second primary), so remove it whole.
+  remove_dir(runtime_dir);
   // The telemetry thread may still hold &rt; EAL cleanup has stopped it.
   return rc;
 }

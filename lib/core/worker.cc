@@ -111,6 +111,13 @@ int worker_main(void* arg) {
       deadline = 0;
     }
   }
+  // Stop: relay what already sits in the RX rings (bounded, so a port that
+  // keeps receiving cannot hold the stop up), then flush every TX buffer.
+  for (int pass = 0; pass < 64; pass++) {
+    uint32_t got = 0;
+    for (const RxQueue& q : w.rxq) got += poll_queue(w, q);
+    if (got == 0) break;
+  }
   flush_all(w);
   return 0;
 }

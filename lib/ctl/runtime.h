@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,6 +31,9 @@ struct Runtime {
   uint64_t capture_packets = 0;   // offline: records in the capture file
   bool capture_count_known = false;
   std::string end_reason;         // offline: why the run ended
+  // Set once ports, workers and stages exist; telemetry handlers answer
+  // only then (the vectors above are being filled before).
+  std::atomic<bool> ready{false};
 };
 
 }  // namespace ctl

@@ -19,6 +19,13 @@ const Runtime* g_rt = nullptr;
 
 void add_u64(rte_tel_data* d, const char* k, uint64_t v) { rte_tel_data_add_dict_u64(d, k, v); }
 
+/* Reply while start-up is still building ports and workers. */
+int starting(rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "status", "starting");
+  return 0;
+}
+
 int cmd_info(const char*, const char*, rte_tel_data* d) {
   const Runtime& rt = *g_rt;
   rte_tel_data_start_dict(d);
@@ -26,7 +33,8 @@ int cmd_info(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_string(d, "config", rt.cfg.file.empty() ? "(none)" : rt.cfg.file.c_str());
   rte_tel_data_add_dict_string(d, "mode", mode_name(rt.cfg.mode));
   if (rt.cfg.mode == Mode::kOffline) rte_tel_data_add_dict_string(d, "pcap", rt.cfg.pcap.c_str());
-  add_u64(d, "uptime_s", (rte_get_tsc_cycles() - rt.start_tsc) / rte_get_tsc_hz());
+  rte_tel_data_add_dict_string(d, "status", rt.ready.load(std::memory_order_acquire) ? "running" : "starting");
+  if (rt.start_tsc) add_u64(d, "uptime_s", (rte_get_tsc_cycles() - rt.start_tsc) / rte_get_tsc_hz());
   add_u64(d, "ports", rt.ports.size());
   add_u64(d, "workers", rt.workers.size());
   return 0;
@@ -76,6 +84,7 @@ void port_dict(rte_tel_data* d, const port::PortState& p, bool queues) {
 }
 
 int cmd_ports(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   const Runtime& rt = *g_rt;
   rte_tel_data_start_dict(d);
   if (params && *params) {
@@ -149,6 +158,7 @@ bool select_stages(const char* params, std::vector<const inspect::Stage*>& out) 
 }
 
 int cmd_workers(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   const Runtime& rt = *g_rt;
   rte_tel_data_start_dict(d);
   if (params && *params) {
@@ -181,6 +191,7 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
 }
 
 int cmd_flows(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   std::vector<const inspect::Stage*> st;
   if (!select_stages(params, st)) return -EINVAL;
   rte_tel_data_start_dict(d);
@@ -194,6 +205,7 @@ int cmd_flows(const char*, const char* params, rte_tel_data* d) {
 }
 
 int cmd_reasm(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   std::vector<const inspect::Stage*> st;
   if (!select_stages(params, st)) return -EINVAL;
   rte_tel_data_start_dict(d);
@@ -270,6 +282,7 @@ void add_flow_list(rte_tel_data* d, const std::vector<FlowView>& v, size_t from,
 constexpr size_t kFlowsPerPage = 10;
 
 int cmd_top_flows(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   size_t page = 0;
   if (params && *params) {
     char* end;
@@ -289,6 +302,7 @@ int cmd_top_flows(const char*, const char* params, rte_tel_data* d) {
 }
 
 int cmd_flow(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   if (!params || !*params) return -EINVAL;
   // "addr:port", "[v6addr]:port", or an address alone (any port).
   std::string want = params;

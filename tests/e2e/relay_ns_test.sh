@@ -32,8 +32,8 @@ FAIL=0
 summary() { echo "e2e: $PASS passed, $FAIL failed"; }
 
 skip() {
-  echo "$SELF: SKIP: $*"
-  echo "e2e: 0 passed, 0 failed (SKIP)"
+  echo "SKIP: $SELF: $*"
+  echo "e2e: 0 passed, 0 failed"
   exit 77
 }
 
@@ -423,6 +423,15 @@ if jq -e . "$STATS" >/dev/null 2>&1; then
   # reports sent but did not count, or the reverse, shows up here).
   check_eq "workers rx == ports rx (west+east)" "$T_RX" "$((W_RX + E_RX))"
   check_eq "workers tx == ports tx (west+east)" "$T_TX" "$((W_TX + E_TX))"
+  # Inspection ran on the same frames: both connections (the download and
+  # the keep-alive one) rebuilt in both directions, without a gap, and the
+  # download's server stream holds at least the 5 MB body.
+  STREAMS=$OUT/streams.jsonl
+  check_eq "streams.jsonl: two connections, both directions" "$(wc -l <"$STREAMS")" 4
+  check_eq "streams.jsonl: gaps" "$(jq -s 'map(.gaps) | add' "$STREAMS")" 0
+  check_eq "streams.jsonl: connections ended by FIN" "$(jq -s '[.[] | select(.end == "fin")] | length' "$STREAMS")" 4
+  check_eq "streams.jsonl: download stream >= 5 MB" \
+    "$(jq -s '[.[] | select(.dir == "s2c" and .bytes > 5242880)] | length' "$STREAMS")" 1
 else
   bad "no valid $STATS"
 fi
