@@ -5,8 +5,10 @@
 #   unit-asan   the same tests under AddressSanitizer + UBSan
 #   offline     loom --pcap on every corpus capture vs oracle and census
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
-#   perf-smoke  the relay benchmark for one second per engine (no timing
-#               assertions; it only has to run)
+#   perf-relay-smoke  the relay benchmark, one second per engine (no timing
+#                     assertions; it only has to run)
+#   perf-reasm-smoke  the reassembly benchmark on small generated captures;
+#                     its counts must equal the generator's truth
 # Ends with "N passed, M failed" over all test cases and checks.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +56,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   run_suite unit-asan build-asan/tests/loom_unit_tests
 run_suite offline tests/offline/offline_test.sh build
 run_suite e2e tests/e2e/relay_ns_test.sh
-DURATION=1 run_suite perf-smoke perf/relay_bench.sh
+DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
+# Generated captures Loom has never seen, checked stream by stream against
+# the generator's truth (and a one-second taste of the reassembly benchmark).
+PACKETS=20000 RUNS=1 run_suite perf-reasm-smoke perf/reasm_bench.sh
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"

@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <cpuid.h>
+#include <immintrin.h>
+
 namespace core {
 
 namespace {
@@ -44,7 +47,76 @@ void block(uint32_t h[8], const uint8_t* p) noexcept {
   h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+/* The same compression with the SHA extensions (Intel SHA-NI, on x86 since
+ * Goldmont and Zen): four rounds per sha256rnds2 pair. Profiling showed
+ * the portable block() at ~70% of an offline run; this runs it several
+ * times faster. The message schedule keeps four registers in rotation:
+ * group g uses M[g%4], extends M[(g+1)%4] (msg2) and prepares M[(g-1)%4]
+ * (msg1), which is the shape of Intel's reference code. */
+__attribute__((target("sha,sse4.1"))) void blocks_ni(uint32_t h[8], const uint8_t* p,
+                                                     size_t n) noexcept {
+  const __m128i kMask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[0]));
+  __m128i s1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);          // CDAB
+  s1 = _mm_shuffle_epi32(s1, 0x1B);            // EFGH
+  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);    // ABEF
+  s1 = _mm_blend_epi16(s1, tmp, 0xF0);         // CDGH
+  for (; n; n--, p += 64) {
+    const __m128i abef = s0, cdgh = s1;
+    __m128i m[4];
+    for (int i = 0; i < 4; i++)
+      m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)), kMask);
+    for (int g = 0; g < 16; g++) {
+      __m128i& cur = m[g & 3];
+      __m128i& prev = m[(g + 3) & 3];
+      __m128i& next = m[(g + 1) & 3];
+      __m128i msg = _mm_add_epi32(cur, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&K[4 * g])));
+      s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+      if (g >= 3 && g <= 14) {
+        next = _mm_add_epi32(next, _mm_alignr_epi8(cur, prev, 4));
+        next = _mm_sha256msg2_epu32(next, cur);
+      }
+      msg = _mm_shuffle_epi32(msg, 0x0E);
+      s0 = _mm_sha256rnds2_epu32(s0, s1, msg);
+      if (g >= 1 && g <= 12) prev = _mm_sha256msg1_epu32(prev, cur);
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(s0, 0x1B);           // FEBA
+  s1 = _mm_shuffle_epi32(s1, 0xB1);            // DCHG
+  s0 = _mm_blend_epi16(tmp, s1, 0xF0);         // DCBA
+  s1 = _mm_alignr_epi8(s1, tmp, 8);            // ABEF
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[0]), s0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[4]), s1);
+}
+
+bool cpu_has_sha_ni() noexcept {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool sha = b & (1u << 29);
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  return sha && (c & (1u << 19)) && (c & (1u << 9));  // SSE4.1, SSSE3
+}
+
+bool g_use_ni = cpu_has_sha_ni();
+
+inline void blocks(uint32_t h[8], const uint8_t* p, size_t n) noexcept {
+  if (g_use_ni) {
+    blocks_ni(h, p, n);
+    return;
+  }
+  for (; n; n--, p += 64) block(h, p);
+}
+
 }  // namespace
+
+bool sha256_accelerated() noexcept { return g_use_ni; }
+bool sha256_use_accelerated(bool on) noexcept {
+  g_use_ni = on && cpu_has_sha_ni();
+  return g_use_ni;
+}
 
 void Sha256::init() noexcept {
   static constexpr uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -63,10 +135,14 @@ void Sha256::update(const uint8_t* p, size_t n) noexcept {
     p += take;
     n -= take;
     if (buf_len < 64) return;
-    block(h, buf);
+    blocks(h, buf, 1);
     buf_len = 0;
   }
-  for (; n >= 64; p += 64, n -= 64) block(h, p);
+  if (n >= 64) {
+    blocks(h, p, n / 64);
+    p += n & ~size_t(63);
+    n &= 63;
+  }
   if (n) {
     std::memcpy(buf, p, n);
     buf_len = uint32_t(n);

@@ -25,4 +25,11 @@ struct Sha256 {
   std::string hex() noexcept;              // final() as 64 lowercase hex
 };
 
+/* Whether the SHA extensions (SHA-NI) are in use; chosen once at start from
+ * CPUID. sha256_use_accelerated(false) forces the portable code (tests
+ * compare the two); returns what is in use afterwards. Not thread-safe:
+ * call before workers start. */
+bool sha256_accelerated() noexcept;
+bool sha256_use_accelerated(bool on) noexcept;
+
 }  // namespace core

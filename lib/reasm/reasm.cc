@@ -247,7 +247,7 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
   // Sorted insert; where the new segment overlaps held ones, the held
   // (first) copy wins and only the new bytes in between are kept.
   uint32_t prev = kNil, cur = h.ofo_head;
-  bool queued = false;
+  bool queued = false, dropped = false;
   while (len) {
     uint32_t piece = len;
     if (cur != kNil) {
@@ -273,6 +273,7 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
     const uint32_t idx = alloc_node();
     if (idx == kNil) {
       s_->ofo_dropped.add(1);
+      dropped = true;
       break;
     }
     for (rte_mbuf* s = m; s; s = s->next) rte_mbuf_refcnt_update(s, 1);
@@ -292,7 +293,10 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
     off += piece;
     len -= piece;
   }
-  if (queued) s_->ofo_queued.add(1);
+  if (queued)
+    s_->ofo_queued.add(1);
+  else if (!dropped)
+    s_->retransmits.add(1);  // every byte already held: a duplicate
   update_gauges();
   return true;
 }
