@@ -55,8 +55,9 @@ int fail(const std::string& msg) {
 }
 
 std::string where(const ctl::Config& c, size_t port, const std::string& key) {
+  // Offline ports are Loom's own, not from the file: no position to give.
+  if (c.file.empty() || c.mode == ctl::Mode::kOffline) return "";
   const ctl::Where w = c.port_key_at(port, key);
-  if (c.file.empty()) return "";
   return c.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.column) + ": ";
 }
 
