@@ -23,21 +23,17 @@ namespace {
 
 void tx_flush(WorkerCtx& w, TxBuffer& b) noexcept {
   if (b.n == 0) return;
-  const uint16_t sent = rte_eth_tx_burst(b.port, b.queue, b.pkts, b.n);
   // Frames handed to the PMD are no longer ours (many PMDs free them inside
-  // tx_burst), so bytes come from the count kept at RX, minus the unsent.
-  uint64_t bytes = b.bytes;
+  // tx_burst): nothing here reads them after this call.
+  const uint16_t sent = rte_eth_tx_burst(b.port, b.queue, b.pkts, b.n);
   if (sent < b.n) [[unlikely]] {
-    for (uint16_t i = sent; i < b.n; i++) bytes -= b.pkts[i]->pkt_len;
     // Tail drop, no retry: waiting here would delay every other queue this
     // worker owns, and the peer's ring being full means it is already late.
     rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
     w.stats.drops[size_t(Drop::tx_full)].add(b.n - sent);
   }
   w.stats.tx_packets.add(sent);
-  w.stats.tx_bytes.add(bytes);
   b.n = 0;
-  b.bytes = 0;
 }
 
 void flush_all(WorkerCtx& w) noexcept {
@@ -62,10 +58,7 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
   const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, w.burst);
   if (n == 0) return 0;
 
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < n; i++) bytes += pkts[i]->pkt_len;
   w.stats.rx_packets.add(n);
-  w.stats.rx_bytes.add(bytes);
 
   if (w.hook) w.hook(w.hook_ctx, w, q, pkts, n);
 
@@ -74,7 +67,6 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
     return n;
   }
   b->n += n;
-  b->bytes += bytes;
   if (b->n >= kBurst) tx_flush(w, *b);
   return n;
 }

@@ -14,12 +14,18 @@ Totals totals(const Runtime& rt) {
   Totals t;
   for (const auto& w : rt.workers) {
     t.rx_packets += w->stats.rx_packets.get();
-    t.rx_bytes += w->stats.rx_bytes.get();
     t.tx_packets += w->stats.tx_packets.get();
-    t.tx_bytes += w->stats.tx_bytes.get();
+    t.rx_backpressure += w->stats.rx_backpressure.get();
     for (size_t d = 0; d < core::kNumDrops; d++) t.drops[d] += w->stats.drops[d].get();
     t.polls_busy += w->stats.polls_busy.get();
     t.polls_idle += w->stats.polls_idle.get();
+  }
+  for (const auto& p : rt.ports) {
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(p.port_id, &s) == 0) {
+      t.rx_bytes += s.ibytes;
+      t.tx_bytes += s.obytes;
+    }
   }
   return t;
 }
@@ -136,9 +142,7 @@ std::string stats_json(const Runtime& rt) {
     j.kv("id", w.id);
     j.kv("lcore", w.lcore);
     j.kv("rx_packets", w.stats.rx_packets.get());
-    j.kv("rx_bytes", w.stats.rx_bytes.get());
     j.kv("tx_packets", w.stats.tx_packets.get());
-    j.kv("tx_bytes", w.stats.tx_bytes.get());
     uint64_t d[core::kNumDrops];
     for (size_t k = 0; k < core::kNumDrops; k++) d[k] = w.stats.drops[k].get();
     write_drops(j, d);
@@ -160,9 +164,7 @@ std::string run_json(const Runtime& rt, double wall) {
   j.kv_double("rx_packets_per_second", wall > 0 ? double(t.rx_packets) / wall : 0);
   j.kv("polls_busy", t.polls_busy);
   j.kv("polls_idle", t.polls_idle);
-  uint64_t bp = 0;
-  for (const auto& w : rt.workers) bp += w->stats.rx_backpressure.get();
-  j.kv("rx_backpressure", bp);
+  j.kv("rx_backpressure", t.rx_backpressure);
   j.kv("end", rt.end_reason);
   j.end_object();
   return j.str();

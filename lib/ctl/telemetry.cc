@@ -109,9 +109,7 @@ void worker_dict(rte_tel_data* d, const core::WorkerCtx& w, bool detail) {
   add_u64(d, "lcore", w.lcore);
   add_u64(d, "rx_queues", w.rxq.size());
   add_u64(d, "rx_packets", w.stats.rx_packets.get());
-  add_u64(d, "rx_bytes", w.stats.rx_bytes.get());
   add_u64(d, "tx_packets", w.stats.tx_packets.get());
-  add_u64(d, "tx_bytes", w.stats.tx_bytes.get());
   add_u64(d, "polls_busy", w.stats.polls_busy.get());
   add_u64(d, "polls_idle", w.stats.polls_idle.get());
   add_u64(d, "rx_backpressure", w.stats.rx_backpressure.get());
@@ -178,6 +176,9 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
   add_u64(d, "workers", rt.workers.size());
   add_u64(d, "rx_packets", t.rx_packets);
   add_u64(d, "tx_packets", t.tx_packets);
+  add_u64(d, "rx_bytes", t.rx_bytes);
+  add_u64(d, "tx_bytes", t.tx_bytes);
+  add_u64(d, "rx_backpressure", t.rx_backpressure);
   for (size_t i = 0; i < core::kNumDrops; i++)
     add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), t.drops[i]);
   for (size_t i = 0; i < rt.workers.size() && i < 24; i++) {
