@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
     std::fputs(e.what(), stderr);
     return 1;
   }
+  // outputs.dir in the startup file is the default --out of live runs.
+  if (!out && !cfg.outputs.dir.empty() && cfg.mode != ctl::Mode::kOffline) out = cfg.outputs.dir;
   if (out) {
     if (!make_dir(*out)) {
       std::fprintf(stderr, "loom: cannot create the output directory %s: %s\n", out->c_str(),

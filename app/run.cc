@@ -62,7 +62,7 @@ std::string where(const ctl::Config& c, size_t port, const std::string& key) {
 }
 
 /* The inspection config a Config implies. */
-inspect::Config stage_config(const ctl::Config& c) {
+inspect::Config stage_config(const ctl::Config& c, bool have_out_dir) {
   inspect::Config ic;
   ic.table.max_flows = c.flow.max_flows_per_worker;
   ic.table.timeouts.new_ns = uint64_t(c.flow.timeout_new_s) * 1000000000ull;
@@ -77,8 +77,10 @@ inspect::Config stage_config(const ctl::Config& c) {
   ic.limits.gap_timeout_ns = uint64_t(c.reasm.gap_timeout_ms) * 1000000ull;
   ic.limits.ack_gap_timeout_ns = uint64_t(c.reasm.ack_gap_timeout_ms) * 1000000ull;
   // One node per held mbuf; the memcap counts whole mbuf buffers.
-  ic.ofo_nodes = uint32_t(ic.limits.memcap_bytes / (c.mbuf_data_room + 128u)) + 1024;
-  ic.streams = c.outputs.streams;
+  // Enough nodes that the memcap, not the node pool, is what binds.
+  ic.ofo_nodes = uint32_t(ic.limits.memcap_bytes / c.mbuf_data_room) + 1024;
+  // No output directory, no streams.jsonl: skip the fingerprints too.
+  ic.streams = c.outputs.streams && have_out_dir;
   ic.record_ring = c.outputs.record_ring;
   // Offline: never drop, and sweep only on inserts, which happen in
   // capture order, so the output does not depend on the machine's timing.
@@ -99,6 +101,7 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
     r.reta = p.reta;
     r.queue_owner.assign(p.spec.rx_queues, -1);
     r.ts_unit_ns = p.rx_timestamp ? p.rx_timestamp_ns : 0;
+    r.l4 = (p.rss_hf & (RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)) != 0;
     for (size_t w = 0; w < rt.cfg.workers.size(); w++)
       for (const ctl::QueueRef& q : rt.cfg.workers[w].queues)
         if (q.port == i) r.queue_owner[q.queue] = int16_t(w);
@@ -108,9 +111,9 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
 
 /* Builds the workers' contexts: RX queues from the config, and one TX
  * buffer per peer port, on the TX queue this worker owns there. */
-void build_workers(ctl::Runtime& rt, rte_mempool* pool) {
+void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir) {
   const ctl::Config& c = rt.cfg;
-  const inspect::Config ic = stage_config(c);
+  const inspect::Config ic = stage_config(c, have_out_dir);
   const auto rss = port_rss(rt);
   std::vector<uint16_t> next_txq(c.ports.size(), 0);
   for (size_t i = 0; i < c.workers.size(); i++) {
@@ -181,12 +184,13 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   for (const auto& p : c.ports) specs.push_back(p.spec);
   // Reassembly holds mbufs by reference: the pool also covers every
   // worker's memcap, so a full OFO budget never starves RX.
+  // The memcap counts mbuf buffers (buf_len == the data room).
   const uint64_t memcap_mbufs =
-      c.inspect ? (uint64_t(c.reasm.memcap_mb) << 20) / (c.mbuf_data_room + 128u) : 0;
+      c.inspect ? (uint64_t(c.reasm.memcap_mb) << 20) / c.mbuf_data_room : 0;
   const uint32_t mbufs =
       c.mbufs ? c.mbufs
-              : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache) +
-                    uint32_t(memcap_mbufs * c.workers.size()) + 1;
+              : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache,
+                                     memcap_mbufs * c.workers.size());
 
   if (std::string why = ctl::memory_precheck(c); !why.empty()) return fail(why);
 
@@ -245,14 +249,14 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   std::vector<inspect::Stage*> stages;
   if (rc == 0) {
     try {
-      build_workers(rt, pool);
+      build_workers(rt, pool, !opt.out_dir.empty());
     } catch (const std::exception& e) {
       rc = fail(e.what());
     }
     for (auto& st : rt.stages) stages.push_back(st.get());
     rt.ready.store(rc == 0, std::memory_order_release);
     if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
-    const std::string dir = !opt.out_dir.empty() ? opt.out_dir : c.outputs.dir;
+    const std::string& dir = opt.out_dir;
     if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
         !streams.open(dir + "/streams.jsonl"))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));

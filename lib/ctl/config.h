@@ -96,7 +96,7 @@ struct ReassemblyConfig {
 };
 
 struct OutputsConfig {
-  std::string dir;                      // live runs; offline uses --out
+  std::string dir;                      // live runs' default --out
   bool streams = true;                  // streams.jsonl
   uint32_t record_ring = 16384;
 };

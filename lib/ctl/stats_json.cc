@@ -48,7 +48,8 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   }
 #define FLOW(f) fn(ctx, "flows", #f, sum([](const inspect::Stage& s) -> auto& { return s.flow_stats.f; }))
   FLOW(active); FLOW(inserts); FLOW(ended_fin); FLOW(ended_rst); FLOW(evicted_timeout);
-  FLOW(evicted_full); FLOW(reused); FLOW(table_full_drops); FLOW(wrong_core);
+  FLOW(evicted_full); FLOW(reused); FLOW(ended_at_stop); FLOW(table_full_drops);
+  FLOW(wrong_core);
 #undef FLOW
 #define REASM(f) fn(ctx, "reasm", #f, sum([](const inspect::Stage& s) -> auto& { return s.reasm_stats.f; }))
   REASM(segments); REASM(in_order); REASM(bytes_delivered); REASM(ofo_queued); REASM(ofo_dropped);

@@ -96,6 +96,7 @@ struct TableStats {
   core::Counter active;          // gauge
   core::Counter inserts;
   core::Counter ended_fin, ended_rst, evicted_timeout, evicted_full, reused;
+  core::Counter ended_at_stop;   // still open at capture end or shutdown
   core::Counter table_full_drops;
   core::Counter wrong_core;      // packets of flows RSS maps to another worker
 };

@@ -50,6 +50,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ts_flag_ = bit >= 0 && ts_offset_ >= 0 ? 1ull << bit : 0;
+  for (const PortRss& p : rss_) packet_clock_ |= p.ts_unit_ns != 0;
   timespec t;
   clock_gettime(CLOCK_REALTIME, &t);
   wall0_ns_ = uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
@@ -81,9 +82,10 @@ void Stage::burst_hook(void* self, core::WorkerCtx&, const core::RxQueue& q, rte
 void Stage::idle_hook(void* self, core::WorkerCtx&) {
   Stage& s = *static_cast<Stage*>(self);
   if (!s.cfg_.idle_sweep) return;
-  // Without RX timestamps the clock is the TSC's; with them it only moves
-  // with traffic, so a quiet capture does not age its flows.
-  if (!s.ts_flag_) s.clock_ns_ = s.tsc_clock();
+  // Without RX timestamps the clock is the TSC's; with them (a capture
+  // replayed through net_pcap) it only moves with traffic, so a quiet
+  // capture does not age its flows.
+  if (!s.packet_clock_) s.clock_ns_ = s.tsc_clock();
   s.table_->sweep(s.clock_ns_, s.cfg_.table.sweep_per_idle);
 }
 
@@ -98,7 +100,9 @@ bool Stage::wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexc
   t[2 * alen + 1] = uint8_t(p.sport);
   t[2 * alen + 2] = uint8_t(p.dport >> 8);
   t[2 * alen + 3] = uint8_t(p.dport);
-  const uint32_t h = port::toeplitz(r.key.data(), r.key.size(), t, 2 * alen + 4);
+  // Hash what the port hashes: addresses only when TCP hashing is off.
+  const size_t len = r.l4 ? 2 * alen + 4 : 2 * alen;
+  const uint32_t h = port::toeplitz(r.key.data(), r.key.size(), t, len);
   const uint16_t queue = r.reta[h % r.reta.size()];
   return queue < r.queue_owner.size() && r.queue_owner[queue] >= 0 &&
          unsigned(r.queue_owner[queue]) != worker_;
@@ -242,8 +246,13 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t) noexcept {
   }
   f.flags |= flow::kEnded;
   f.state = flow::State::kClosed;
-  if (why == flow::End::kFin) flow_stats.ended_fin.add(1);
-  if (why == flow::End::kRst) flow_stats.ended_rst.add(1);
+  switch (why) {
+    case flow::End::kFin: flow_stats.ended_fin.add(1); break;
+    case flow::End::kRst: flow_stats.ended_rst.add(1); break;
+    case flow::End::kCaptureEnd:
+    case flow::End::kShutdown: flow_stats.ended_at_stop.add(1); break;
+    default: break;  // timeout, evicted, reuse: counted by the table
+  }
   if (!sides_) return;
   // Client to server first, so each connection's two lines read in order.
   const int c2s = (f.flags & flow::kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
@@ -305,6 +314,7 @@ void Stage::on_visit(void* self, flow::Flow& f, uint64_t now_ns) {
   for (int d = 0; d < 2; d++)
     if (f.hs[d].ofo_head != reasm::kNil || f.hs[d].ack_hole_since_ns)
       s.reasm_->check_timers(f.hs[d], &f, d, now_ns);
+  if (f.hs[0].fin_done && f.hs[1].fin_done) s.end_connection(f, flow::End::kFin, now_ns);
 }
 
 void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len) {
@@ -335,10 +345,10 @@ std::string record_json(const StreamRecord& r) {
                 "{\"src\":\"%s\",\"dst\":\"%s\",\"dir\":\"%s\",\"bytes\":%" PRIu64
                 ",\"sha256\":\"%s\",\"gaps\":%u,\"gap_bytes\":%" PRIu64 ",\"first_ts_ns\":%" PRIu64
                 ",\"last_ts_ns\":%" PRIu64 ",\"packets\":%" PRIu64
-                ",\"end\":\"%s\",\"client_inferred\":%s,\"connection\":%u}",
+                ",\"end\":\"%s\",\"client_inferred\":%s,\"connection\":%u,\"vlan\":%u}",
                 src, dst, r.c2s ? "c2s" : "s2c", r.bytes, sha, r.gaps, r.gap_bytes, r.first_ts_ns,
                 r.last_ts_ns, r.packets, flow::end_name(flow::End(r.end)),
-                r.client_inferred ? "true" : "false", r.generation);
+                r.client_inferred ? "true" : "false", r.generation, unsigned(r.key.vlan));
   return buf;
 }
 

@@ -64,10 +64,11 @@ struct PortRss {
   std::vector<uint16_t> reta;
   std::vector<int16_t> queue_owner;  // worker id per RX queue, -1 none
   uint32_t ts_unit_ns = 0;           // RX timestamp unit; 0: no timestamps
+  bool l4 = true;                    // ports are part of the hash input
 };
 
 struct Stats {
-  core::Counter tcp_packets, non_tcp_packets, malformed_packets;
+  core::Counter tcp_packets, non_tcp_packets;
   core::Counter rst_without_flow;
   core::Counter records_emitted, records_dropped;
 };
@@ -127,6 +128,7 @@ class Stage {
   int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
   uint64_t ts_flag_ = 0;
   uint64_t clock_ns_ = 0;           // latest time seen
+  bool packet_clock_ = false;       // time comes from packets (capture replay)
   uint64_t tsc0_ = 0, wall0_ns_ = 0;
   double ns_per_tsc_ = 0;
   void (*drain_)(void*) = nullptr;  // set during finish()

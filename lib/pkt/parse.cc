@@ -190,14 +190,4 @@ void Tally::commit(Stats& s) const noexcept {
       if (bad[i]) s.malformed[i].add(bad[i]);
 }
 
-void classify_burst(Stats& s, rte_mbuf* const* pkts, uint16_t n) noexcept {
-  Tally t;
-  for (uint16_t i = 0; i < n; i++) {
-    Parsed p;
-    Malformed why{};
-    t.add(parse_mbuf(pkts[i], p, &why), p, why);
-  }
-  t.commit(s);
-}
-
 }  // namespace pkt

@@ -91,8 +91,4 @@ struct Tally {
   void commit(Stats& s) const noexcept;
 };
 
-/* Classifies every frame of a burst and counts: the whole inspection when
- * flow tracking is off (worker.inspect = "parse"). */
-void classify_burst(Stats& s, rte_mbuf* const* pkts, uint16_t n) noexcept;
-
 }  // namespace pkt

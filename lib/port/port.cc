@@ -66,15 +66,16 @@ uint16_t find_port(const PortSpec& spec) {
 }
 
 uint32_t auto_pool_size(const std::vector<PortSpec>& ports, unsigned n_workers,
-                        unsigned cache_size) {
+                        unsigned cache_size, uint64_t held_by_reference) {
   uint64_t n = 0;
   for (const PortSpec& p : ports)
     n += uint64_t(p.rx_queues) * p.rx_descriptors + uint64_t(p.tx_queues) * p.tx_descriptors;
   // Each worker: one RX burst in hand, a TX buffer of two bursts per port,
   // and a per-lcore cache that can hold up to 1.5x its nominal size.
   n += uint64_t(n_workers) * (3u * core::kBurst * (ports.size() + 1) + cache_size * 3 / 2);
-  // Headroom for what later stages hold by reference (reassembly queues).
-  n += 4096;
+  // What reassembly may hold by reference (every worker's memcap), plus
+  // headroom.
+  n += held_by_reference + 4096;
   uint32_t pow2 = 1;
   while (pow2 - 1 < n) pow2 <<= 1;
   return pow2 - 1;

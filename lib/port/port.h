@@ -77,7 +77,7 @@ PortState setup_port(const PortSpec& spec, rte_mempool* pool);
  * once, with room for per-lcore caches; rounded to 2^k - 1 (the mempool's
  * best size). */
 uint32_t auto_pool_size(const std::vector<PortSpec>& ports, unsigned n_workers,
-                        unsigned cache_size);
+                        unsigned cache_size, uint64_t held_by_reference = 0);
 
 /* Stops and closes every port that setup_port started. */
 void close_port(uint16_t port_id) noexcept;

@@ -377,6 +377,9 @@ void Reassembler::flush(HalfStream& h, void* owner, int dir) noexcept {
     else
       drain(h, owner, dir);
   }
+  // Bytes the FIN says were sent but that never came are a hole too.
+  if (h.fin_seen && !h.fin_done && h.seq_known && seq_lt(h.next_seq, h.fin_seq))
+    declare_hole(h, owner, dir, h.fin_seq);
   h.hole_since_ns = h.ack_hole_since_ns = 0;
 }
 
