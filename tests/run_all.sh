@@ -4,6 +4,7 @@
 #   unit        GoogleTest, release build
 #   unit-asan   the same tests under AddressSanitizer + UBSan
 #   offline     loom --pcap on every corpus capture vs oracle and census
+#   offline-asan  the same with the ASan+UBSan build of loom
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
 #   perf-relay-smoke  the relay benchmark, one second per engine (no timing
 #                     assertions; it only has to run)
@@ -19,7 +20,7 @@ ninja -C build || exit 1
 [ -f build-asan/build.ninja ] ||
   meson setup build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
     -Dperf=false || exit 1
-ninja -C build-asan tests/loom_unit_tests || exit 1
+ninja -C build-asan tests/loom_unit_tests app/loom || exit 1
 
 total_pass=0 total_fail=0 failed_suites=()
 log_dir=$(mktemp -d /tmp/loom-tests.XXXXXX)
@@ -55,6 +56,8 @@ run_suite unit build/tests/loom_unit_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite unit-asan build-asan/tests/loom_unit_tests
 run_suite offline tests/offline/offline_test.sh build
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite offline-asan tests/offline/offline_test.sh build-asan
 run_suite e2e tests/e2e/relay_ns_test.sh
 DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against

@@ -8,7 +8,12 @@
  * Storage is an rte_hash (cuckoo, extendable buckets, so all
  * max_flows_per_worker entries are usable) whose key positions index a
  * Flow array allocated once at start-up on the worker's socket; nothing is
- * allocated per packet. Lookups are done in bulk per burst.
+ * allocated per packet. Lookups are done in bulk per burst. The hash is a
+ * CRC32 (one SSE4.2 instruction per 8 bytes) of the canonical key, not the
+ * NIC's RSS hash: net_pcap and af_packet deliver none, the RSS input has
+ * no VLAN, and rte_hash needs one function for every packet of a flow or
+ * its buckets disagree; the RSS hash's job, choosing the worker, is done
+ * by then.
  *
  * Eviction is incremental: a clock hand visits a few slots per insert and
  * per idle poll and ends flows idle past their state's timeout (new,
