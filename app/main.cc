@@ -22,7 +22,8 @@ const char kUsage[] =
     "        validate a startup file: exit 0, or 1 listing every error\n"
     "  loom --pcap IN.pcap --out DIR [--config FILE]\n"
     "        offline: run the pipeline on a capture through net_pcap, write\n"
-    "        DIR/stats.json and DIR/run.json, exit when the capture is consumed\n"
+    "        DIR/streams.jsonl, DIR/stats.json and DIR/run.json, exit when the\n"
+    "        capture is consumed\n"
     "  loom --version | --help\n";
 
 int usage_error(const std::string& msg) {
