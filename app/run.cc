@@ -81,6 +81,7 @@ inspect::Config stage_config(const ctl::Config& c, bool have_out_dir) {
   ic.ofo_nodes = uint32_t(ic.limits.memcap_bytes / c.mbuf_data_room) + 1024;
   // No output directory, no streams.jsonl: skip the fingerprints too.
   ic.streams = c.outputs.streams && have_out_dir;
+  ic.http = c.http.enabled;
   ic.record_ring = c.outputs.record_ring;
   // Offline: never drop, and sweep only on inserts, which happen in
   // capture order, so the output does not depend on the machine's timing.
@@ -245,7 +246,8 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
   }
 
-  ctl::StreamWriter streams;
+  ctl::JsonlWriter streams = ctl::JsonlWriter::streams();
+  ctl::JsonlWriter messages = ctl::JsonlWriter::messages();
   std::vector<inspect::Stage*> stages;
   if (rc == 0) {
     try {
@@ -260,6 +262,9 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
         !streams.open(dir + "/streams.jsonl"))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
+    if (rc == 0 && c.inspect && c.http.enabled && !dir.empty() &&
+        !messages.open(dir + "/messages.jsonl"))
+      rc = fail("cannot create " + dir + "/messages.jsonl: " + std::strerror(errno));
   }
   if (rc == 0) {
     for (auto& w : rt.workers) {
@@ -288,6 +293,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     while (!core::stop_requested()) {
       rte_delay_us_sleep(5000);
       streams.drain(stages);
+      messages.drain(stages);
       const uint64_t now = rte_get_tsc_cycles();
       if (opt.duration_s > 0 && double(now - t0) / hz >= opt.duration_s) {
         rt.end_reason = "duration";
@@ -312,6 +318,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     // worker may be waiting for room in its record ring.
     for (bool busy = true; busy;) {
       streams.drain(stages);
+      messages.drain(stages);
       busy = false;
       for (const auto& w : rt.workers)
         busy |= rte_eal_get_lcore_state(w->lcore) == RUNNING;
@@ -323,13 +330,18 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     const flow::End why =
         c.mode == ctl::Mode::kOffline ? flow::End::kCaptureEnd : flow::End::kShutdown;
     struct DrainCtx {
-      ctl::StreamWriter* w;
+      ctl::JsonlWriter* w[2];
       std::vector<inspect::Stage*>* s;
-    } dc{&streams, &stages};
-    for (inspect::Stage* st : stages)
-      st->finish(why, [](void* p) { auto* d = static_cast<DrainCtx*>(p); d->w->drain(*d->s); }, &dc);
-    streams.drain(stages);
+    } dc{{&streams, &messages}, &stages};
+    const auto drain_both = [](void* p) {
+      auto* d = static_cast<DrainCtx*>(p);
+      d->w[0]->drain(*d->s);
+      d->w[1]->drain(*d->s);
+    };
+    for (inspect::Stage* st : stages) st->finish(why, drain_both, &dc);
+    drain_both(&dc);
     if (!streams.close()) rc = fail(std::string("cannot write streams.jsonl: ") + std::strerror(errno));
+    if (!messages.close()) rc = fail(std::string("cannot write messages.jsonl: ") + std::strerror(errno));
     const double wall = double(rte_get_tsc_cycles() - t0) / hz;
     log_summary(rt, wall);
     if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&

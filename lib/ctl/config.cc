@@ -660,7 +660,11 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.boolean(*t, "streams", "outputs.streams", c.outputs.streams);
     r.uint(*t, "record_ring", "outputs.record_ring", 64, 1u << 22, c.outputs.record_ring);
   }
-  for (const char* later : {"http", "rules"})
+  if (const toml::table* t = r.table(root, "http", "[http]")) {
+    r.only_keys(*t, "[http]", {"enabled"});
+    r.boolean(*t, "enabled", "http.enabled", c.http.enabled);
+  }
+  for (const char* later : {"rules"})
     if (const toml::table* t = r.table(root, later, std::string("[") + later + "]"))
       r.only_keys(*t, std::string("[") + later + "]", {});
 

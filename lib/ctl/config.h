@@ -95,6 +95,10 @@ struct ReassemblyConfig {
   uint32_t ack_gap_timeout_ms = 1000;
 };
 
+struct HttpConfig {
+  bool enabled = true;                  // frame HTTP/1.x, write messages.jsonl
+};
+
 struct OutputsConfig {
   std::string dir;                      // live runs' default --out
   bool streams = true;                  // streams.jsonl
@@ -118,6 +122,7 @@ struct Config {
   std::string pcap;                  // offline input
   FlowConfig flow;
   ReassemblyConfig reasm;
+  HttpConfig http;
   OutputsConfig outputs;
 
   /* Location of a port's key for run-time errors (queue limits of real

@@ -57,6 +57,12 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   REASM(keepalives); REASM(memcap_hits); REASM(ofo_bytes_in_use); REASM(ofo_mbufs_in_use);
   REASM(ofo_mem_in_use);
 #undef REASM
+#define HTTP(f) fn(ctx, "http", #f, sum([](const inspect::Stage& s) -> auto& { return s.http_stats.f; }))
+  HTTP(requests); HTTP(responses); HTTP(interim); HTTP(incomplete); HTTP(after_gap);
+  HTTP(resyncs); HTTP(resync_skipped); HTTP(parse_errors); HTTP(upgrades);
+  HTTP(unpaired_requests); HTTP(unpaired_responses); HTTP(pipeline_overflow); HTTP(ambiguous);
+  HTTP(records_dropped);
+#undef HTTP
 #define STREAMS(f) fn(ctx, "streams", #f, sum([](const inspect::Stage& s) -> auto& { return s.stats.f; }))
   STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(rst_without_flow);
   STREAMS(records_emitted); STREAMS(records_dropped);

@@ -282,6 +282,16 @@ void add_flow_list(rte_tel_data* d, const std::vector<const FlowView*>& v, size_
 /* 10 flows of ~20 keys each stay near 8 KB, half the 16 KB reply limit. */
 constexpr size_t kFlowsPerPage = 10;
 
+int cmd_http(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
+  std::vector<const inspect::Stage*> st;
+  if (!select_stages(params, st)) return -EINVAL;
+  rte_tel_data_start_dict(d);
+  static const char* const blocks[] = {"http", nullptr};
+  add_inspect(d, st, blocks);
+  return 0;
+}
+
 int cmd_top_flows(const char*, const char* params, rte_tel_data* d) {
   if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   size_t page = 0;
@@ -358,6 +368,7 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
       {"/loom/flows", cmd_flows, "Flow table: active, inserts, evictions. Param: worker id."},
       {"/loom/reasm", cmd_reasm, "Reassembly: OFO, gaps, overlaps, memcap. Param: worker id."},
+      {"/loom/http", cmd_http, "HTTP messages, resyncs, parse errors. Param: worker id."},
       {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},
       {"/loom/flow", cmd_flow, "Flows of one endpoint. Param: addr:port, [v6]:port, addr."},
       {"/loom/drops", cmd_drops, "Every drop and malformed counter with its meaning."},

@@ -34,18 +34,39 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   reasm::Consumer c;
   c.ctx = this;
   c.data = &Stage::on_data;
+  c.gap = &Stage::on_gap;
   reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, c, &reasm_stats);
   if (cfg.streams) {
-    const std::string w = std::to_string(worker);
     sides_ = static_cast<Side*>(rte_zmalloc_socket(
         "loom_stream_sides", sizeof(Side) * 2 * size_t(cfg.table.max_flows), 64, socket));
-    const uint32_t n = pow2_at_least(cfg.record_ring);
-    ring_ = rte_ring_create(("loom_recs_" + w).c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    pool_ = rte_mempool_create(("loom_rec_" + w).c_str(), n + 1023, sizeof(StreamRecord), 0, 0,
-                               nullptr, nullptr, nullptr, nullptr, socket, 0);
-    if (!sides_ || !ring_ || !pool_)
-      throw std::runtime_error("cannot allocate stream records for worker " + w + ": " +
-                               rte_strerror(rte_errno) + "; raise eal.memory_mb");
+    if (!sides_)
+      throw std::runtime_error("cannot allocate stream fingerprints for worker " +
+                               std::to_string(worker) + "; raise eal.memory_mb");
+    streams_.dropped = &stats.records_dropped;
+    make_channel(streams_, "streams", sizeof(StreamRecord), socket);
+  }
+  if (cfg.http) {
+    conns_ = static_cast<http::Conn*>(rte_zmalloc_socket(
+        "loom_http_conns", sizeof(http::Conn) * size_t(cfg.table.max_flows), 64, socket));
+    if (!conns_)
+      throw std::runtime_error("cannot allocate HTTP parser state for worker " +
+                               std::to_string(worker) + "; raise eal.memory_mb");
+    messages_.dropped = &http_stats.records_dropped;
+    make_channel(messages_, "msgs", sizeof(http::Message), socket);
+    http::Sink sink;
+    sink.ctx = this;
+    sink.alloc = [](void* self) {
+      auto* s = static_cast<Stage*>(self);
+      return static_cast<http::Message*>(s->take(s->messages_));
+    };
+    sink.emit = [](void* self, http::Message* m) {
+      auto* s = static_cast<Stage*>(self);
+      s->push(s->messages_, m);
+    };
+    sink.release = [](void* self, http::Message* m) {
+      rte_mempool_put(static_cast<Stage*>(self)->messages_.pool, m);
+    };
+    framer_ = std::make_unique<http::Framer>(&http_stats, sink);
   }
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
@@ -58,12 +79,62 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   ns_per_tsc_ = 1e9 / double(rte_get_tsc_hz());
 }
 
+void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket) {
+  const std::string name = std::string("loom_") + what + "_" + std::to_string(worker_);
+  const uint32_t n = pow2_at_least(cfg_.record_ring);
+  ch.ring = rte_ring_create(name.c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ch.pool = rte_mempool_create((name + "_pool").c_str(), n + 1023, unsigned(size), 0, 0, nullptr,
+                               nullptr, nullptr, nullptr, socket, 0);
+  if (!ch.ring || !ch.pool)
+    throw std::runtime_error("cannot allocate " + std::string(what) + " records for worker " +
+                             std::to_string(worker_) + ": " + rte_strerror(rte_errno) +
+                             "; raise eal.memory_mb");
+}
+
+/* Full pools and rings: the writer on the main lcore is behind. Live, the
+ * record is dropped and counted (a worker never waits); offline, the worker
+ * waits for the writer (nothing may be lost, and there is no line rate);
+ * during finish() the main lcore is the producer and drains itself. */
+void* Stage::take(Channel& ch) noexcept {
+  void* r = nullptr;
+  while (rte_mempool_get(ch.pool, &r) != 0) {
+    if (drain_) {
+      drain_(drain_ctx_);
+    } else if (!cfg_.lossless) {
+      ch.dropped->add(1);
+      return nullptr;
+    } else {
+      rte_pause();
+    }
+  }
+  return r;
+}
+
+void Stage::push(Channel& ch, void* rec) noexcept {
+  while (rte_ring_sp_enqueue(ch.ring, rec) != 0) {
+    if (drain_) {
+      drain_(drain_ctx_);
+    } else if (!cfg_.lossless) {
+      rte_mempool_put(ch.pool, rec);
+      ch.dropped->add(1);
+      return;
+    } else {
+      rte_pause();
+    }
+  }
+}
+
+http::Conn* Stage::conn(const flow::Flow& f) noexcept { return &conns_[table_->index_of(f)]; }
+
 Stage::~Stage() {
   table_.reset();
   reasm_.reset();
   rte_free(sides_);
-  rte_ring_free(ring_);
-  rte_mempool_free(pool_);
+  rte_free(conns_);
+  for (Channel* ch : {&streams_, &messages_}) {
+    rte_ring_free(ch->ring);
+    rte_mempool_free(ch->pool);
+  }
 }
 
 uint64_t Stage::tsc_clock() const noexcept {
@@ -170,6 +241,7 @@ void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept 
 
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
+  if (conns_) conn(f)->started = 0;
   if (sides_) {
     for (int d = 0; d < 2; d++) {
       Side& s = side(f, d);
@@ -181,6 +253,7 @@ void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
 
 void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept {
   const uint8_t fl = p.tcp_flags;
+  data_ts_ = ts;
   uint32_t seq = p.seq;
   if (fl & kSyn) {
     const bool synack = fl & kAck;
@@ -238,12 +311,14 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
   if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
 }
 
-void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t) noexcept {
+void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
   if (f.flags & flow::kEnded) return;
+  if (ts > data_ts_) data_ts_ = ts;
   for (int d = 0; d < 2; d++) {
     reasm_->flush(f.hs[d], &f, d);
     f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
   }
+  if (conns_) framer_->end(*conn(f), f, data_ts_);
   f.flags |= flow::kEnded;
   f.state = flow::State::kClosed;
   switch (why) {
@@ -261,18 +336,8 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t) noexcept {
 }
 
 void Stage::emit(const flow::Flow& f, int dir) noexcept {
-  StreamRecord* r = nullptr;
-  for (;;) {
-    if (rte_mempool_get(pool_, reinterpret_cast<void**>(&r)) == 0) break;
-    if (drain_) {
-      drain_(drain_ctx_);
-    } else if (!cfg_.lossless) {
-      stats.records_dropped.add(1);
-      return;
-    } else {
-      rte_pause();  // offline: the writer on the main lcore frees records
-    }
-  }
+  auto* r = static_cast<StreamRecord*>(take(streams_));
+  if (!r) return;
   const bool known = f.flags & flow::kClientKnown;
   const int client = known ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
   r->key = f.key;
@@ -289,17 +354,7 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   r->first_ts_ns = s.first_ns;
   r->last_ts_ns = s.last_ns;
   s.sha.final(r->sha256);
-  while (rte_ring_sp_enqueue(ring_, r) != 0) {
-    if (drain_) {
-      drain_(drain_ctx_);
-    } else if (!cfg_.lossless) {
-      rte_mempool_put(pool_, r);
-      stats.records_dropped.add(1);
-      return;
-    } else {
-      rte_pause();
-    }
-  }
+  push(streams_, r);
   stats.records_emitted.add(1);
 }
 
@@ -319,7 +374,26 @@ void Stage::on_visit(void* self, flow::Flow& f, uint64_t now_ns) {
 
 void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len) {
   Stage& s = *static_cast<Stage*>(self);
-  if (s.sides_) s.side(*static_cast<flow::Flow*>(owner), dir).sha.update(p, len);
+  const flow::Flow& f = *static_cast<flow::Flow*>(owner);
+  if (s.sides_) s.side(f, dir).sha.update(p, len);
+  if (!s.conns_) return;
+  http::Conn& c = *s.conn(f);
+  if (!c.started && !(f.flags & flow::kEnded)) {
+    // The first payload of the connection decides who is the client (the
+    // SYN's sender, else the ports) and which directions start at a
+    // message boundary (those whose SYN was seen).
+    const int client = (f.flags & flow::kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+    const bool synced[2] = {f.hs[0].syn_seen, f.hs[1].syn_seen};
+    s.framer_->start(c, f, client, synced);
+  }
+  s.framer_->data(c, f, dir, p, len, s.data_ts_);
+}
+
+void Stage::on_gap(void* self, void* owner, int dir, uint32_t) {
+  Stage& s = *static_cast<Stage*>(self);
+  if (!s.conns_) return;
+  const flow::Flow& f = *static_cast<flow::Flow*>(owner);
+  s.framer_->gap(*s.conn(f), f, dir, s.data_ts_);
 }
 
 void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {

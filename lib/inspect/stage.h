@@ -27,6 +27,7 @@
 #include "core/sha256.h"
 #include "core/worker.h"
 #include "flow/flow.h"
+#include "http/http.h"
 #include "pkt/parse.h"
 #include "reasm/reasm.h"
 
@@ -52,7 +53,8 @@ struct Config {
   reasm::Limits limits;
   uint32_t ofo_nodes = 65536;     // segments held at once per worker
   bool streams = true;            // fingerprint streams, emit records
-  uint32_t record_ring = 16384;   // records in flight to the writer
+  bool http = true;               // frame HTTP/1.x, emit message records
+  uint32_t record_ring = 16384;   // records in flight to the writer (each kind)
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
 };
@@ -88,14 +90,17 @@ class Stage {
    * after the worker stopped; `drain` is called when the ring is full. */
   void finish(flow::End why, void (*drain)(void*), void* drain_ctx);
 
-  rte_ring* ring() const noexcept { return ring_; }
-  rte_mempool* record_pool() const noexcept { return pool_; }
+  rte_ring* ring() const noexcept { return streams_.ring; }
+  rte_mempool* record_pool() const noexcept { return streams_.pool; }
+  rte_ring* message_ring() const noexcept { return messages_.ring; }
+  rte_mempool* message_pool() const noexcept { return messages_.pool; }
   const flow::Table& table() const noexcept { return *table_; }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
   pkt::Stats pkt_stats;
   flow::TableStats flow_stats;
   reasm::Stats reasm_stats;
+  http::Stats http_stats;
   Stats stats;
 
  private:
@@ -108,7 +113,18 @@ class Stage {
   void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
   void start_connection(flow::Flow& f, uint64_t ts) noexcept;
   void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
+  /* A pool of records and the ring that carries them to the writer. */
+  struct Channel {
+    rte_ring* ring = nullptr;
+    rte_mempool* pool = nullptr;
+    core::Counter* dropped = nullptr;
+  };
+  void* take(Channel& ch) noexcept;              // nullptr: none free (dropped)
+  void push(Channel& ch, void* rec) noexcept;    // drops and counts when full
+  void make_channel(Channel& ch, const char* what, size_t size, int socket);
+
   void emit(const flow::Flow& f, int dir) noexcept;
+  http::Conn* conn(const flow::Flow& f) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   uint64_t tsc_clock() const noexcept;
   Side& side(const flow::Flow& f, int dir) noexcept;
@@ -116,14 +132,17 @@ class Stage {
   static void on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns);
   static void on_visit(void* self, flow::Flow& f, uint64_t now_ns);
   static void on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len);
+  static void on_gap(void* self, void* owner, int dir, uint32_t len);
 
   Config cfg_;
   unsigned worker_;
   std::unique_ptr<flow::Table> table_;
   std::unique_ptr<reasm::Reassembler> reasm_;
   Side* sides_ = nullptr;           // 2 per flow slot, only with streams
-  rte_ring* ring_ = nullptr;
-  rte_mempool* pool_ = nullptr;
+  Channel streams_, messages_;
+  http::Conn* conns_ = nullptr;     // 1 per flow slot, only with http
+  std::unique_ptr<http::Framer> framer_;
+  uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;
   int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
   uint64_t ts_flag_ = 0;

@@ -97,7 +97,7 @@ TEST(Config, RejectsUnknownTopLevelKey) {
 }
 
 TEST(Config, RejectsKeysInSectionsOfLaterReleases) {
-  expect_one(std::string(kGood) + "[http]\nmax_header_bytes = 3\n", 22, 1, "[http] has no settings");
+  expect_one(std::string(kGood) + "[rules]\nmax_header_bytes = 3\n", 22, 1, "[rules] has no settings");
   expect_one(std::string(kGood) + "[flow]\nmax_flows = 3\n", 22, 1,
              "unknown key 'max_flows' in [flow]; allowed keys are: max_flows_per_worker");
 }

@@ -1,0 +1,490 @@
+#include "http/http.h"
+
+#include <cctype>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include <rte_hash_crc.h>
+
+namespace http {
+
+namespace {
+
+enum State : uint8_t { kIdle = 0, kParsing = 1, kResync = 2, kOff = 3 };
+
+void append(char* buf, uint16_t& len, size_t cap, const char* at, size_t n, uint16_t& flags,
+            uint16_t trunc) {
+  const size_t room = cap - 1 - len;
+  if (n > room) {
+    flags |= trunc;
+    n = room;
+  }
+  std::memcpy(buf + len, at, n);
+  len = uint16_t(len + n);
+  buf[len] = 0;
+}
+
+void set_id(Message& m, const Conn& c, uint32_t exchange) {
+  const uint16_t cport = c.client == 0 ? m.key.pa : m.key.pb;
+  const uint16_t sport = c.client == 0 ? m.key.pb : m.key.pa;
+  const uint8_t v[12] = {uint8_t(cport >> 8), uint8_t(cport), uint8_t(sport >> 8), uint8_t(sport),
+                         uint8_t(c.conn_hash >> 24), uint8_t(c.conn_hash >> 16),
+                         uint8_t(c.conn_hash >> 8), uint8_t(c.conn_hash),
+                         uint8_t(exchange >> 24), uint8_t(exchange >> 16),
+                         uint8_t(exchange >> 8), uint8_t(exchange)};
+  std::memcpy(m.id, v, sizeof v);
+}
+
+/* Request methods a resync accepts as the start of a request line. */
+constexpr const char* kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ",
+                                    "PATCH ", "CONNECT ", "TRACE "};
+
+inline bool digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+/* Whether a message starts at p. A message after a hole need not start a
+ * line (a binary body ends without one), so the test is on the message's
+ * own shape: "HTTP/1.x NNN " for a response; a method, a space, a target
+ * and " HTTP/1." on the same line for a request (when the line is cut by
+ * the end of the data, the part seen must fit). */
+bool starts_message(const uint8_t* p, size_t n, bool request) {
+  if (!request) {
+    return n >= 13 && std::memcmp(p, "HTTP/1.", 7) == 0 && digit(p[7]) && p[8] == ' ' &&
+           digit(p[9]) && digit(p[10]) && digit(p[11]) && (p[12] == ' ' || p[12] == '\r');
+  }
+  for (const char* m : kMethods) {
+    const size_t l = std::strlen(m);
+    if (n < l + 1 || std::memcmp(p, m, l) != 0) continue;
+    if (p[l] != '/' && p[l] != '*' && p[l] != 'h' && !(m[0] == 'C' && p[l] != ' ')) return false;
+    for (size_t i = l; i + 8 <= n && p[i] != '\n'; i++)
+      if (std::memcmp(p + i, " HTTP/1.", 8) == 0) return true;
+    // The line runs past the data we have: accept if nothing ruled it out.
+    return std::memchr(p + l, '\n', n - l) == nullptr && n - l < 8192;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Framer::Call {
+  Framer* fr;
+  Conn* c;
+  const flow::Flow* f;
+  int dir;
+  Side* side;
+  uint64_t ts;
+};
+
+static Framer::Call& call_of(llhttp_t* p) { return *static_cast<Framer::Call*>(p->data); }
+
+struct Callbacks {
+  static int message_begin(llhttp_t* p) {
+    Framer::Call& k = call_of(p);
+    k.fr->begin_message(k);
+    return 0;
+  }
+  static int url(llhttp_t* p, const char* at, size_t n) {
+    if (Message* m = call_of(p).side->cur) append(m->uri, m->uri_len, kUriMax, at, n, m->flags, kUriTruncated);
+    return 0;
+  }
+  static int header_field(llhttp_t* p, const char* at, size_t n) {
+    Side& s = *call_of(p).side;
+    for (size_t i = 0; i < n; i++) {
+      if (s.field_len < sizeof s.field) s.field[s.field_len] = char(std::tolower((unsigned char)at[i]));
+      if (s.field_len < 255) s.field_len++;
+    }
+    return 0;
+  }
+  static int header_field_complete(llhttp_t* p) {
+    Side& s = *call_of(p).side;
+    s.is_host = s.field_len == 4 && std::memcmp(s.field, "host", 4) == 0;
+    s.field_len = 0;
+    return 0;
+  }
+  static int header_value(llhttp_t* p, const char* at, size_t n) {
+    Side& s = *call_of(p).side;
+    if (s.is_host && s.cur) append(s.cur->host, s.cur->host_len, kHostMax, at, n, s.cur->flags, kHostTruncated);
+    return 0;
+  }
+  static int header_value_complete(llhttp_t* p) {
+    call_of(p).side->is_host = 0;
+    return 0;
+  }
+  static int headers_complete(llhttp_t* p) {
+    Framer::Call& k = call_of(p);
+    Conn& c = *k.c;
+    Message* m = k.side->cur;
+    const bool chunked = p->flags & F_CHUNKED;
+    if (m) {
+      m->chunked = chunked;
+      m->http_minor = p->http_minor;
+      if (chunked && (p->flags & F_CONTENT_LENGTH)) {
+        m->flags |= kAmbiguous;
+        k.fr->s_->ambiguous.add(1);
+      }
+    }
+    if (p->type == HTTP_REQUEST) {
+      if (m) {
+        std::snprintf(m->method, sizeof m->method, "%s", llhttp_method_name(llhttp_method_t(p->method)));
+        if (p->upgrade) m->flags |= kUpgrade;
+      }
+      if (k.side->slot != kNoSlot) c.pending[k.side->slot].method = p->method;
+      return 0;
+    }
+    if (m) m->status = p->status_code;
+    const Pending* head = c.n ? &c.pending[c.head] : nullptr;
+    if (head && m && head->ts_last_ns && m->ts_first_ns >= head->ts_last_ns)
+      m->latency_ns = int64_t(m->ts_first_ns - head->ts_last_ns);
+    if (p->status_code >= 100 && p->status_code < 200) return 0;  // llhttp: no body
+    // The response cannot say it answers HEAD or CONNECT; the request can.
+    if (head && head->method == HTTP_HEAD) return 1;                        // no body
+    if (head && head->method == HTTP_CONNECT && p->status_code / 100 == 2) {
+      if (m) m->flags |= kUpgrade;
+      return 2;                                                              // tunnel
+    }
+    return 0;
+  }
+  static int body(llhttp_t* p, const char*, size_t n) {
+    if (Message* m = call_of(p).side->cur) m->body_len += n;
+    return 0;
+  }
+  static int message_complete(llhttp_t* p) {
+    Framer::Call& k = call_of(p);
+    k.fr->finish_message(k);
+    return 0;
+  }
+};
+
+Framer::Framer(Stats* s, Sink sink) : s_(s), sink_(sink) {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = Callbacks::message_begin;
+  settings_.on_url = Callbacks::url;
+  settings_.on_header_field = Callbacks::header_field;
+  settings_.on_header_field_complete = Callbacks::header_field_complete;
+  settings_.on_header_value = Callbacks::header_value;
+  settings_.on_header_value_complete = Callbacks::header_value_complete;
+  settings_.on_headers_complete = Callbacks::headers_complete;
+  settings_.on_body = Callbacks::body;
+  settings_.on_message_complete = Callbacks::message_complete;
+}
+
+void Framer::reset(Side& s, bool request) noexcept {
+  llhttp_init(&s.parser, request ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  s.cur = nullptr;
+  s.field_len = 0;
+  s.is_host = 0;
+  s.slot = kNoSlot;
+  s.in_msg = 0;
+}
+
+void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2]) noexcept {
+  std::memset(static_cast<void*>(&c), 0, sizeof c);
+  c.started = 1;
+  c.client = uint8_t(client);
+  uint32_t h = rte_hash_crc(&f.key, sizeof f.key, 0);
+  h = rte_hash_crc_4byte(f.generation, h);
+  c.conn_hash = rte_hash_crc_8byte(f.created_ns, h);
+  for (int d = 0; d < 2; d++) {
+    reset(c.side[d], d == client);
+    if (synced[d]) {
+      c.side[d].state = kParsing;
+    } else {
+      // Mid-stream: the first bytes may be the middle of a message.
+      c.side[d].state = kResync;
+      c.side[d].after_gap = 1;
+      c.side[d].line_start = 1;
+    }
+  }
+}
+
+void Framer::emit_request(Conn&, Pending& p) noexcept {
+  if (!p.rec) return;
+  sink_.emit(sink_.ctx, p.rec);
+  p.rec = nullptr;
+}
+
+void Framer::begin_message(Call& k) noexcept {
+  Conn& c = *k.c;
+  Side& s = *k.side;
+  const bool req = k.dir == c.client;
+  Message* m = sink_.alloc ? sink_.alloc(sink_.ctx) : nullptr;
+  if (!m) s_->records_dropped.add(1);
+  if (m) {
+    std::memset(static_cast<void*>(m), 0, sizeof *m);
+    m->key = k.f->key;
+    m->client_side = c.client;
+    m->request = req;
+    m->generation = k.f->generation;
+    m->index = s.msgs;
+    m->ts_first_ns = k.ts;
+    m->latency_ns = -1;
+    if (s.after_gap) {
+      m->flags |= kAfterGap;
+      s_->after_gap.add(1);
+    }
+  }
+  s.after_gap = 0;
+  s.msgs++;
+  s.cur = m;
+  s.in_msg = 1;
+  if (req) {
+    const uint32_t exchange = c.exchanges++;
+    if (m) set_id(*m, c, exchange);
+    if (c.n == kPipelineMax) {
+      s_->pipeline_overflow.add(1);  // answered out of our sight: emitted unpaired
+      s.slot = kNoSlot;
+      return;
+    }
+    s.slot = uint8_t((c.head + c.n) % kPipelineMax);
+    c.n++;
+    Pending& p = c.pending[s.slot];
+    p = Pending{m, 0, exchange, 0xFF, 0, 0};
+    return;
+  }
+  if (c.n) {
+    Pending& p = c.pending[c.head];
+    p.answered = 1;
+    if (p.completed) emit_request(c, p);
+    if (m) set_id(*m, c, p.exchange);
+  } else if (m) {
+    set_id(*m, c, 0x80000000u | s.msgs);
+  }
+}
+
+void Framer::finish_message(Call& k) noexcept {
+  Conn& c = *k.c;
+  Side& s = *k.side;
+  Message* m = s.cur;
+  s.cur = nullptr;
+  s.in_msg = 0;
+  if (m) m->ts_last_ns = k.ts;
+  if (k.dir == c.client) {
+    s_->requests.add(1);
+    if (s.slot == kNoSlot) {
+      if (m) {
+        m->flags |= kUnpaired;
+        sink_.emit(sink_.ctx, m);
+      }
+      return;
+    }
+    Pending& p = c.pending[s.slot];
+    s.slot = kNoSlot;
+    p.completed = 1;
+    p.ts_last_ns = k.ts;
+    if (p.answered) emit_request(c, p);
+    return;
+  }
+  const uint16_t status = k.side->parser.status_code;
+  const bool interim = status >= 100 && status < 200 && status != 101;
+  if (interim) {
+    s_->interim.add(1);
+    if (m) m->flags |= kInterim;
+  } else {
+    s_->responses.add(1);
+    if (c.n) {
+      Pending& p = c.pending[c.head];
+      if (p.rec) {
+        // Answered before it ended (an early error response): report it now.
+        if (c.side[c.client].cur == p.rec) {
+          // The request side keeps parsing it, without a record.
+          c.side[c.client].cur = nullptr;
+          c.side[c.client].slot = kNoSlot;
+        }
+        if (!p.completed) p.rec->flags |= kIncomplete;
+        emit_request(c, p);
+      }
+      c.head = uint8_t((c.head + 1) % kPipelineMax);
+      c.n--;
+    } else {
+      s_->unpaired_responses.add(1);
+      if (m) m->flags |= kUnpaired;
+    }
+  }
+  if (m) sink_.emit(sink_.ctx, m);
+}
+
+void Framer::cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept {
+  Side& s = c.side[dir];
+  if (s.in_msg) {
+    // A message was under way: end it here, incomplete.
+    if (s.cur) s.cur->flags |= kIncomplete | why;
+    s_->incomplete.add(1);
+    Call k{this, &c, &f, dir, &s, ts};
+    finish_message(k);
+  }
+  reset(s, dir == c.client);
+  s.state = kResync;
+  s.after_gap = 1;
+  s.line_start = 1;
+}
+
+void Framer::gap(Conn& c, const flow::Flow& f, int dir, uint64_t ts) noexcept {
+  if (!c.started || c.off || c.side[dir].state == kOff) return;
+  cut(c, f, dir, ts, 0);
+}
+
+void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
+                  uint64_t ts) noexcept {
+  Side& s = c.side[dir];
+  const bool request = dir == c.client;
+  while (len && !c.off) {
+    if (s.state == kResync) {
+      // Candidates begin with 'H' (responses) or a method's capital.
+      uint32_t i = 0;
+      for (; i < len; i++) {
+        const uint8_t ch = p[i];
+        if ((request ? (ch >= 'C' && ch <= 'T') : ch == 'H') && starts_message(p + i, len - i, request))
+          break;
+      }
+      s_->resync_skipped.add(i);
+      if (i == len) return;
+      s_->resyncs.add(1);
+      s.state = kParsing;
+      p += i;
+      len -= i;
+    }
+    Call k{this, &c, &f, dir, &s, ts};
+    s.parser.data = &k;
+    const llhttp_errno_t e = llhttp_execute(&s.parser, reinterpret_cast<const char*>(p), len);
+    if (e == HPE_OK) return;
+    if (e == HPE_PAUSED_UPGRADE) {
+      // CONNECT or Upgrade: what follows is not HTTP/1.x. Stop framing both
+      // directions; the bytes are still relayed and reassembled.
+      c.off = 1;
+      s_->upgrades.add(1);
+      return;
+    }
+    s_->parse_errors.add(1);
+    const char* pos = llhttp_get_error_pos(&s.parser);
+    uint32_t used = pos ? uint32_t(pos - reinterpret_cast<const char*>(p)) : len;
+    if (used >= len) used = len - 1;
+    cut(c, f, dir, ts, kParseError);
+    // Resume the search just past the offending byte.
+    p += used + 1;
+    len -= used + 1;
+  }
+}
+
+void Framer::data(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
+                  uint64_t ts) noexcept {
+  if (!c.started || c.off || c.side[dir].state == kOff || len == 0) return;
+  feed(c, f, dir, p, len, ts);
+}
+
+void Framer::end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept {
+  if (!c.started) return;
+  for (int d = 0; d < 2; d++) {
+    Side& s = c.side[d];
+    if (!c.off && s.state == kParsing) {
+      // EOF completes a close-delimited response body.
+      Call k{this, &c, &f, d, &s, ts};
+      s.parser.data = &k;
+      llhttp_finish(&s.parser);
+    }
+    if (s.in_msg) {
+      if (s.cur) s.cur->flags |= kIncomplete;
+      s_->incomplete.add(1);
+      Call k{this, &c, &f, d, &s, ts};
+      finish_message(k);
+    }
+  }
+  while (c.n) {
+    Pending& p = c.pending[c.head];
+    if (p.rec) {
+      if (!p.answered) {
+        p.rec->flags |= kUnpaired;
+        s_->unpaired_requests.add(1);
+      }
+      emit_request(c, p);
+    }
+    c.head = uint8_t((c.head + 1) % kPipelineMax);
+    c.n--;
+  }
+  c.started = 0;
+}
+
+namespace {
+
+void json_str(std::string& o, const char* s, size_t n) {
+  o += '"';
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char ch = (unsigned char)s[i];
+    if (ch == '"' || ch == '\\') {
+      o += '\\';
+      o += char(ch);
+    } else if (ch < 0x20 || ch >= 0x7F) {
+      // Bytes, not text: every non-ASCII byte is escaped on its own so the
+      // line stays valid JSON whatever the wire carried.
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", ch);
+      o += b;
+    } else {
+      o += char(ch);
+    }
+  }
+  o += '"';
+}
+
+}  // namespace
+
+std::string message_json(const Message& m) {
+  std::string o;
+  o.reserve(512);
+  char buf[160], cli[64], srv[64];
+  static const char* x = "0123456789abcdef";
+  char id[25];
+  for (int i = 0; i < 12; i++) {
+    id[2 * i] = x[m.id[i] >> 4];
+    id[2 * i + 1] = x[m.id[i] & 15];
+  }
+  id[24] = 0;
+  flow::endpoint_str(m.key, m.client_side, cli, sizeof cli);
+  flow::endpoint_str(m.key, 1 - m.client_side, srv, sizeof srv);
+  std::snprintf(buf, sizeof buf, "{\"id\":\"%s\",\"kind\":\"%s\",\"client\":\"%s\",\"server\":\"%s\",", id,
+                m.request ? "request" : "response", cli, srv);
+  o += buf;
+  std::snprintf(buf, sizeof buf, "\"index\":%u,", m.index);
+  o += buf;
+  if (m.request) {
+    o += "\"method\":";
+    json_str(o, m.method, std::strlen(m.method));
+    o += ",\"uri\":";
+    json_str(o, m.uri, m.uri_len);
+    o += ",\"host\":";
+    json_str(o, m.host, m.host_len);
+    o += ',';
+  } else {
+    std::snprintf(buf, sizeof buf, "\"status\":%u,\"interim\":%s,", m.status,
+                  (m.flags & kInterim) ? "true" : "false");
+    o += buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "\"body_len\":%" PRIu64 ",\"chunked\":%s,\"complete\":%s,\"ts_first_ns\":%" PRIu64
+                ",\"ts_last_ns\":%" PRIu64 ",",
+                m.body_len, m.chunked ? "true" : "false", (m.flags & kIncomplete) ? "false" : "true",
+                m.ts_first_ns, m.ts_last_ns);
+  o += buf;
+  if (!m.request && m.latency_ns >= 0) {
+    std::snprintf(buf, sizeof buf, "\"latency_ns\":%" PRId64 ",", m.latency_ns);
+    o += buf;
+  }
+  std::snprintf(buf, sizeof buf, "\"after_gap\":%s,\"paired\":%s,\"connection\":%u,\"vlan\":%u,\"flags\":[",
+                (m.flags & kAfterGap) ? "true" : "false", (m.flags & kUnpaired) ? "false" : "true",
+                m.generation, unsigned(m.key.vlan));
+  o += buf;
+  static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
+                                "host_truncated", "parse_error", "interim", "unpaired", "upgrade"};
+  bool first = true;
+  for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+    if (!(m.flags & (1u << i))) continue;
+    if (!first) o += ',';
+    first = false;
+    o += '"';
+    o += names[i];
+    o += '"';
+  }
+  o += "]}";
+  return o;
+}
+
+}  // namespace http

@@ -1,0 +1,167 @@
+/* http: HTTP/1.x framing of reassembled streams, request/response pairing,
+ * and one record per message.
+ *
+ * One llhttp parser per connection direction, its state inside the
+ * per-flow Conn (no allocation per message: records come from the
+ * worker's pool through the Sink). The reassembler feeds bytes in order;
+ * headers split over any number of segments are fine, since llhttp is
+ * incremental. Framing follows the RFC 9112 rules llhttp implements:
+ * Content-Length, chunked (extensions, trailers), close-delimited response
+ * bodies (ended by finish() at FIN), no body for HEAD, 1xx, 204 and 304.
+ *
+ * Pairing is FIFO per connection (HTTP/1.x answers in order): a request
+ * waits in the connection's queue until its final response completes;
+ * 1xx interim responses share its id. A request's record is emitted
+ * before the first response to it, so the file reads in exchange order.
+ * SEQ/ACK never decide a pairing.
+ *
+ * After a gap, a parse error or a mid-stream start, the direction
+ * re-synchronises at the next line that starts a request (a method and a
+ * space) or a response ("HTTP/"); the message cut short is emitted with
+ * complete = false, the next ones are marked after_gap. CONNECT and
+ * Upgrade stop framing for the connection (bytes keep being relayed and
+ * counted).
+ *
+ * Message ids: 12 bytes, 24 hex digits, as goreplay writes them: client
+ * port, server port, a hash of the connection (4-tuple, VLAN, which
+ * connection on it, its start time) and the exchange number. The same
+ * capture gives the same ids; pipelined requests get distinct ones.
+ *
+ * Thread: one Framer per worker, used by that worker only (finish() by the
+ * main lcore once the worker stopped). Allocates nothing after start-up.
+ */
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <llhttp.h>
+
+#include "core/counter.h"
+#include "flow/flow.h"
+
+namespace http {
+
+constexpr size_t kUriMax = 256;
+constexpr size_t kHostMax = 128;
+constexpr uint32_t kPipelineMax = 16;
+
+enum Flag : uint16_t {
+  kIncomplete = 1,      // cut by a gap, an error or the connection's end
+  kAfterGap = 2,        // found by re-synchronising
+  kAmbiguous = 4,       // both Content-Length and chunked
+  kUriTruncated = 8,
+  kHostTruncated = 16,
+  kParseError = 32,
+  kInterim = 64,        // 1xx
+  kUnpaired = 128,      // request never answered / response to no request
+  kUpgrade = 256,       // CONNECT or Upgrade: framing stops after it
+};
+
+/* One HTTP message, as messages.jsonl reports it. */
+struct Message {
+  flow::Key key;
+  uint8_t client_side;   // key side of the client
+  uint8_t request;       // 1: request, 0: response
+  uint16_t flags;
+  uint32_t generation;   // which connection on this 4-tuple
+  uint32_t index;        // position in its direction, from 0
+  uint8_t id[12];
+  uint16_t status;
+  uint8_t chunked;
+  uint8_t http_minor;
+  uint16_t uri_len, host_len;
+  char method[16];
+  char uri[kUriMax];
+  char host[kHostMax];
+  uint64_t body_len;         // decoded (de-chunked) body bytes
+  uint64_t ts_first_ns, ts_last_ns;
+  int64_t latency_ns;        // response: first byte - request's last byte; -1 unknown
+};
+
+struct Stats {
+  core::Counter requests, responses, interim, incomplete, after_gap, resyncs, resync_skipped;
+  core::Counter parse_errors, upgrades, unpaired_requests, unpaired_responses;
+  core::Counter pipeline_overflow, ambiguous, records_dropped;
+};
+
+/* Where records go (the inspection stage's pool and ring). */
+struct Sink {
+  void* ctx = nullptr;
+  Message* (*alloc)(void* ctx) = nullptr;  // nullptr: none free (counted by the caller)
+  void (*emit)(void* ctx, Message* m) = nullptr;
+  void (*release)(void* ctx, Message* m) = nullptr;
+};
+
+/* Per connection direction. */
+struct Side {
+  llhttp_t parser;
+  Message* cur;           // record being built, or nullptr
+  uint32_t msgs;          // messages begun in this direction
+  uint8_t state;          // Framer::State
+  uint8_t line_start;     // the next byte starts a line (resync)
+  uint8_t after_gap;      // the next message was found by resync
+  uint8_t is_host;        // the current header field is Host
+  uint8_t field_len;
+  char field[5];
+  uint8_t slot;           // request being parsed: its pending slot, or kNoSlot
+  uint8_t in_msg;         // a message has begun and not ended
+};
+
+constexpr uint8_t kNoSlot = 0xFF;
+
+struct Pending {
+  Message* rec;           // the request's record until it is emitted
+  uint64_t ts_last_ns;
+  uint32_t exchange;
+  uint8_t method;         // llhttp_method_t, once its headers are parsed
+  uint8_t completed;      // the request ended (complete or cut)
+  uint8_t answered;       // a response to it has begun
+};
+
+/* Per flow slot; all-zero is "not started". */
+struct Conn {
+  Side side[2];           // by key side (flow direction index)
+  Pending pending[kPipelineMax];
+  uint8_t head, n;
+  uint8_t started, off;   // off: framing stopped (upgrade) or never wanted
+  uint8_t client;         // key side of the client
+  uint32_t exchanges;     // requests begun
+  uint32_t conn_hash;
+};
+
+class Framer {
+ public:
+  Framer(Stats* s, Sink sink);
+
+  /* First bytes of a connection: `synced[d]` says direction d starts at a
+   * message boundary (its SYN was seen); otherwise it resyncs. */
+  void start(Conn& c, const flow::Flow& f, int client, const bool synced[2]) noexcept;
+  void data(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
+            uint64_t ts) noexcept;
+  void gap(Conn& c, const flow::Flow& f, int dir, uint64_t ts) noexcept;
+  /* Connection end: close-delimited bodies complete, cut messages and
+   * unanswered requests are emitted. */
+  void end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept;
+
+  struct Call;  // one llhttp_execute's context (parser->data)
+
+ private:
+  friend struct Callbacks;
+  void feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
+            uint64_t ts) noexcept;
+  void cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept;
+  void finish_message(Call& k) noexcept;
+  void begin_message(Call& k) noexcept;
+  void emit_request(Conn& c, Pending& p) noexcept;
+  void reset(Side& s, bool request) noexcept;
+
+  Stats* s_;
+  Sink sink_;
+  llhttp_settings_t settings_;
+};
+
+/* messages.jsonl line for a record (no newline). */
+std::string message_json(const Message& m);
+
+}  // namespace http
