@@ -136,6 +136,9 @@ struct Callbacks {
     if (head && m && head->ts_last_ns && m->ts_first_ns >= head->ts_last_ns)
       m->latency_ns = int64_t(m->ts_first_ns - head->ts_last_ns);
     if (p->status_code >= 100 && p->status_code < 200) return 0;  // llhttp: no body
+    // RFC 9110 15.3.5, 15.4.5: never a body, whatever Content-Length says
+    // (a 304 repeats the representation's length).
+    if (p->status_code == 204 || p->status_code == 304) return 1;
     // The response cannot say it answers HEAD or CONNECT; the request can.
     if (head && head->method == HTTP_HEAD) return 1;                        // no body
     if (head && head->method == HTTP_CONNECT && p->status_code / 100 == 2) {
@@ -348,10 +351,16 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
     const llhttp_errno_t e = llhttp_execute(&s.parser, reinterpret_cast<const char*>(p), len);
     if (e == HPE_OK) return;
     if (e == HPE_PAUSED_UPGRADE) {
-      // CONNECT or Upgrade: what follows is not HTTP/1.x. Stop framing both
-      // directions; the bytes are still relayed and reassembled.
-      c.off = 1;
-      s_->upgrades.add(1);
+      // CONNECT or Upgrade. The request side stops at once: what the client
+      // sends next belongs to the new protocol if the server agrees. The
+      // response side goes on to the answer; when that one switches too
+      // (101, or 2xx to CONNECT), framing ends for the connection. The
+      // bytes are still relayed and reassembled.
+      s.state = kOff;
+      if (!request) {
+        c.off = 1;
+        s_->upgrades.add(1);
+      }
       return;
     }
     s_->parse_errors.add(1);

@@ -432,6 +432,17 @@ if jq -e . "$STATS" >/dev/null 2>&1; then
   check_eq "streams.jsonl: connections ended by FIN" "$(jq -s '[.[] | select(.end == "fin")] | length' "$STREAMS")" 4
   check_eq "streams.jsonl: download stream >= 5 MB" \
     "$(jq -s '[.[] | select(.dir == "s2c" and .bytes > 5242880)] | length' "$STREAMS")" 1
+  # And framed: the download plus the 200 keep-alive requests, each answered
+  # by a complete 200 carrying the id of its request.
+  MSGS=$OUT/messages.jsonl
+  check_eq "messages.jsonl: complete requests" \
+    "$(jq -s '[.[] | select(.kind == "request" and .complete)] | length' "$MSGS")" 201
+  check_eq "messages.jsonl: complete 200 responses, paired" \
+    "$(jq -s '[.[] | select(.kind == "response" and .complete and .status == 200 and .paired)] | length' "$MSGS")" 201
+  check_eq "messages.jsonl: the download's body length" \
+    "$(jq -s '[.[] | select(.kind == "response" and .body_len == 5242880)] | length' "$MSGS")" 1
+  check_eq "messages.jsonl: response ids that match a request" \
+    "$(jq -s '([.[] | select(.kind == "request") | .id]) as $q | [.[] | select(.kind == "response" and (.id as $i | $q | index($i)))] | length' "$MSGS")" 201
 else
   bad "no valid $STATS"
 fi
