@@ -23,7 +23,7 @@
 #include "ctl/pcap_count.h"
 #include "ctl/runtime.h"
 #include "ctl/stats_json.h"
-#include "ctl/streams_out.h"
+
 #include "ctl/telemetry.h"
 
 namespace app {
@@ -246,8 +246,6 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
   }
 
-  ctl::JsonlWriter streams = ctl::JsonlWriter::streams();
-  ctl::JsonlWriter messages = ctl::JsonlWriter::messages();
   std::vector<inspect::Stage*> stages;
   if (rc == 0) {
     try {
@@ -259,12 +257,26 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     rt.ready.store(rc == 0, std::memory_order_release);
     if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
     const std::string& dir = opt.out_dir;
+    std::vector<sink::Source> stream_src, message_src;
+    for (inspect::Stage* st : stages) {
+      stream_src.push_back({st->ring(), st->record_pool()});
+      message_src.push_back({st->message_ring(), st->message_pool()});
+    }
     if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
-        !streams.open(dir + "/streams.jsonl"))
+        !rt.sinks.add("streams", dir + "/streams.jsonl",
+                      [](const void* r) {
+                        return inspect::record_json(*static_cast<const inspect::StreamRecord*>(r));
+                      },
+                      stream_src))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
     if (rc == 0 && c.inspect && c.http.enabled && !dir.empty() &&
-        !messages.open(dir + "/messages.jsonl"))
+        !rt.sinks.add("messages", dir + "/messages.jsonl",
+                      [](const void* r) {
+                        return http::message_json(*static_cast<const http::Message*>(r));
+                      },
+                      message_src))
       rc = fail("cannot create " + dir + "/messages.jsonl: " + std::strerror(errno));
+    if (rc == 0) rt.sinks.start(c.outputs.sink_threads);
   }
   if (rc == 0) {
     for (auto& w : rt.workers) {
@@ -292,8 +304,6 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     uint64_t last_rx = 0, last_progress = t0;
     while (!core::stop_requested()) {
       rte_delay_us_sleep(5000);
-      streams.drain(stages);
-      messages.drain(stages);
       const uint64_t now = rte_get_tsc_cycles();
       if (opt.duration_s > 0 && double(now - t0) / hz >= opt.duration_s) {
         rt.end_reason = "duration";
@@ -314,34 +324,18 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       }
     }
     if (rt.end_reason.empty()) rt.end_reason = g_signals ? "signal" : "error";
-    // Keep draining while the workers finish their last loop: a lossless
-    // worker may be waiting for room in its record ring.
-    for (bool busy = true; busy;) {
-      streams.drain(stages);
-      messages.drain(stages);
-      busy = false;
-      for (const auto& w : rt.workers)
-        busy |= rte_eal_get_lcore_state(w->lcore) == RUNNING;
-      if (busy) rte_delay_us_sleep(1000);
-    }
+    // The sink thread keeps draining while the workers finish their last
+    // loop (a lossless worker may be waiting for room in its ring).
     rte_eal_mp_wait_lcore();
     // The workers are gone: their flows are ours to end now. Offline this is
     // the capture's end; live, a shutdown.
     const flow::End why =
         c.mode == ctl::Mode::kOffline ? flow::End::kCaptureEnd : flow::End::kShutdown;
-    struct DrainCtx {
-      ctl::JsonlWriter* w[2];
-      std::vector<inspect::Stage*>* s;
-    } dc{{&streams, &messages}, &stages};
-    const auto drain_both = [](void* p) {
-      auto* d = static_cast<DrainCtx*>(p);
-      d->w[0]->drain(*d->s);
-      d->w[1]->drain(*d->s);
-    };
-    for (inspect::Stage* st : stages) st->finish(why, drain_both, &dc);
-    drain_both(&dc);
-    if (!streams.close()) rc = fail(std::string("cannot write streams.jsonl: ") + std::strerror(errno));
-    if (!messages.close()) rc = fail(std::string("cannot write messages.jsonl: ") + std::strerror(errno));
+    // Full rings while ending flows here: the sink thread is still running
+    // and frees them; wait a moment.
+    for (inspect::Stage* st : stages)
+      st->finish(why, [](void*) { rte_delay_us_sleep(100); }, nullptr);
+    if (!rt.sinks.stop()) rc = fail(std::string("cannot write the outputs: ") + std::strerror(errno));
     const double wall = double(rte_get_tsc_cycles() - t0) / hz;
     log_summary(rt, wall);
     if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&
@@ -375,6 +369,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   rt.ready.store(false, std::memory_order_release);
+  rt.sinks.stop();    // before the rings it drains go away
   rt.stages.clear();  // their tables and rings live in EAL memory
   for (const auto& p : rt.ports) port::close_port(p.port_id);
   const std::string runtime_dir = rte_eal_get_runtime_dir();

@@ -655,7 +655,8 @@ Config parse_config(std::string_view text, const std::string& file) {
            g.ack_gap_timeout_ms);
   }
   if (const toml::table* t = r.table(root, "outputs", "[outputs]")) {
-    r.only_keys(*t, "[outputs]", {"dir", "streams", "record_ring"});
+    r.only_keys(*t, "[outputs]", {"dir", "streams", "record_ring", "sink_threads"});
+    r.uint(*t, "sink_threads", "outputs.sink_threads", 1, 64, c.outputs.sink_threads);
     r.string(*t, "dir", "outputs.dir", c.outputs.dir);
     r.boolean(*t, "streams", "outputs.streams", c.outputs.streams);
     r.uint(*t, "record_ring", "outputs.record_ring", 64, 1u << 22, c.outputs.record_ring);

@@ -103,6 +103,7 @@ struct OutputsConfig {
   std::string dir;                      // live runs' default --out
   bool streams = true;                  // streams.jsonl
   uint32_t record_ring = 16384;
+  uint32_t sink_threads = 1;            // formatting parallelism (oneTBB arena)
 };
 
 struct Config {

@@ -17,6 +17,7 @@
 #include "core/worker.h"
 #include "ctl/config.h"
 #include "inspect/stage.h"
+#include "sink/sink.h"
 #include "port/port.h"
 
 namespace ctl {
@@ -28,6 +29,7 @@ struct Runtime {
   std::vector<port::PortState> ports;
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
   std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect
+  sink::SinkSet sinks;            // streams.jsonl, messages.jsonl
   uint64_t capture_packets = 0;   // offline: records in the capture file
   bool capture_count_known = false;
   std::string end_reason;         // offline: why the run ended

@@ -292,6 +292,30 @@ int cmd_http(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+int cmd_outputs(const char*, const char*, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
+  const Runtime& rt = *g_rt;
+  rte_tel_data_start_dict(d);
+  uint64_t dropped_streams = 0, dropped_messages = 0;
+  for (const auto& s : rt.stages) {
+    dropped_streams += s->stats.records_dropped.get();
+    dropped_messages += s->http_stats.records_dropped.get();
+  }
+  for (const auto& o : rt.sinks.outputs()) {
+    rte_tel_data* c = rte_tel_data_alloc();
+    if (!c) return -ENOMEM;
+    rte_tel_data_start_dict(c);
+    rte_tel_data_add_dict_string(c, "path", o.path.c_str());
+    add_u64(c, "written", o.stats->lines.load(std::memory_order_relaxed));
+    add_u64(c, "bytes", o.stats->bytes.load(std::memory_order_relaxed));
+    add_u64(c, "write_errors", o.stats->write_errors.load(std::memory_order_relaxed));
+    add_u64(c, "ring_depth", o.depth);
+    add_u64(c, "dropped", o.name == "streams" ? dropped_streams : dropped_messages);
+    rte_tel_data_add_dict_container(d, o.name.c_str(), c, 0);
+  }
+  return 0;
+}
+
 int cmd_top_flows(const char*, const char* params, rte_tel_data* d) {
   if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   size_t page = 0;
@@ -368,6 +392,7 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
       {"/loom/flows", cmd_flows, "Flow table: active, inserts, evictions. Param: worker id."},
       {"/loom/reasm", cmd_reasm, "Reassembly: OFO, gaps, overlaps, memcap. Param: worker id."},
+      {"/loom/outputs", cmd_outputs, "Per output: written, bytes, dropped, ring depth."},
       {"/loom/http", cmd_http, "HTTP messages, resyncs, parse errors. Param: worker id."},
       {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},
       {"/loom/flow", cmd_flow, "Flows of one endpoint. Param: addr:port, [v6]:port, addr."},

@@ -1,0 +1,86 @@
+/* sink: turning the workers' records into files, off the fast path.
+ *
+ * Workers put fixed-size records (stream ends, HTTP messages) on
+ * single-producer rings and never touch a file. One sink thread (not an
+ * lcore) drains every ring with a oneTBB parallel_pipeline: a serial input
+ * stage takes batches from the rings in a fixed order, a parallel stage
+ * formats them (JSON is most of the cost), a serial in-order stage writes
+ * them and gives the records back to their pools. Order is kept per ring,
+ * so a one-worker offline run writes the same bytes every time.
+ *
+ * A ring that fills because the sink is slow makes the worker drop and
+ * count the record (live) or wait (offline); the sink itself never blocks
+ * a worker. Control path only: start() and stop() from the main lcore.
+ */
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+namespace sink {
+
+/* One producer: a worker's ring of records and the pool they come from. */
+struct Source {
+  rte_ring* ring = nullptr;
+  rte_mempool* pool = nullptr;
+};
+
+/* Formats one record as one line, without the newline. */
+using Format = std::string (*)(const void* record);
+
+struct OutputStats {
+  std::atomic<uint64_t> lines{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> write_errors{0};
+};
+
+class SinkSet {
+ public:
+  SinkSet();
+  ~SinkSet();
+  SinkSet(const SinkSet&) = delete;
+  SinkSet& operator=(const SinkSet&) = delete;
+
+  /* Adds a JSON Lines file fed by `sources`. Returns false (errno) when the
+   * file cannot be created. Before start() only. */
+  bool add(const std::string& name, const std::string& path, Format format,
+           std::vector<Source> sources);
+
+  /* Launches the sink thread; `threads` bounds the formatting parallelism
+   * (the TBB arena's concurrency). */
+  void start(unsigned threads);
+
+  /* Drains every ring once on the caller's thread (used while the sink
+   * thread is stopped, e.g. by finish() producers). */
+  void drain_now();
+
+  /* Stops the thread after a last full drain, flushes and fsyncs, and
+   * lets go of the rings (call it before the stages are freed; calling it
+   * again is harmless). Returns false if any write failed. */
+  bool stop();
+
+  struct View {
+    std::string name, path;
+    const OutputStats* stats;
+    uint64_t depth;  // records waiting in the rings
+  };
+  std::vector<View> outputs() const;
+
+ private:
+  struct Output;
+  bool pass();  // one pipeline run over what the rings hold; true if any
+  std::vector<std::unique_ptr<Output>> outs_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
+  unsigned threads_ = 1;
+};
+
+}  // namespace sink
