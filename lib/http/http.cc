@@ -439,7 +439,7 @@ void json_str(std::string& o, const char* s, size_t n) {
 std::string message_json(const Message& m) {
   std::string o;
   o.reserve(512);
-  char buf[160], cli[64], srv[64];
+  char buf[256], cli[64], srv[64];
   static const char* x = "0123456789abcdef";
   char id[25];
   for (int i = 0; i < 12; i++) {
