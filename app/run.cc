@@ -82,6 +82,10 @@ inspect::Config stage_config(const ctl::Config& c, bool have_out_dir) {
   // No output directory, no streams.jsonl: skip the fingerprints too.
   ic.streams = c.outputs.streams && have_out_dir;
   ic.http = c.http.enabled;
+  if (have_out_dir && c.outputs.gor) {
+    ic.raw_bytes = c.http.capture_bytes;
+    ic.raw_buffers = c.http.capture_buffers;
+  }
   ic.record_ring = c.outputs.record_ring;
   // Offline: never drop, and sweep only on inserts, which happen in
   // capture order, so the output does not depend on the machine's timing.
@@ -259,23 +263,28 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     const std::string& dir = opt.out_dir;
     std::vector<sink::Source> stream_src, message_src;
     for (inspect::Stage* st : stages) {
-      stream_src.push_back({st->ring(), st->record_pool()});
-      message_src.push_back({st->message_ring(), st->message_pool()});
+      stream_src.push_back({st->ring(), st->record_pool(), nullptr, nullptr});
+      message_src.push_back(
+          {st->message_ring(), st->message_pool(), &inspect::Stage::release_message, st});
     }
+    const sink::Format stream_json = [](const void* r) {
+      return inspect::record_json(*static_cast<const inspect::StreamRecord*>(r));
+    };
+    const sink::Format msg_json = [](const void* r) {
+      return http::message_json(*static_cast<const http::Message*>(r));
+    };
+    const sink::Format msg_gor = [](const void* r) {
+      return http::message_gor(*static_cast<const http::Message*>(r));
+    };
     if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
-        !rt.sinks.add("streams", dir + "/streams.jsonl",
-                      [](const void* r) {
-                        return inspect::record_json(*static_cast<const inspect::StreamRecord*>(r));
-                      },
-                      stream_src))
+        !rt.sinks.add({{"streams", dir + "/streams.jsonl", stream_json}}, stream_src))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
-    if (rc == 0 && c.inspect && c.http.enabled && !dir.empty() &&
-        !rt.sinks.add("messages", dir + "/messages.jsonl",
-                      [](const void* r) {
-                        return http::message_json(*static_cast<const http::Message*>(r));
-                      },
-                      message_src))
-      rc = fail("cannot create " + dir + "/messages.jsonl: " + std::strerror(errno));
+    std::vector<sink::FileSpec> msg_files;
+    if (c.outputs.messages) msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json});
+    if (c.outputs.gor && c.http.capture_bytes) msg_files.push_back({"gor", dir + "/http.gor", msg_gor});
+    if (rc == 0 && c.inspect && c.http.enabled && !dir.empty() && !msg_files.empty() &&
+        !rt.sinks.add(msg_files, message_src))
+      rc = fail("cannot create the message outputs in " + dir + ": " + std::strerror(errno));
     if (rc == 0) rt.sinks.start(c.outputs.sink_threads);
   }
   if (rc == 0) {

@@ -655,15 +655,20 @@ Config parse_config(std::string_view text, const std::string& file) {
            g.ack_gap_timeout_ms);
   }
   if (const toml::table* t = r.table(root, "outputs", "[outputs]")) {
-    r.only_keys(*t, "[outputs]", {"dir", "streams", "record_ring", "sink_threads"});
+    r.only_keys(*t, "[outputs]",
+                {"dir", "streams", "messages", "gor", "record_ring", "sink_threads"});
+    r.boolean(*t, "messages", "outputs.messages", c.outputs.messages);
+    r.boolean(*t, "gor", "outputs.gor", c.outputs.gor);
     r.uint(*t, "sink_threads", "outputs.sink_threads", 1, 64, c.outputs.sink_threads);
     r.string(*t, "dir", "outputs.dir", c.outputs.dir);
     r.boolean(*t, "streams", "outputs.streams", c.outputs.streams);
     r.uint(*t, "record_ring", "outputs.record_ring", 64, 1u << 22, c.outputs.record_ring);
   }
   if (const toml::table* t = r.table(root, "http", "[http]")) {
-    r.only_keys(*t, "[http]", {"enabled"});
+    r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers"});
     r.boolean(*t, "enabled", "http.enabled", c.http.enabled);
+    r.uint(*t, "capture_bytes", "http.capture_bytes", 0, 16u << 20, c.http.capture_bytes);
+    r.uint(*t, "capture_buffers", "http.capture_buffers", 16, 1u << 20, c.http.capture_buffers);
   }
   for (const char* later : {"rules"})
     if (const toml::table* t = r.table(root, later, std::string("[") + later + "]"))

@@ -97,6 +97,8 @@ struct ReassemblyConfig {
 
 struct HttpConfig {
   bool enabled = true;                  // frame HTTP/1.x, write messages.jsonl
+  uint32_t capture_bytes = 16384;       // raw bytes kept per message (.gor); 0: none
+  uint32_t capture_buffers = 2048;      // capture buffers per worker
 };
 
 struct OutputsConfig {
@@ -104,6 +106,8 @@ struct OutputsConfig {
   bool streams = true;                  // streams.jsonl
   uint32_t record_ring = 16384;
   uint32_t sink_threads = 1;            // formatting parallelism (oneTBB arena)
+  bool messages = true;                 // messages.jsonl
+  bool gor = true;                      // http.gor (needs http.capture_bytes)
 };
 
 struct Config {

@@ -19,8 +19,15 @@ unsigned inspect_memory_mb(const Config& c) {
   // Per flow: the 256-byte record, ~100 bytes of hash key and bucket, and
   // two 128-byte stream fingerprints. Per worker: the record ring and pool.
   const uint64_t per_flow = 256 + 100 + (c.outputs.streams ? 256 : 0);
-  const uint64_t per_worker =
-      per_flow * c.flow.max_flows_per_worker + uint64_t(c.outputs.record_ring) * 2 * 256;
+  // HTTP: two llhttp parsers and the pairing queue per flow slot (~700 B),
+  // message records (~600 B each) and the raw capture buffers.
+  const uint64_t http_per_flow = c.http.enabled ? 768 : 0;
+  const uint64_t http_fixed =
+      c.http.enabled ? uint64_t(c.outputs.record_ring) * 640 +
+                           (c.outputs.gor ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
+                     : 0;
+  const uint64_t per_worker = (per_flow + http_per_flow) * c.flow.max_flows_per_worker +
+                              uint64_t(c.outputs.record_ring) * 2 * 256 + http_fixed;
   return unsigned((per_worker * c.workers.size() >> 20) + 16);
 }
 

@@ -73,6 +73,11 @@ struct Framer::Call {
   int dir;
   Side* side;
   uint64_t ts;
+  // Raw capture: the parser pauses at each message's start and end so
+  // feed() knows which bytes belong to it (llhttp reports positions only
+  // through a pause).
+  bool pause = false;
+  int paused = 0;  // 1: at a message's start, 2: at its end
 };
 
 static Framer::Call& call_of(llhttp_t* p) { return *static_cast<Framer::Call*>(p->data); }
@@ -81,7 +86,9 @@ struct Callbacks {
   static int message_begin(llhttp_t* p) {
     Framer::Call& k = call_of(p);
     k.fr->begin_message(k);
-    return 0;
+    if (!k.pause) return 0;
+    k.paused = 1;
+    return HPE_PAUSED;
   }
   static int url(llhttp_t* p, const char* at, size_t n) {
     if (Message* m = call_of(p).side->cur) append(m->uri, m->uri_len, kUriMax, at, n, m->flags, kUriTruncated);
@@ -153,6 +160,18 @@ struct Callbacks {
   }
   static int message_complete(llhttp_t* p) {
     Framer::Call& k = call_of(p);
+    // An upgrade's end is reported by HPE_PAUSED_UPGRADE right after this
+    // callback; a pause here would hide it.
+    if (k.pause && !p->upgrade) {
+      k.paused = 2;
+      return HPE_PAUSED;
+    }
+    if (k.pause && k.side->cur && k.side->cur->raw) {
+      // Upgrade message: ended inside llhttp_execute, before feed() could
+      // copy this chunk's part of it.
+      k.side->cur->flags |= kRawTruncated;
+      k.fr->s_->raw_truncated.add(1);
+    }
     k.fr->finish_message(k);
     return 0;
   }
@@ -221,6 +240,14 @@ void Framer::begin_message(Call& k) noexcept {
     m->index = s.msgs;
     m->ts_first_ns = k.ts;
     m->latency_ns = -1;
+    if (sink_.alloc_raw) {
+      m->raw = sink_.alloc_raw(sink_.ctx);
+      m->raw_cap = m->raw ? sink_.raw_cap : 0;
+      if (!m->raw) {
+        m->flags |= kNoRaw;
+        s_->raw_dropped.add(1);
+      }
+    }
     if (s.after_gap) {
       m->flags |= kAfterGap;
       s_->after_gap.add(1);
@@ -326,6 +353,18 @@ void Framer::gap(Conn& c, const flow::Flow& f, int dir, uint64_t ts) noexcept {
   cut(c, f, dir, ts, 0);
 }
 
+void Framer::capture(Message* m, const uint8_t* p, uint32_t n) noexcept {
+  if (!m || !m->raw || n == 0) return;
+  uint32_t take = n;
+  if (take > m->raw_cap - m->raw_len) {
+    take = m->raw_cap - m->raw_len;
+    if (!(m->flags & kRawTruncated)) s_->raw_truncated.add(1);
+    m->flags |= kRawTruncated;
+  }
+  std::memcpy(m->raw + m->raw_len, p, take);
+  m->raw_len += take;
+}
+
 void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
                   uint64_t ts) noexcept {
   Side& s = c.side[dir];
@@ -347,9 +386,26 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
       len -= i;
     }
     Call k{this, &c, &f, dir, &s, ts};
+    k.pause = sink_.alloc_raw != nullptr;
     s.parser.data = &k;
     const llhttp_errno_t e = llhttp_execute(&s.parser, reinterpret_cast<const char*>(p), len);
-    if (e == HPE_OK) return;
+    if (e == HPE_OK) {
+      capture(s.cur, p, len);  // all of it belongs to the message under way
+      return;
+    }
+    if (e == HPE_PAUSED) {
+      const char* pos = llhttp_get_error_pos(&s.parser);
+      uint32_t used = pos ? uint32_t(pos - reinterpret_cast<const char*>(p)) : 0;
+      if (used > len) used = len;
+      if (k.paused == 2) {
+        capture(s.cur, p, used);
+        finish_message(k);
+      }
+      llhttp_resume(&s.parser);
+      p += used;
+      len -= used;
+      continue;
+    }
     if (e == HPE_PAUSED_UPGRADE) {
       // CONNECT or Upgrade. The request side stops at once: what the client
       // sends next belongs to the new protocol if the server agrees. The
@@ -367,6 +423,7 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
     const char* pos = llhttp_get_error_pos(&s.parser);
     uint32_t used = pos ? uint32_t(pos - reinterpret_cast<const char*>(p)) : len;
     if (used >= len) used = len - 1;
+    capture(s.cur, p, used);
     cut(c, f, dir, ts, kParseError);
     // Resume the search just past the offending byte.
     p += used + 1;
@@ -436,6 +493,27 @@ void json_str(std::string& o, const char* s, size_t n) {
 
 }  // namespace
 
+std::string message_gor(const Message& m) {
+  // Interim (1xx) responses are not separate exchanges to a replayer: the
+  // final response carries the id. No raw bytes, no record.
+  if (!m.raw || (m.flags & kInterim)) return {};
+  static const char* x = "0123456789abcdef";
+  char meta[96];
+  char id[25];
+  for (int i = 0; i < 12; i++) {
+    id[2 * i] = x[m.id[i] >> 4];
+    id[2 * i + 1] = x[m.id[i] & 15];
+  }
+  id[24] = 0;
+  const uint64_t span = m.ts_last_ns >= m.ts_first_ns ? m.ts_last_ns - m.ts_first_ns : 0;
+  std::snprintf(meta, sizeof meta, "%c %s %" PRIu64 " %" PRIu64 "\n", m.request ? '1' : '2', id,
+                m.ts_first_ns, span);
+  std::string o = meta;
+  o.append(reinterpret_cast<const char*>(m.raw), m.raw_len);
+  o += kGorSeparator;
+  return o;
+}
+
 std::string message_json(const Message& m) {
   std::string o;
   o.reserve(512);
@@ -482,7 +560,8 @@ std::string message_json(const Message& m) {
                 m.generation, unsigned(m.key.vlan));
   o += buf;
   static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
-                                "host_truncated", "parse_error", "interim", "unpaired", "upgrade"};
+                                "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
+                                "raw_truncated", "no_raw"};
   bool first = true;
   for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
     if (!(m.flags & (1u << i))) continue;
@@ -492,7 +571,7 @@ std::string message_json(const Message& m) {
     o += names[i];
     o += '"';
   }
-  o += "]}";
+  o += "]}\n";
   return o;
 }
 

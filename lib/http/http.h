@@ -56,6 +56,8 @@ enum Flag : uint16_t {
   kInterim = 64,        // 1xx
   kUnpaired = 128,      // request never answered / response to no request
   kUpgrade = 256,       // CONNECT or Upgrade: framing stops after it
+  kRawTruncated = 512,  // raw bytes longer than the capture buffer (cut)
+  kNoRaw = 1024,        // no capture buffer was free: no raw bytes
 };
 
 /* One HTTP message, as messages.jsonl reports it. */
@@ -77,12 +79,14 @@ struct Message {
   uint64_t body_len;         // decoded (de-chunked) body bytes
   uint64_t ts_first_ns, ts_last_ns;
   int64_t latency_ns;        // response: first byte - request's last byte; -1 unknown
+  uint8_t* raw;              // the message as on the wire (capture buffer), or nullptr
+  uint32_t raw_len, raw_cap;
 };
 
 struct Stats {
   core::Counter requests, responses, interim, incomplete, after_gap, resyncs, resync_skipped;
   core::Counter parse_errors, upgrades, unpaired_requests, unpaired_responses;
-  core::Counter pipeline_overflow, ambiguous, records_dropped;
+  core::Counter pipeline_overflow, ambiguous, records_dropped, raw_dropped, raw_truncated;
 };
 
 /* Where records go (the inspection stage's pool and ring). */
@@ -91,6 +95,10 @@ struct Sink {
   Message* (*alloc)(void* ctx) = nullptr;  // nullptr: none free (counted by the caller)
   void (*emit)(void* ctx, Message* m) = nullptr;
   void (*release)(void* ctx, Message* m) = nullptr;
+  // A buffer for a message's raw bytes (for .gor); nullptr: none free or
+  // not wanted. Its size is raw_cap.
+  uint8_t* (*alloc_raw)(void* ctx) = nullptr;
+  uint32_t raw_cap = 0;
 };
 
 /* Per connection direction. */
@@ -150,6 +158,7 @@ class Framer {
   friend struct Callbacks;
   void feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
             uint64_t ts) noexcept;
+  void capture(Message* m, const uint8_t* p, uint32_t n) noexcept;
   void cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept;
   void finish_message(Call& k) noexcept;
   void begin_message(Call& k) noexcept;
@@ -161,7 +170,15 @@ class Framer {
   llhttp_settings_t settings_;
 };
 
-/* messages.jsonl line for a record (no newline). */
+/* messages.jsonl line for a record, newline included. */
 std::string message_json(const Message& m);
+
+/* goreplay's record separator, written after every record (anchors.md). */
+inline constexpr const char kGorSeparator[] = "\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n";
+
+/* The record in goreplay's .gor format ("1 <id> <ts_ns> <latency_ns>\n",
+ * the raw message, the separator); empty for a record with no raw bytes
+ * or an interim response. */
+std::string message_gor(const Message& m);
 
 }  // namespace http

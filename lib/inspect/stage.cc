@@ -53,6 +53,17 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
                                std::to_string(worker) + "; raise eal.memory_mb");
     messages_.dropped = &http_stats.records_dropped;
     make_channel(messages_, "msgs", sizeof(http::Message), socket);
+    if (cfg.raw_bytes && cfg.raw_buffers) {
+      raw_.dropped = &http_stats.raw_dropped;
+      raw_.pool = rte_mempool_create(("loom_raw_" + std::to_string(worker)).c_str(),
+                                     cfg.raw_buffers, cfg.raw_bytes, 0, 0, nullptr, nullptr, nullptr,
+                                     nullptr, socket, 0);
+      if (!raw_.pool)
+        throw std::runtime_error("cannot allocate " + std::to_string(cfg.raw_buffers) +
+                                 " capture buffers of " + std::to_string(cfg.raw_bytes) +
+                                 " bytes for worker " + std::to_string(worker) +
+                                 "; lower http.capture_buffers or raise eal.memory_mb");
+    }
     http::Sink sink;
     sink.ctx = this;
     sink.alloc = [](void* self) {
@@ -61,8 +72,18 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     };
     sink.emit = [](void* self, http::Message* m) {
       auto* s = static_cast<Stage*>(self);
-      s->push(s->messages_, m);
+      uint8_t* raw = m->raw;
+      if (!s->push(s->messages_, m) && raw) rte_mempool_put(s->raw_.pool, raw);
     };
+    if (raw_.pool) {
+      sink.raw_cap = cfg.raw_bytes;
+      sink.alloc_raw = [](void* self) {
+        // No record of a message may differ between two offline runs, so
+        // offline waits for a buffer like for a record; live goes without.
+        auto* s = static_cast<Stage*>(self);
+        return static_cast<uint8_t*>(s->take(s->raw_));
+      };
+    }
     sink.release = [](void* self, http::Message* m) {
       rte_mempool_put(static_cast<Stage*>(self)->messages_.pool, m);
     };
@@ -110,18 +131,24 @@ void* Stage::take(Channel& ch) noexcept {
   return r;
 }
 
-void Stage::push(Channel& ch, void* rec) noexcept {
+bool Stage::push(Channel& ch, void* rec) noexcept {
   while (rte_ring_sp_enqueue(ch.ring, rec) != 0) {
     if (drain_) {
       drain_(drain_ctx_);
     } else if (!cfg_.lossless) {
       rte_mempool_put(ch.pool, rec);
       ch.dropped->add(1);
-      return;
+      return false;
     } else {
       rte_pause();
     }
   }
+  return true;
+}
+
+void Stage::release_message(void* self, void* message) {
+  auto* m = static_cast<http::Message*>(message);
+  if (m->raw) rte_mempool_put(static_cast<Stage*>(self)->raw_.pool, m->raw);
 }
 
 http::Conn* Stage::conn(const flow::Flow& f) noexcept { return &conns_[table_->index_of(f)]; }
@@ -131,7 +158,7 @@ Stage::~Stage() {
   reasm_.reset();
   rte_free(sides_);
   rte_free(conns_);
-  for (Channel* ch : {&streams_, &messages_}) {
+  for (Channel* ch : {&streams_, &messages_, &raw_}) {
     rte_ring_free(ch->ring);
     rte_mempool_free(ch->pool);
   }
@@ -423,7 +450,7 @@ std::string record_json(const StreamRecord& r) {
                 src, dst, r.c2s ? "c2s" : "s2c", r.bytes, sha, r.gaps, r.gap_bytes, r.first_ts_ns,
                 r.last_ts_ns, r.packets, flow::end_name(flow::End(r.end)),
                 r.client_inferred ? "true" : "false", r.generation, unsigned(r.key.vlan));
-  return buf;
+  return std::string(buf) + "\n";
 }
 
 }  // namespace inspect

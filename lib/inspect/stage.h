@@ -54,6 +54,8 @@ struct Config {
   uint32_t ofo_nodes = 65536;     // segments held at once per worker
   bool streams = true;            // fingerprint streams, emit records
   bool http = true;               // frame HTTP/1.x, emit message records
+  uint32_t raw_bytes = 0;         // per message raw capture (for .gor); 0: none
+  uint32_t raw_buffers = 0;       // capture buffers per worker
   uint32_t record_ring = 16384;   // records in flight to the writer (each kind)
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
@@ -94,6 +96,8 @@ class Stage {
   rte_mempool* record_pool() const noexcept { return streams_.pool; }
   rte_ring* message_ring() const noexcept { return messages_.ring; }
   rte_mempool* message_pool() const noexcept { return messages_.pool; }
+  /* For the sink: gives a written message's raw buffer back. */
+  static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
@@ -120,7 +124,7 @@ class Stage {
     core::Counter* dropped = nullptr;
   };
   void* take(Channel& ch) noexcept;              // nullptr: none free (dropped)
-  void push(Channel& ch, void* rec) noexcept;    // drops and counts when full
+  bool push(Channel& ch, void* rec) noexcept;    // false: full, dropped and counted
   void make_channel(Channel& ch, const char* what, size_t size, int socket);
 
   void emit(const flow::Flow& f, int dir) noexcept;
@@ -139,7 +143,7 @@ class Stage {
   std::unique_ptr<flow::Table> table_;
   std::unique_ptr<reasm::Reassembler> reasm_;
   Side* sides_ = nullptr;           // 2 per flow slot, only with streams
-  Channel streams_, messages_;
+  Channel streams_, messages_, raw_;
   http::Conn* conns_ = nullptr;     // 1 per flow slot, only with http
   std::unique_ptr<http::Framer> framer_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
@@ -154,7 +158,7 @@ class Stage {
   void* drain_ctx_ = nullptr;
 };
 
-/* Formats a record as one streams.jsonl line (no newline). */
+/* Formats a record as one streams.jsonl line, newline included. */
 std::string record_json(const StreamRecord& r);
 
 }  // namespace inspect

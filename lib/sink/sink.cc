@@ -12,11 +12,13 @@
 namespace sink {
 
 struct SinkSet::Output {
-  std::string name, path;
-  Format format;
+  struct File {
+    FileSpec spec;
+    FILE* f = nullptr;
+    OutputStats stats;
+  };
+  std::vector<std::unique_ptr<File>> files;
   std::vector<Source> sources;
-  FILE* f = nullptr;
-  OutputStats stats;
 };
 
 namespace {
@@ -28,7 +30,7 @@ struct Batch {
   const Source* src = nullptr;
   unsigned n = 0;
   void* recs[256];
-  std::vector<std::string> lines;
+  std::vector<std::vector<std::string>> text;  // per file, per record
 };
 
 }  // namespace
@@ -36,18 +38,22 @@ struct Batch {
 SinkSet::SinkSet() = default;
 SinkSet::~SinkSet() { stop(); }
 
-bool SinkSet::add(const std::string& name, const std::string& path, Format format,
-                  std::vector<Source> sources) {
+bool SinkSet::add(std::vector<FileSpec> files, std::vector<Source> sources) {
   auto o = std::make_unique<Output>();
-  o->name = name;
-  o->path = path;
-  o->format = format;
   o->sources = std::move(sources);
-  o->f = std::fopen(path.c_str(), "w");
-  if (!o->f) return false;
-  // 1 MiB stdio buffer: a line is 300-700 bytes, so one write(2) per
-  // ~2000 lines.
-  std::setvbuf(o->f, nullptr, _IOFBF, 1 << 20);
+  for (FileSpec& fs : files) {
+    auto file = std::make_unique<Output::File>();
+    file->spec = std::move(fs);
+    file->f = std::fopen(file->spec.path.c_str(), "w");
+    if (!file->f) {
+      for (auto& g : o->files) std::fclose(g->f);
+      return false;
+    }
+    // 1 MiB stdio buffer: a record is 300-700 bytes of JSON, so one
+    // write(2) per ~2000 records.
+    std::setvbuf(file->f, nullptr, _IOFBF, 1 << 20);
+    o->files.push_back(std::move(file));
+  }
   outs_.push_back(std::move(o));
   return true;
 }
@@ -84,23 +90,33 @@ bool SinkSet::pass() {
               tbb::filter_mode::parallel,
               [](std::shared_ptr<Batch> b) {
                 const Output& o = *static_cast<Output*>(b->out);
-                b->lines.resize(b->n);
-                for (unsigned i = 0; i < b->n; i++) b->lines[i] = o.format(b->recs[i]);
+                b->text.resize(o.files.size());
+                for (size_t f = 0; f < o.files.size(); f++) {
+                  b->text[f].resize(b->n);
+                  for (unsigned i = 0; i < b->n; i++)
+                    b->text[f][i] = o.files[f]->spec.format(b->recs[i]);
+                }
                 return b;
               }) &
           tbb::make_filter<std::shared_ptr<Batch>, void>(
               tbb::filter_mode::serial_in_order, [](std::shared_ptr<Batch> b) {
                 Output& o = *static_cast<Output*>(b->out);
-                uint64_t bytes = 0;
-                for (std::string& l : b->lines) {
-                  l += '\n';
-                  if (std::fwrite(l.data(), 1, l.size(), o.f) != l.size())
-                    o.stats.write_errors.fetch_add(1, std::memory_order_relaxed);
-                  bytes += l.size();
+                for (size_t f = 0; f < o.files.size(); f++) {
+                  Output::File& file = *o.files[f];
+                  uint64_t bytes = 0, lines = 0;
+                  for (const std::string& t : b->text[f]) {
+                    if (t.empty()) continue;
+                    if (std::fwrite(t.data(), 1, t.size(), file.f) != t.size())
+                      file.stats.write_errors.fetch_add(1, std::memory_order_relaxed);
+                    bytes += t.size();
+                    lines++;
+                  }
+                  file.stats.lines.fetch_add(lines, std::memory_order_relaxed);
+                  file.stats.bytes.fetch_add(bytes, std::memory_order_relaxed);
                 }
+                if (b->src->release)
+                  for (unsigned i = 0; i < b->n; i++) b->src->release(b->src->ctx, b->recs[i]);
                 rte_mempool_put_bulk(b->src->pool, b->recs, b->n);
-                o.stats.lines.fetch_add(b->n, std::memory_order_relaxed);
-                o.stats.bytes.fetch_add(bytes, std::memory_order_relaxed);
               }));
   return any;
 }
@@ -137,11 +153,13 @@ bool SinkSet::stop() {
   }
   bool ok = true;
   for (auto& o : outs_) {
-    if (!o->f) continue;
-    ok &= std::fflush(o->f) == 0 && ::fsync(fileno(o->f)) == 0;
-    ok &= std::fclose(o->f) == 0;
-    ok &= o->stats.write_errors.load() == 0;
-    o->f = nullptr;
+    for (auto& file : o->files) {
+      if (!file->f) continue;
+      ok &= std::fflush(file->f) == 0 && ::fsync(fileno(file->f)) == 0;
+      ok &= std::fclose(file->f) == 0;
+      ok &= file->stats.write_errors.load() == 0;
+      file->f = nullptr;
+    }
     // The rings belong to the stages, which may be freed next: forget them.
     o->sources.clear();
   }
@@ -154,7 +172,7 @@ std::vector<SinkSet::View> SinkSet::outputs() const {
     uint64_t depth = 0;
     for (const Source& s : o->sources)
       if (s.ring) depth += rte_ring_count(s.ring);
-    v.push_back({o->name, o->path, &o->stats, depth});
+    for (const auto& file : o->files) v.push_back({file->spec.name, file->spec.path, &file->stats, depth});
   }
   return v;
 }

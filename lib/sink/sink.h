@@ -26,14 +26,26 @@
 
 namespace sink {
 
-/* One producer: a worker's ring of records and the pool they come from. */
+/* One producer: a worker's ring of records and the pool they come from.
+ * `release`, when set, frees what a record points to (its raw bytes)
+ * before the record goes back to the pool. */
 struct Source {
   rte_ring* ring = nullptr;
   rte_mempool* pool = nullptr;
+  void (*release)(void* ctx, void* record) = nullptr;
+  void* ctx = nullptr;
 };
 
-/* Formats one record as one line, without the newline. */
+/* Formats one record as the exact bytes to append to a file (a JSON line
+ * with its newline, a .gor record with its separator); empty: nothing. */
 using Format = std::string (*)(const void* record);
+
+/* A file an output writes, and the format of its records. */
+struct FileSpec {
+  std::string name;  // for telemetry: "streams", "messages", "gor"
+  std::string path;
+  Format format;
+};
 
 struct OutputStats {
   std::atomic<uint64_t> lines{0};
@@ -48,10 +60,10 @@ class SinkSet {
   SinkSet(const SinkSet&) = delete;
   SinkSet& operator=(const SinkSet&) = delete;
 
-  /* Adds a JSON Lines file fed by `sources`. Returns false (errno) when the
-   * file cannot be created. Before start() only. */
-  bool add(const std::string& name, const std::string& path, Format format,
-           std::vector<Source> sources);
+  /* Adds an output: the records of `sources`, each written to every file
+   * of `files` (one record kind, several formats). Returns false (errno)
+   * when a file cannot be created. Before start() only. */
+  bool add(std::vector<FileSpec> files, std::vector<Source> sources);
 
   /* Launches the sink thread; `threads` bounds the formatting parallelism
    * (the TBB arena's concurrency). */
@@ -69,7 +81,7 @@ class SinkSet {
   struct View {
     std::string name, path;
     const OutputStats* stats;
-    uint64_t depth;  // records waiting in the rings
+    uint64_t depth;  // records waiting in the rings feeding this file
   };
   std::vector<View> outputs() const;
 

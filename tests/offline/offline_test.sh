@@ -9,7 +9,9 @@
 #     byte count and SHA-256 (holes: the oracle's count and bytes),
 #   - frame the oracle's HTTP messages in messages.jsonl (method, URI, Host,
 #     status, decoded body length, 1xx, pairing),
-#   - give byte-identical stats.json and streams.jsonl on a second run.
+#   - write http.gor in goreplay's format whose raw requests rebuild the
+#     client streams exactly,
+#   - give byte-identical output files on a second run.
 # Usage: tests/offline/offline_test.sh [BUILD_DIR] [CORPUS_DIR]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,12 +57,13 @@ for pcap in $captures; do
   check "$name malformed" 0 "$(jget "$out1/stats.json" "sum(d['totals']['malformed'].values())")"
   check "$name OFO released" 0 "$(jget "$out1/stats.json" "d['totals']['reasm']['ofo_mbufs_in_use']")"
   check "$name records dropped" 0 "$(jget "$out1/stats.json" "d['totals']['streams']['records_dropped']")"
-  for f in stats.json streams.jsonl messages.jsonl; do
+  for f in stats.json streams.jsonl messages.jsonl http.gor; do
     if cmp -s "$out1/$f" "$out2/$f"; then pass=$((pass + 1)); else
       fail=$((fail + 1)); echo "FAIL: $name: $f differs between two runs"; fi
   done
   if [ -f "$pcap.oracle.json" ]; then
-    for cmp_out in "$($py "$here/streams_vs_oracle.py" "$pcap.oracle.json" "$out1/streams.jsonl")" \
+    for cmp_out in "$($py "$here/gor_check.py" "$out1")" \
+                   "$($py "$here/streams_vs_oracle.py" "$pcap.oracle.json" "$out1/streams.jsonl")" \
                    "$($py "$here/messages_vs_oracle.py" "$pcap.oracle.tsv" "$out1/messages.jsonl" "$pcap.oracle.json")"; do
       echo "$cmp_out" | grep FAIL
       p=$(echo "$cmp_out" | grep -Eo '[0-9]+ passed' | tail -1 | awk '{print $1}')
