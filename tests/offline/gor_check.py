@@ -63,6 +63,15 @@ def main(d):
         else:
             check(first_line.startswith(b"HTTP/1.") and f" {m['status']}".encode() in first_line,
                   f"status line {first_line[:60]!r} vs {m['status']}")
+    # Requests and responses pair by id inside the file itself.
+    ids = defaultdict(set)
+    for r in records:
+        mm = META.match(r.partition(b"\n")[0])
+        if mm:
+            ids[mm.group(2)].add(mm.group(1))
+    lone = [i for i, kinds in ids.items() if kinds == {b"2"}]
+    unpaired = {m["id"].encode() for m in msgs if not m["paired"]}
+    check(all(i in unpaired for i in lone), f"{len(lone)} responses in http.gor with no request of their id")
     compared = 0
     for (cli, srv, conn), lst in reqs.items():
         s = streams.get((cli, srv, conn, "c2s"))
