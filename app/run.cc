@@ -82,6 +82,10 @@ inspect::Config stage_config(const ctl::Config& c, bool have_out_dir) {
   // No output directory, no streams.jsonl: skip the fingerprints too.
   ic.streams = c.outputs.streams && have_out_dir;
   ic.http = c.http.enabled;
+  // Must match the outputs run() opens: records nobody drains would fill
+  // the ring and, offline, stop the worker for good.
+  ic.http_records = have_out_dir && (c.outputs.messages || (c.outputs.gor && c.http.capture_bytes));
+  ic.max_header_bytes = c.http.max_header_bytes;
   if (have_out_dir && c.outputs.gor) {
     ic.raw_bytes = c.http.capture_bytes;
     ic.raw_buffers = c.http.capture_buffers;

@@ -99,6 +99,7 @@ struct HttpConfig {
   bool enabled = true;                  // frame HTTP/1.x, write messages.jsonl
   uint32_t capture_bytes = 16384;       // raw bytes kept per message (.gor); 0: none
   uint32_t capture_buffers = 2048;      // capture buffers per worker
+  uint32_t max_header_bytes = 65536;    // start line + headers; over it: cut
 };
 
 struct OutputsConfig {

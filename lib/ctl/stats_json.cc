@@ -61,8 +61,15 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   HTTP(requests); HTTP(responses); HTTP(interim); HTTP(incomplete); HTTP(after_gap);
   HTTP(resyncs); HTTP(resync_skipped); HTTP(parse_errors); HTTP(upgrades);
   HTTP(unpaired_requests); HTTP(unpaired_responses); HTTP(pipeline_overflow); HTTP(ambiguous);
-  HTTP(records_dropped);
+  HTTP(records_dropped); HTTP(raw_dropped); HTTP(raw_truncated); HTTP(oversize_headers);
 #undef HTTP
+  // Parse errors by llhttp's reason (HPE_OK, index 0, is never counted).
+  for (size_t e = 1; e < http::kNumErrors; e++) {
+    if (std::strcmp(http::error_name(e), "ok") == 0 || !*http::error_name(e)) continue;
+    uint64_t v = 0;
+    for (const inspect::Stage* s : st) v += s->http_stats.errors[e].get();
+    fn(ctx, "http_errors", http::error_name(e), v);
+  }
 #define STREAMS(f) fn(ctx, "streams", #f, sum([](const inspect::Stage& s) -> auto& { return s.stats.f; }))
   STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(rst_without_flow);
   STREAMS(records_emitted); STREAMS(records_dropped);

@@ -82,7 +82,33 @@ struct Framer::Call {
 
 static Framer::Call& call_of(llhttp_t* p) { return *static_cast<Framer::Call*>(p->data); }
 
+const char* error_name(size_t err) noexcept {
+  static char names[kNumErrors][40];
+  static bool init = [] {
+    for (size_t i = 0; i < kNumErrors; i++) {
+      const char* n = llhttp_errno_name(llhttp_errno_t(i));
+      if (std::strncmp(n, "HPE_", 4) == 0) n += 4;
+      size_t j = 0;
+      for (; n[j] && j + 1 < sizeof names[i]; j++) names[i][j] = char(std::tolower((unsigned char)n[j]));
+      names[i][j] = 0;
+    }
+    return true;
+  }();
+  (void)init;
+  return err < kNumErrors ? names[err] : "other";
+}
+
 struct Callbacks {
+  /* Start line and header bytes: past the limit the message is refused
+   * (a hostile or broken peer cannot make a worker parse forever). */
+  static int count_header(llhttp_t* p, size_t n) {
+    Framer::Call& k = call_of(p);
+    k.side->hdr_bytes += uint32_t(n);
+    if (k.side->hdr_bytes <= k.fr->max_header_bytes_) return 0;
+    if (k.side->cur) k.side->cur->flags |= kOversizeHeaders;
+    k.fr->s_->oversize_headers.add(1);
+    return HPE_USER;
+  }
   static int message_begin(llhttp_t* p) {
     Framer::Call& k = call_of(p);
     k.fr->begin_message(k);
@@ -92,9 +118,10 @@ struct Callbacks {
   }
   static int url(llhttp_t* p, const char* at, size_t n) {
     if (Message* m = call_of(p).side->cur) append(m->uri, m->uri_len, kUriMax, at, n, m->flags, kUriTruncated);
-    return 0;
+    return count_header(p, n);
   }
   static int header_field(llhttp_t* p, const char* at, size_t n) {
+    if (count_header(p, n)) return HPE_USER;
     Side& s = *call_of(p).side;
     for (size_t i = 0; i < n; i++) {
       if (s.field_len < sizeof s.field) s.field[s.field_len] = char(std::tolower((unsigned char)at[i]));
@@ -111,7 +138,7 @@ struct Callbacks {
   static int header_value(llhttp_t* p, const char* at, size_t n) {
     Side& s = *call_of(p).side;
     if (s.is_host && s.cur) append(s.cur->host, s.cur->host_len, kHostMax, at, n, s.cur->flags, kHostTruncated);
-    return 0;
+    return count_header(p, n);
   }
   static int header_value_complete(llhttp_t* p) {
     call_of(p).side->is_host = 0;
@@ -177,7 +204,8 @@ struct Callbacks {
   }
 };
 
-Framer::Framer(Stats* s, Sink sink) : s_(s), sink_(sink) {
+Framer::Framer(Stats* s, Sink sink, uint32_t max_header_bytes)
+    : s_(s), sink_(sink), max_header_bytes_(max_header_bytes) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = Callbacks::message_begin;
   settings_.on_url = Callbacks::url;
@@ -257,6 +285,7 @@ void Framer::begin_message(Call& k) noexcept {
   s.msgs++;
   s.cur = m;
   s.in_msg = 1;
+  s.hdr_bytes = 0;
   if (req) {
     const uint32_t exchange = c.exchanges++;
     if (m) set_id(*m, c, exchange);
@@ -420,6 +449,7 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
       return;
     }
     s_->parse_errors.add(1);
+    s_->errors[size_t(e) < kNumErrors ? size_t(e) : 0].add(1);
     const char* pos = llhttp_get_error_pos(&s.parser);
     uint32_t used = pos ? uint32_t(pos - reinterpret_cast<const char*>(p)) : len;
     if (used >= len) used = len - 1;
@@ -561,7 +591,7 @@ std::string message_json(const Message& m) {
   o += buf;
   static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
                                 "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
-                                "raw_truncated", "no_raw"};
+                                "raw_truncated", "no_raw", "oversize_headers"};
   bool first = true;
   for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
     if (!(m.flags & (1u << i))) continue;

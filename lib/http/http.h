@@ -58,7 +58,11 @@ enum Flag : uint16_t {
   kUpgrade = 256,       // CONNECT or Upgrade: framing stops after it
   kRawTruncated = 512,  // raw bytes longer than the capture buffer (cut)
   kNoRaw = 1024,        // no capture buffer was free: no raw bytes
+  kOversizeHeaders = 2048,  // header block over the limit: cut, resync
 };
+
+/* llhttp's error numbers (HPE_*) are small and dense; one counter each. */
+constexpr size_t kNumErrors = 32;
 
 /* One HTTP message, as messages.jsonl reports it. */
 struct Message {
@@ -87,7 +91,12 @@ struct Stats {
   core::Counter requests, responses, interim, incomplete, after_gap, resyncs, resync_skipped;
   core::Counter parse_errors, upgrades, unpaired_requests, unpaired_responses;
   core::Counter pipeline_overflow, ambiguous, records_dropped, raw_dropped, raw_truncated;
+  core::Counter oversize_headers;
+  core::Counter errors[kNumErrors];  // parse errors by llhttp reason
 };
+
+/* "invalid_method" for HPE_INVALID_METHOD: the counter's name suffix. */
+const char* error_name(size_t err) noexcept;
 
 /* Where records go (the inspection stage's pool and ring). */
 struct Sink {
@@ -114,6 +123,7 @@ struct Side {
   char field[5];
   uint8_t slot;           // request being parsed: its pending slot, or kNoSlot
   uint8_t in_msg;         // a message has begun and not ended
+  uint32_t hdr_bytes;     // start line and header block so far
 };
 
 constexpr uint8_t kNoSlot = 0xFF;
@@ -140,7 +150,9 @@ struct Conn {
 
 class Framer {
  public:
-  Framer(Stats* s, Sink sink);
+  /* max_header_bytes bounds a message's start line plus header block
+   * (llhttp has no limit of its own); over it, the message is cut. */
+  Framer(Stats* s, Sink sink, uint32_t max_header_bytes = 65536);
 
   /* First bytes of a connection: `synced[d]` says direction d starts at a
    * message boundary (its SYN was seen); otherwise it resyncs. */
@@ -167,6 +179,7 @@ class Framer {
 
   Stats* s_;
   Sink sink_;
+  uint32_t max_header_bytes_;
   llhttp_settings_t settings_;
 };
 

@@ -66,7 +66,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     }
     http::Sink sink;
     sink.ctx = this;
-    sink.alloc = [](void* self) {
+    // No reader for the records (no output asked for them): frame and
+    // count, but make none; a lossless worker would otherwise wait forever.
+    if (cfg.http_records) sink.alloc = [](void* self) {
       auto* s = static_cast<Stage*>(self);
       return static_cast<http::Message*>(s->take(s->messages_));
     };
@@ -75,7 +77,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       uint8_t* raw = m->raw;
       if (!s->push(s->messages_, m) && raw) rte_mempool_put(s->raw_.pool, raw);
     };
-    if (raw_.pool) {
+    if (raw_.pool && cfg.http_records) {
       sink.raw_cap = cfg.raw_bytes;
       sink.alloc_raw = [](void* self) {
         // No record of a message may differ between two offline runs, so
@@ -87,7 +89,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     sink.release = [](void* self, http::Message* m) {
       rte_mempool_put(static_cast<Stage*>(self)->messages_.pool, m);
     };
-    framer_ = std::make_unique<http::Framer>(&http_stats, sink);
+    framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
   }
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);

@@ -53,9 +53,11 @@ struct Config {
   reasm::Limits limits;
   uint32_t ofo_nodes = 65536;     // segments held at once per worker
   bool streams = true;            // fingerprint streams, emit records
-  bool http = true;               // frame HTTP/1.x, emit message records
+  bool http = true;               // frame HTTP/1.x (counters, telemetry)
+  bool http_records = true;       // ... and emit message records (a sink reads them)
   uint32_t raw_bytes = 0;         // per message raw capture (for .gor); 0: none
   uint32_t raw_buffers = 0;       // capture buffers per worker
+  uint32_t max_header_bytes = 65536;
   uint32_t record_ring = 16384;   // records in flight to the writer (each kind)
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)

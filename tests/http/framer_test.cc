@@ -266,6 +266,44 @@ TEST(Http, HostAndLongUriAreBoundedAndFlagged) {
   EXPECT_EQ(std::string(q[0].method), "GET");
 }
 
+TEST(Http, OversizeHeaderBlockIsCutAndCounted) {
+  http::Stats st;
+  Out out;
+  http::Framer fr(&st, sink_of(out), 256);
+  auto conn = std::make_unique<http::Conn>();
+  std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);
+  flow::Flow f{};
+  const bool s[2] = {true, true};
+  fr.start(*conn, f, 0, s);
+  const std::string big = "GET /a HTTP/1.1\r\nX-Big: " + std::string(400, 'b') + "\r\n\r\n";
+  const std::string ok = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+  fr.data(*conn, f, 0, reinterpret_cast<const uint8_t*>(big.data()), uint32_t(big.size()), 1);
+  fr.data(*conn, f, 0, reinterpret_cast<const uint8_t*>(ok.data()), uint32_t(ok.size()), 2);
+  fr.end(*conn, f, 3);
+  EXPECT_EQ(st.oversize_headers.get(), 1u);
+  EXPECT_EQ(st.errors[HPE_USER].get(), 1u);
+  ASSERT_EQ(out.emitted.size(), 2u);
+  EXPECT_TRUE(out.emitted[0].flags & http::kOversizeHeaders);
+  EXPECT_TRUE(out.emitted[0].flags & http::kIncomplete);
+  EXPECT_EQ(std::string(out.emitted[1].uri), "/b");  // resynced at the next request
+  EXPECT_TRUE(out.emitted[1].flags & http::kAfterGap);
+}
+
+TEST(Http, ParseErrorsAreCountedByReason) {
+  Harness h;
+  h.c2s("GET / HTTP/1.1\r\nHost: x\r\n\r\nBR@KEN / HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n");
+  h.end();
+  EXPECT_EQ(h.st.parse_errors.get(), 1u);
+  EXPECT_EQ(h.st.errors[HPE_INVALID_METHOD].get(), 1u);
+  EXPECT_STREQ(http::error_name(HPE_INVALID_METHOD), "invalid_method");
+  const auto q = h.kind(true);
+  ASSERT_EQ(q.size(), 3u);  // the broken one is reported, cut and flagged
+  EXPECT_TRUE(q[1].flags & http::kParseError);
+  EXPECT_TRUE(q[1].flags & http::kIncomplete);
+  EXPECT_EQ(std::string(q[2].uri), "/ok");
+  EXPECT_TRUE(q[2].flags & http::kAfterGap);
+}
+
 TEST(Http, IdsAreStableAcrossRuns) {
   std::string a, b;
   for (std::string* s : {&a, &b}) {
