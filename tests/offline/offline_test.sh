@@ -86,6 +86,15 @@ for reason in $(jget "$tmp/malformed.expect.json" "' '.join(sorted(d['malformed'
         "$(jget "$tmp/malformed/stats.json" "d['totals']['malformed']['$reason']")"
 done
 
+# Outputs switched off, tiny record rings: framing still runs and counts,
+# and the run ends (a record with no reader must never stall a worker).
+printf 'mode = "offline"\n[outputs]\nmessages = false\ngor = false\nrecord_ring = 64\n' >"$tmp/quiet.toml"
+timeout -s KILL 60 "$loom" --pcap "$root/tests/data/sample.pcap" --out "$tmp/quiet" \
+  --config "$tmp/quiet.toml" >"$tmp/quiet.log" 2>&1
+check "outputs off: exit" 0 $?
+check "outputs off: no messages.jsonl" 1 "$([ -e "$tmp/quiet/messages.jsonl" ]; echo $?)"
+check "outputs off: requests still counted" 300 "$(jget "$tmp/quiet/stats.json" "d['totals']['http']['requests']")"
+
 # Usage errors are clear and non-zero.
 "$loom" --pcap /nonexistent.pcap --out "$tmp/x" >/dev/null 2>"$tmp/err.log"
 check "missing capture exit" 1 $?
