@@ -118,12 +118,22 @@ void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket)
  * record is dropped and counted (a worker never waits); offline, the worker
  * waits for the writer (nothing may be lost, and there is no line rate);
  * during finish() the main lcore is the producer and drains itself. */
+/* Offline waits for the sink, but not past a stop plus a few seconds: a
+ * sink that died must not keep the process from ending. */
+bool Stage::give_up_waiting(uint64_t& since) noexcept {
+  if (!core::stop_requested()) return false;
+  const uint64_t now = rte_get_tsc_cycles();
+  if (!since) since = now;
+  return now - since > 5 * rte_get_tsc_hz();
+}
+
 void* Stage::take(Channel& ch) noexcept {
   void* r = nullptr;
+  uint64_t since = 0;
   while (rte_mempool_get(ch.pool, &r) != 0) {
     if (drain_) {
       drain_(drain_ctx_);
-    } else if (!cfg_.lossless) {
+    } else if (!cfg_.lossless || give_up_waiting(since)) {
       ch.dropped->add(1);
       return nullptr;
     } else {
@@ -134,10 +144,11 @@ void* Stage::take(Channel& ch) noexcept {
 }
 
 bool Stage::push(Channel& ch, void* rec) noexcept {
+  uint64_t since = 0;
   while (rte_ring_sp_enqueue(ch.ring, rec) != 0) {
     if (drain_) {
       drain_(drain_ctx_);
-    } else if (!cfg_.lossless) {
+    } else if (!cfg_.lossless || give_up_waiting(since)) {
       rte_mempool_put(ch.pool, rec);
       ch.dropped->add(1);
       return false;

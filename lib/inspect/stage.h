@@ -125,6 +125,7 @@ class Stage {
     rte_mempool* pool = nullptr;
     core::Counter* dropped = nullptr;
   };
+  bool give_up_waiting(uint64_t& since) noexcept;
   void* take(Channel& ch) noexcept;              // nullptr: none free (dropped)
   bool push(Channel& ch, void* rec) noexcept;    // false: full, dropped and counted
   void make_channel(Channel& ch, const char* what, size_t size, int socket);
