@@ -287,7 +287,7 @@ int cmd_http(const char*, const char* params, rte_tel_data* d) {
   std::vector<const inspect::Stage*> st;
   if (!select_stages(params, st)) return -EINVAL;
   rte_tel_data_start_dict(d);
-  static const char* const blocks[] = {"http", "http_errors", nullptr};
+  static const char* const blocks[] = {"http", "http_verdicts", "http_errors", nullptr};
   add_inspect(d, st, blocks);
   return 0;
 }

@@ -247,9 +247,22 @@ void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2
   }
 }
 
-void Framer::emit_request(Conn&, Pending& p) noexcept {
+void Framer::deliver(Conn& c, Message* m) noexcept {
+  Verdict v = Verdict::kRecord;
+  if (rules_.on_message) v = rules_.on_message(rules_.ctx, *m);
+  m->verdict = uint8_t(v);
+  s_->verdicts[size_t(v)].add(1);
+  if ((v == Verdict::kMirror || v == Verdict::kDrop) && uint8_t(v) > c.verdict) c.verdict = uint8_t(v);
+  if (v == Verdict::kSkip) {
+    if (sink_.release) sink_.release(sink_.ctx, m);
+    return;
+  }
+  sink_.emit(sink_.ctx, m);
+}
+
+void Framer::emit_request(Conn& c, Pending& p) noexcept {
   if (!p.rec) return;
-  sink_.emit(sink_.ctx, p.rec);
+  deliver(c, p.rec);
   p.rec = nullptr;
 }
 
@@ -322,7 +335,7 @@ void Framer::finish_message(Call& k) noexcept {
     if (s.slot == kNoSlot) {
       if (m) {
         m->flags |= kUnpaired;
-        sink_.emit(sink_.ctx, m);
+        deliver(c, m);
       }
       return;
     }
@@ -359,7 +372,7 @@ void Framer::finish_message(Call& k) noexcept {
       if (m) m->flags |= kUnpaired;
     }
   }
-  if (m) sink_.emit(sink_.ctx, m);
+  if (m) deliver(c, m);
 }
 
 void Framer::cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept {
@@ -583,6 +596,10 @@ std::string message_json(const Message& m) {
   o += buf;
   if (!m.request && m.latency_ns >= 0) {
     std::snprintf(buf, sizeof buf, "\"latency_ns\":%" PRId64 ",", m.latency_ns);
+    o += buf;
+  }
+  if (m.tag) {
+    std::snprintf(buf, sizeof buf, "\"tag\":%u,", unsigned(m.tag));
     o += buf;
   }
   std::snprintf(buf, sizeof buf, "\"after_gap\":%s,\"paired\":%s,\"connection\":%u,\"vlan\":%u,\"flags\":[",

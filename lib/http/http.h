@@ -85,6 +85,28 @@ struct Message {
   int64_t latency_ns;        // response: first byte - request's last byte; -1 unknown
   uint8_t* raw;              // the message as on the wire (capture buffer), or nullptr
   uint32_t raw_len, raw_cap;
+  uint16_t tag;              // set by a rules hook (Verdict::kTag), 0: none
+  uint8_t verdict;           // Verdict the rules hook returned
+};
+
+/* What operator rules decide for a message (the matching issue fills the
+ * hook in; without one every message is recorded). */
+enum class Verdict : uint8_t {
+  kRecord,   // export it
+  kSkip,     // do not export it
+  kTag,      // export it with Message::tag set
+  kMirror,   // export it; its flow's packets go to the mirror output
+  kDrop,     // export it; inline, stop relaying its flow
+};
+constexpr size_t kNumVerdicts = 5;
+
+/* Called once per finished message, on the worker, before export. It sees
+ * the method, URI, Host, status and (with raw capture) the header block
+ * and a bounded body prefix in m.raw; it must not keep the pointer. It may
+ * set m.tag. Chosen once at start-up. */
+struct RulesHook {
+  void* ctx = nullptr;
+  Verdict (*on_message)(void* ctx, Message& m) = nullptr;
 };
 
 struct Stats {
@@ -92,6 +114,7 @@ struct Stats {
   core::Counter parse_errors, upgrades, unpaired_requests, unpaired_responses;
   core::Counter pipeline_overflow, ambiguous, records_dropped, raw_dropped, raw_truncated;
   core::Counter oversize_headers;
+  core::Counter verdicts[kNumVerdicts];
   core::Counter errors[kNumErrors];  // parse errors by llhttp reason
 };
 
@@ -146,6 +169,7 @@ struct Conn {
   uint8_t client;         // key side of the client
   uint32_t exchanges;     // requests begun
   uint32_t conn_hash;
+  uint8_t verdict;        // strongest mirror/drop verdict so far (Verdict), 0: none
 };
 
 class Framer {
@@ -164,6 +188,11 @@ class Framer {
    * unanswered requests are emitted. */
   void end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept;
 
+  void set_rules(RulesHook h) noexcept { rules_ = h; }
+  /* The last mirror/drop verdict for the connection (0: none): what the
+   * stage acts on. */
+  static uint8_t flow_verdict(const Conn& c) noexcept { return c.verdict; }
+
   struct Call;  // one llhttp_execute's context (parser->data)
 
  private:
@@ -171,6 +200,7 @@ class Framer {
   void feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
             uint64_t ts) noexcept;
   void capture(Message* m, const uint8_t* p, uint32_t n) noexcept;
+  void deliver(Conn& c, Message* m) noexcept;  // rules, then export or release
   void cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept;
   void finish_message(Call& k) noexcept;
   void begin_message(Call& k) noexcept;
@@ -179,6 +209,7 @@ class Framer {
 
   Stats* s_;
   Sink sink_;
+  RulesHook rules_;
   uint32_t max_header_bytes_;
   llhttp_settings_t settings_;
 };

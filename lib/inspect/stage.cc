@@ -87,7 +87,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       };
     }
     sink.release = [](void* self, http::Message* m) {
-      rte_mempool_put(static_cast<Stage*>(self)->messages_.pool, m);
+      auto* s = static_cast<Stage*>(self);
+      if (m->raw) rte_mempool_put(s->raw_.pool, m->raw);
+      rte_mempool_put(s->messages_.pool, m);
     };
     framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
   }

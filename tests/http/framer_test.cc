@@ -16,6 +16,7 @@ namespace {
 struct Out {
   std::deque<http::Message> pool;  // records live here (stable addresses)
   std::vector<http::Message> emitted;
+  int released = 0;
 };
 
 http::Sink sink_of(Out& o) {
@@ -27,7 +28,7 @@ http::Sink sink_of(Out& o) {
     return &o->pool.back();
   };
   s.emit = [](void* ctx, http::Message* m) { static_cast<Out*>(ctx)->emitted.push_back(*m); };
-  s.release = [](void*, http::Message*) {};
+  s.release = [](void* ctx, http::Message*) { static_cast<Out*>(ctx)->released++; };
   return s;
 }
 
@@ -302,6 +303,30 @@ TEST(Http, ParseErrorsAreCountedByReason) {
   EXPECT_TRUE(q[1].flags & http::kIncomplete);
   EXPECT_EQ(std::string(q[2].uri), "/ok");
   EXPECT_TRUE(q[2].flags & http::kAfterGap);
+}
+
+TEST(Http, RulesHookSeesEachMessageAndItsVerdictApplies) {
+  Harness h;
+  h.fr->set_rules({nullptr, [](void*, http::Message& m) {
+                     if (m.request && std::string(m.uri, m.uri_len) == "/skip") return http::Verdict::kSkip;
+                     if (m.request && std::string(m.host, m.host_len) == "mirror.test") return http::Verdict::kMirror;
+                     m.tag = 7;
+                     return http::Verdict::kTag;
+                   }});
+  h.c2s("GET /skip HTTP/1.1\r\nHost: a\r\n\r\nGET /m HTTP/1.1\r\nHost: mirror.test\r\n\r\n");
+  h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  h.end();
+  EXPECT_EQ(h.out.released, 1);
+  const auto q = h.kind(true);
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(std::string(q[0].uri), "/m");
+  EXPECT_EQ(q[0].verdict, uint8_t(http::Verdict::kMirror));
+  const auto r = h.kind(false);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].tag, 7);
+  EXPECT_NE(http::message_json(r[0]).find("\"tag\":7"), std::string::npos);
+  EXPECT_EQ(http::Framer::flow_verdict(*h.conn), uint8_t(http::Verdict::kMirror));
+  EXPECT_EQ(h.st.verdicts[size_t(http::Verdict::kSkip)].get(), 1u);
 }
 
 TEST(Http, IdsAreStableAcrossRuns) {
