@@ -155,7 +155,8 @@ bool SinkSet::stop() {
   for (auto& o : outs_) {
     for (auto& file : o->files) {
       if (!file->f) continue;
-      ok &= std::fflush(file->f) == 0 && ::fsync(fileno(file->f)) == 0;
+      // fsync has nothing to do on a pipe or FIFO (EINVAL): not an error.
+      ok &= std::fflush(file->f) == 0 && (::fsync(fileno(file->f)) == 0 || errno == EINVAL);
       ok &= std::fclose(file->f) == 0;
       ok &= file->stats.write_errors.load() == 0;
       file->f = nullptr;
