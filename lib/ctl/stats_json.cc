@@ -62,6 +62,7 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   HTTP(resyncs); HTTP(resync_skipped); HTTP(parse_errors); HTTP(upgrades);
   HTTP(unpaired_requests); HTTP(unpaired_responses); HTTP(pipeline_overflow); HTTP(ambiguous);
   HTTP(records_dropped); HTTP(raw_dropped); HTTP(raw_truncated); HTTP(oversize_headers);
+  HTTP(not_http);
 #undef HTTP
   static const char* const kVerdicts[http::kNumVerdicts] = {"record", "skip", "tag", "mirror",
                                                             "drop"};

@@ -78,6 +78,7 @@ struct Framer::Call {
   // through a pause).
   bool pause = false;
   int paused = 0;  // 1: at a message's start, 2: at its end
+  bool cut = false;  // the message ends incomplete (counted as such)
 };
 
 static Framer::Call& call_of(llhttp_t* p) { return *static_cast<Framer::Call*>(p->data); }
@@ -117,7 +118,12 @@ struct Callbacks {
     return HPE_PAUSED;
   }
   static int url(llhttp_t* p, const char* at, size_t n) {
+    call_of(p).side->has_start = 1;
     if (Message* m = call_of(p).side->cur) append(m->uri, m->uri_len, kUriMax, at, n, m->flags, kUriTruncated);
+    return count_header(p, n);
+  }
+  static int status(llhttp_t* p, const char*, size_t n) {
+    call_of(p).side->has_start = 1;
     return count_header(p, n);
   }
   static int header_field(llhttp_t* p, const char* at, size_t n) {
@@ -148,6 +154,7 @@ struct Callbacks {
     Framer::Call& k = call_of(p);
     Conn& c = *k.c;
     Message* m = k.side->cur;
+    k.side->has_start = 1;
     const bool chunked = p->flags & F_CHUNKED;
     if (m) {
       m->chunked = chunked;
@@ -209,6 +216,7 @@ Framer::Framer(Stats* s, Sink sink, uint32_t max_header_bytes)
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = Callbacks::message_begin;
   settings_.on_url = Callbacks::url;
+  settings_.on_status = Callbacks::status;
   settings_.on_header_field = Callbacks::header_field;
   settings_.on_header_field_complete = Callbacks::header_field_complete;
   settings_.on_header_value = Callbacks::header_value;
@@ -242,7 +250,6 @@ void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2
       // Mid-stream: the first bytes may be the middle of a message.
       c.side[d].state = kResync;
       c.side[d].after_gap = 1;
-      c.side[d].line_start = 1;
     }
   }
 }
@@ -289,15 +296,14 @@ void Framer::begin_message(Call& k) noexcept {
         s_->raw_dropped.add(1);
       }
     }
-    if (s.after_gap) {
-      m->flags |= kAfterGap;
-      s_->after_gap.add(1);
-    }
+    if (s.after_gap) m->flags |= kAfterGap;
   }
+  if (s.after_gap) s_->after_gap.add(1);
   s.after_gap = 0;
   s.msgs++;
   s.cur = m;
   s.in_msg = 1;
+  s.has_start = 0;
   s.hdr_bytes = 0;
   if (req) {
     const uint32_t exchange = c.exchanges++;
@@ -331,7 +337,7 @@ void Framer::finish_message(Call& k) noexcept {
   s.in_msg = 0;
   if (m) m->ts_last_ns = k.ts;
   if (k.dir == c.client) {
-    s_->requests.add(1);
+    if (!k.cut) s_->requests.add(1);
     if (s.slot == kNoSlot) {
       if (m) {
         m->flags |= kUnpaired;
@@ -349,10 +355,10 @@ void Framer::finish_message(Call& k) noexcept {
   const uint16_t status = k.side->parser.status_code;
   const bool interim = status >= 100 && status < 200 && status != 101;
   if (interim) {
-    s_->interim.add(1);
+    if (!k.cut) s_->interim.add(1);
     if (m) m->flags |= kInterim;
   } else {
-    s_->responses.add(1);
+    if (!k.cut) s_->responses.add(1);
     if (c.n) {
       Pending& p = c.pending[c.head];
       if (p.rec) {
@@ -362,7 +368,10 @@ void Framer::finish_message(Call& k) noexcept {
           c.side[c.client].cur = nullptr;
           c.side[c.client].slot = kNoSlot;
         }
-        if (!p.completed) p.rec->flags |= kIncomplete;
+        if (!p.completed) {
+          p.rec->flags |= kIncomplete;
+          s_->incomplete.add(1);
+        }
         emit_request(c, p);
       }
       c.head = uint8_t((c.head + 1) % kPipelineMax);
@@ -377,17 +386,28 @@ void Framer::finish_message(Call& k) noexcept {
 
 void Framer::cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept {
   Side& s = c.side[dir];
-  if (s.in_msg) {
+  if (s.in_msg && !s.has_start) {
+    // Never a start line: not a message. Take it back.
+    s_->not_http.add(1);
+    if (s.cur && sink_.release) sink_.release(sink_.ctx, s.cur);
+    s.cur = nullptr;
+    if (dir == c.client && s.slot != kNoSlot) {
+      c.n--;  // it was the newest request in the queue
+      c.exchanges--;
+    }
+    s.slot = kNoSlot;
+    s.in_msg = 0;
+  } else if (s.in_msg) {
     // A message was under way: end it here, incomplete.
     if (s.cur) s.cur->flags |= kIncomplete | why;
     s_->incomplete.add(1);
     Call k{this, &c, &f, dir, &s, ts};
+    k.cut = true;
     finish_message(k);
   }
   reset(s, dir == c.client);
   s.state = kResync;
   s.after_gap = 1;
-  s.line_start = 1;
 }
 
 void Framer::gap(Conn& c, const flow::Flow& f, int dir, uint64_t ts) noexcept {
@@ -490,12 +510,7 @@ void Framer::end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept {
       s.parser.data = &k;
       llhttp_finish(&s.parser);
     }
-    if (s.in_msg) {
-      if (s.cur) s.cur->flags |= kIncomplete;
-      s_->incomplete.add(1);
-      Call k{this, &c, &f, d, &s, ts};
-      finish_message(k);
-    }
+    if (s.in_msg) cut(c, f, d, ts, 0);
   }
   while (c.n) {
     Pending& p = c.pending[c.head];

@@ -11,14 +11,20 @@
  *
  * Pairing is FIFO per connection (HTTP/1.x answers in order): a request
  * waits in the connection's queue until its final response completes;
- * 1xx interim responses share its id. A request's record is emitted
- * before the first response to it, so the file reads in exchange order.
+ * 1xx interim responses share its id. A request's record is emitted when
+ * a response to it begins (or at its own end, if a response already began:
+ * a 100 Continue comes before the body it invites, so its line precedes
+ * the request's).
  * SEQ/ACK never decide a pairing.
  *
  * After a gap, a parse error or a mid-stream start, the direction
- * re-synchronises at the next line that starts a request (a method and a
- * space) or a response ("HTTP/"); the message cut short is emitted with
- * complete = false, the next ones are marked after_gap. CONNECT and
+ * re-synchronises where a request (method, space, target, " HTTP/1.") or a
+ * response ("HTTP/1.x NNN ") starts, wherever it is in the data: a status
+ * line may follow a binary body with no newline. A message cut short after
+ * its request target or status code is emitted with complete = false; one
+ * cut before (bytes that never made a start line, e.g. TLS on a connection
+ * seen from its SYN) is not a message and only counted (not_http). The messages
+ * found by a resync are marked after_gap. CONNECT and
  * Upgrade stop framing for the connection (bytes keep being relayed and
  * counted).
  *
@@ -114,6 +120,7 @@ struct Stats {
   core::Counter parse_errors, upgrades, unpaired_requests, unpaired_responses;
   core::Counter pipeline_overflow, ambiguous, records_dropped, raw_dropped, raw_truncated;
   core::Counter oversize_headers;
+  core::Counter not_http;    // cut before a start line took shape: not reported as messages
   core::Counter verdicts[kNumVerdicts];
   core::Counter errors[kNumErrors];  // parse errors by llhttp reason
 };
@@ -139,13 +146,13 @@ struct Side {
   Message* cur;           // record being built, or nullptr
   uint32_t msgs;          // messages begun in this direction
   uint8_t state;          // Framer::State
-  uint8_t line_start;     // the next byte starts a line (resync)
   uint8_t after_gap;      // the next message was found by resync
   uint8_t is_host;        // the current header field is Host
   uint8_t field_len;
   char field[5];
   uint8_t slot;           // request being parsed: its pending slot, or kNoSlot
   uint8_t in_msg;         // a message has begun and not ended
+  uint8_t has_start;      // ... and its start line got as far as a target/status
   uint32_t hdr_bytes;     // start line and header block so far
 };
 

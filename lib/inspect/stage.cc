@@ -58,6 +58,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       raw_.pool = rte_mempool_create(("loom_raw_" + std::to_string(worker)).c_str(),
                                      cfg.raw_buffers, cfg.raw_bytes, 0, 0, nullptr, nullptr, nullptr,
                                      nullptr, socket, 0);
+      raw_.capacity = cfg.raw_buffers;
       if (!raw_.pool)
         throw std::runtime_error("cannot allocate " + std::to_string(cfg.raw_buffers) +
                                  " capture buffers of " + std::to_string(cfg.raw_bytes) +
@@ -75,7 +76,11 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     sink.emit = [](void* self, http::Message* m) {
       auto* s = static_cast<Stage*>(self);
       uint8_t* raw = m->raw;
-      if (!s->push(s->messages_, m) && raw) rte_mempool_put(s->raw_.pool, raw);
+      const bool ok = s->push(s->messages_, m);
+      if (raw) {
+        s->raw_.held--;  // travels with its record now, or goes back
+        if (!ok) rte_mempool_put(s->raw_.pool, raw);
+      }
     };
     if (raw_.pool && cfg.http_records) {
       sink.raw_cap = cfg.raw_bytes;
@@ -88,7 +93,11 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     }
     sink.release = [](void* self, http::Message* m) {
       auto* s = static_cast<Stage*>(self);
-      if (m->raw) rte_mempool_put(s->raw_.pool, m->raw);
+      if (m->raw) {
+        s->raw_.held--;
+        rte_mempool_put(s->raw_.pool, m->raw);
+      }
+      s->messages_.held--;
       rte_mempool_put(s->messages_.pool, m);
     };
     framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
@@ -110,6 +119,7 @@ void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket)
   ch.ring = rte_ring_create(name.c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
   ch.pool = rte_mempool_create((name + "_pool").c_str(), n + 1023, unsigned(size), 0, 0, nullptr,
                                nullptr, nullptr, nullptr, socket, 0);
+  ch.capacity = n + 1023;
   if (!ch.ring || !ch.pool)
     throw std::runtime_error("cannot allocate " + std::string(what) + " records for worker " +
                              std::to_string(worker_) + ": " + rte_strerror(rte_errno) +
@@ -133,6 +143,10 @@ void* Stage::take(Channel& ch) noexcept {
   void* r = nullptr;
   uint64_t since = 0;
   while (rte_mempool_get(ch.pool, &r) != 0) {
+    if (ch.held >= ch.capacity) {
+      ch.dropped->add(1);  // all of them are ours: waiting would never end
+      return nullptr;
+    }
     if (drain_) {
       drain_(drain_ctx_);
     } else if (!cfg_.lossless || give_up_waiting(since)) {
@@ -142,11 +156,13 @@ void* Stage::take(Channel& ch) noexcept {
       rte_pause();
     }
   }
+  ch.held++;
   return r;
 }
 
 bool Stage::push(Channel& ch, void* rec) noexcept {
   uint64_t since = 0;
+  ch.held--;
   while (rte_ring_sp_enqueue(ch.ring, rec) != 0) {
     if (drain_) {
       drain_(drain_ctx_);

@@ -124,6 +124,11 @@ class Stage {
     rte_ring* ring = nullptr;
     rte_mempool* pool = nullptr;
     core::Counter* dropped = nullptr;
+    // Elements the stage holds and has not passed on (messages waiting for
+    // their end or their response). When it holds them all, nothing can
+    // come back, so even a lossless worker must not wait.
+    uint32_t held = 0;
+    uint32_t capacity = 0;
   };
   bool give_up_waiting(uint64_t& since) noexcept;
   void* take(Channel& ch) noexcept;              // nullptr: none free (dropped)

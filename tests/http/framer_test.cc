@@ -298,11 +298,23 @@ TEST(Http, ParseErrorsAreCountedByReason) {
   EXPECT_EQ(h.st.errors[HPE_INVALID_METHOD].get(), 1u);
   EXPECT_STREQ(http::error_name(HPE_INVALID_METHOD), "invalid_method");
   const auto q = h.kind(true);
-  ASSERT_EQ(q.size(), 3u);  // the broken one is reported, cut and flagged
-  EXPECT_TRUE(q[1].flags & http::kParseError);
-  EXPECT_TRUE(q[1].flags & http::kIncomplete);
-  EXPECT_EQ(std::string(q[2].uri), "/ok");
-  EXPECT_TRUE(q[2].flags & http::kAfterGap);
+  // The broken bytes never made a start line: counted, not reported.
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_EQ(h.st.not_http.get(), 1u);
+  EXPECT_EQ(std::string(q[1].uri), "/ok");
+  EXPECT_TRUE(q[1].flags & http::kAfterGap);
+  EXPECT_EQ(h.st.requests.get(), 2u);
+}
+
+TEST(Http, NonHttpBytesMakeNoMessages) {
+  Harness h;  // a TLS connection seen from its SYN
+  h.c2s(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+  h.s2c(std::string("\x16\x03\x03\x00\x7a\x02\x00\x00\x76", 9));
+  h.end();
+  EXPECT_TRUE(h.out.emitted.empty());
+  EXPECT_EQ(h.st.requests.get() + h.st.responses.get(), 0u);
+  EXPECT_EQ(h.st.not_http.get(), 2u);
+  EXPECT_EQ(h.out.released, 2);
 }
 
 TEST(Http, RulesHookSeesEachMessageAndItsVerdictApplies) {

@@ -95,6 +95,20 @@ check "outputs off: exit" 0 $?
 check "outputs off: no messages.jsonl" 1 "$([ -e "$tmp/quiet/messages.jsonl" ]; echo $?)"
 check "outputs off: requests still counted" 300 "$(jget "$tmp/quiet/stats.json" "d['totals']['http']['requests']")"
 
+# More messages open at once than capture buffers and records: offline
+# waits for the sink, but never for buffers only its own open messages
+# hold; it ends, with every message framed and the shortage counted.
+gen=$root/build/perf/gen/loom_gen
+if [ -x "$gen" ]; then
+  "$gen" --flows 2000 --pairs 3 --concurrency 256 --seed 5 --out "$tmp/c256.pcap" >"$tmp/c256.truth"
+  printf 'mode = "offline"\n[http]\ncapture_buffers = 16\n[outputs]\nrecord_ring = 64\n' >"$tmp/small.toml"
+  timeout -s KILL 120 "$loom" --pcap "$tmp/c256.pcap" --out "$tmp/small" --config "$tmp/small.toml" \
+    >"$tmp/small.log" 2>&1
+  check "small pools: exit" 0 $?
+  check "small pools: requests" 6000 "$(jget "$tmp/small/stats.json" "d['totals']['http']['requests']")"
+  check "small pools: shortage counted" 1 "$(jget "$tmp/small/stats.json" "int(d['totals']['http']['raw_dropped'] > 0)")"
+fi
+
 # Usage errors are clear and non-zero.
 "$loom" --pcap /nonexistent.pcap --out "$tmp/x" >/dev/null 2>"$tmp/err.log"
 check "missing capture exit" 1 $?
