@@ -17,20 +17,14 @@ import re
 import sys
 from collections import defaultdict
 
+from checks import Checks
+
 SEP = b"\n\xf0\x9f\x90\xb5\xf0\x9f\x99\x88\xf0\x9f\x99\x89\n"
 META = re.compile(rb"^([12]) ([0-9a-f]{24}) ([0-9]+) ([0-9]+)$")
 
 
 def main(d):
-    passed = failed = 0
-
-    def check(ok, what):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-            print("FAIL:", what)
+    check = Checks("gor")
 
     data = open(f"{d}/http.gor", "rb").read()
     msgs = [json.loads(l) for l in open(f"{d}/messages.jsonl")]
@@ -86,8 +80,7 @@ def main(d):
               f"{cli}->{srv}: requests in http.gor are not the client's stream")
         compared += 1
     print(f"{len(records)} records, {compared} client streams rebuilt from http.gor")
-    print(f"gor: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

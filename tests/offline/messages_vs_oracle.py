@@ -18,6 +18,8 @@ import json
 import sys
 from collections import defaultdict
 
+from checks import Checks
+
 
 def plain(endpoint):
     return endpoint.replace("[", "").replace("]", "")
@@ -54,15 +56,7 @@ def main(tsv_path, jsonl_path, json_path=None):
         m = json.loads(line)
         k = (plain(m["client"]), plain(m["server"]), m["connection"])
         ours[k]["req" if m["kind"] == "request" else "resp"].append(m)
-    passed = failed = 0
-
-    def check(ok, what):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-            print("FAIL:", what)
+    check = Checks("messages")
 
     # Oracle connections on one 4-tuple are numbered in capture order; Loom
     # numbers connections on a 4-tuple from 0 the same way.
@@ -98,8 +92,7 @@ def main(tsv_path, jsonl_path, json_path=None):
         ids = {m["id"] for m in reqs}
         check(all(m["id"] in ids for m in resps if m["paired"]),
               f"{name}: a paired response's id matches no request")
-    print(f"messages: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import json
 import sys
 from collections import defaultdict
 
+from checks import Checks
+
 
 def plain(endpoint):
     """Loom writes IPv6 endpoints as "[addr]:port" (product.md); the oracle
@@ -24,15 +26,7 @@ def main(oracle_path, streams_path):
     for line in open(streams_path):
         r = json.loads(line)
         ours[(plain(r["src"]), plain(r["dst"]))].append(r)
-    passed = failed = 0
-
-    def check(ok, what):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-            print("FAIL:", what)
+    check = Checks("streams")
 
     for conn in oracle["connections"]:
         for d, (src, dst) in (("c2s", (conn["client"], conn["server"])),
@@ -68,8 +62,7 @@ def main(oracle_path, streams_path):
                 check(r["bytes"] == want, f"{name}: {r['bytes']} bytes delivered, oracle {want}")
     leftovers = sum(len(v) for v in ours.values())
     print(f"{oracle['pcap']}: {leftovers} stream(s) not in the oracle")
-    print(f"streams: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.finish()
 
 
 if __name__ == "__main__":
