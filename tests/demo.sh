@@ -24,6 +24,10 @@ print(f"TCP:      {f['inserts'] + f['reused']} connections ({f['ended_fin']} clo
       f"{f['ended_rst']} by RST), {r['bytes_delivered']} payload bytes reassembled, "
       f"{r['ofo_queued']} out-of-order segments held, {r['retransmits']} retransmissions, "
       f"{r['gaps']} gaps")
+h = d["totals"]["http"]
+print(f"HTTP:     {h['requests']} requests, {h['responses']} responses (+{h['interim']} interim 1xx), "
+      f"{h['incomplete']} incomplete, {h['parse_errors']} parse errors")
 PY
 echo "streams:  $(wc -l <"$out/streams.jsonl") connection directions in $out/streams.jsonl"
+echo "messages: $(wc -l <"$out/messages.jsonl") HTTP messages in $out/messages.jsonl, goreplay file $out/http.gor"
 echo "all counters: $out/stats.json (timing: $out/run.json, log: $out.log)"
