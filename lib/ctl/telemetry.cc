@@ -1,6 +1,7 @@
 #include "ctl/telemetry.h"
 
 #include <algorithm>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 
@@ -191,11 +192,20 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
-int cmd_flows(const char*, const char* params, rte_tel_data* d) {
+/* The common start of the per-block commands: "starting" until the
+ * runtime is ready, the stages a ",<worker id>" parameter selects, an open
+ * dict. Returns the reply code when the command must answer at once. */
+std::optional<int> open_reply(const char* params, rte_tel_data* d,
+                              std::vector<const inspect::Stage*>& st) {
   if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
-  std::vector<const inspect::Stage*> st;
   if (!select_stages(params, st)) return -EINVAL;
   rte_tel_data_start_dict(d);
+  return std::nullopt;
+}
+
+int cmd_flows(const char*, const char* params, rte_tel_data* d) {
+  std::vector<const inspect::Stage*> st;
+  if (auto rc = open_reply(params, d, st)) return *rc;
   uint64_t cap = 0;
   for (const auto* s : st) cap += s->table().capacity();
   add_u64(d, "capacity", cap);
@@ -206,10 +216,8 @@ int cmd_flows(const char*, const char* params, rte_tel_data* d) {
 }
 
 int cmd_reasm(const char*, const char* params, rte_tel_data* d) {
-  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   std::vector<const inspect::Stage*> st;
-  if (!select_stages(params, st)) return -EINVAL;
-  rte_tel_data_start_dict(d);
+  if (auto rc = open_reply(params, d, st)) return *rc;
   static const char* const blocks[] = {"reasm", "streams", nullptr};
   add_inspect(d, st, blocks);
   return 0;
@@ -245,7 +253,7 @@ std::vector<FlowView> scan_flows(Pred keep) {
 
 void flow_dict(rte_tel_data* d, const FlowView& v) {
   const flow::Flow& f = v.f;
-  const int client = (f.flags & flow::kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+  const int client = flow::client_side(f);
   char c[64], s[64];
   flow::endpoint_str(f.key, client, c, sizeof c);
   flow::endpoint_str(f.key, 1 - client, s, sizeof s);
@@ -283,10 +291,8 @@ void add_flow_list(rte_tel_data* d, const std::vector<const FlowView*>& v, size_
 constexpr size_t kFlowsPerPage = 10;
 
 int cmd_http(const char*, const char* params, rte_tel_data* d) {
-  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   std::vector<const inspect::Stage*> st;
-  if (!select_stages(params, st)) return -EINVAL;
-  rte_tel_data_start_dict(d);
+  if (auto rc = open_reply(params, d, st)) return *rc;
   static const char* const blocks[] = {"http", "http_verdicts", "http_errors", nullptr};
   add_inspect(d, st, blocks);
   return 0;

@@ -83,6 +83,12 @@ struct alignas(64) Flow {
   reasm::HalfStream hs[2];
 };
 
+/* Key side of the client: the SYN's sender when a SYN was seen; else the
+ * side with the higher port (servers listen on the low, well-known one). */
+inline int client_side(const Flow& f) noexcept {
+  return (f.flags & kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+}
+
 struct Timeouts {
   uint64_t new_ns = 60'000'000'000ull;
   uint64_t established_ns = 600'000'000'000ull;

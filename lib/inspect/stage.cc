@@ -388,7 +388,7 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
   }
   if (!sides_) return;
   // Client to server first, so each connection's two lines read in order.
-  const int c2s = (f.flags & flow::kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+  const int c2s = flow::client_side(f);
   emit(f, c2s);
   emit(f, 1 - c2s);
 }
@@ -397,7 +397,7 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   auto* r = static_cast<StreamRecord*>(take(streams_));
   if (!r) return;
   const bool known = f.flags & flow::kClientKnown;
-  const int client = known ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+  const int client = flow::client_side(f);
   r->key = f.key;
   r->src_side = uint8_t(dir);
   r->c2s = dir == client;
@@ -440,7 +440,7 @@ void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t
     // The first payload of the connection decides who is the client (the
     // SYN's sender, else the ports) and which directions start at a
     // message boundary (those whose SYN was seen).
-    const int client = (f.flags & flow::kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+    const int client = flow::client_side(f);
     const bool synced[2] = {f.hs[0].syn_seen, f.hs[1].syn_seen};
     s.framer_->start(c, f, client, synced);
   }

@@ -130,6 +130,9 @@ uint32_t draw_exp(Rng& r, uint32_t mean, uint32_t cap) {
 }
 
 // ---------------------------------------------------------------- SHA-256
+// Its own SHA-256 on purpose, not Loom's lib/core one: this file writes the
+// ground truth Loom's streams.jsonl is checked against, and a bug shared by
+// both sides would pass unseen.
 struct Sha256 {
   uint32_t h[8];
   uint8_t buf[64];
