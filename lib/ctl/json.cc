@@ -79,12 +79,6 @@ JsonWriter& JsonWriter::kv(std::string_view key, std::string_view v) {
   return *this;
 }
 
-JsonWriter& JsonWriter::kv_bool(std::string_view key, bool v) {
-  prefix(key);
-  out_ += v ? "true" : "false";
-  return *this;
-}
-
 JsonWriter& JsonWriter::kv_double(std::string_view key, double v) {
   prefix(key);
   char b[64];

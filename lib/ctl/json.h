@@ -19,7 +19,6 @@ class JsonWriter {
   JsonWriter& end_array();
   JsonWriter& kv(std::string_view key, uint64_t v);
   JsonWriter& kv(std::string_view key, std::string_view v);
-  JsonWriter& kv_bool(std::string_view key, bool v);
   JsonWriter& kv_double(std::string_view key, double v);
   JsonWriter& value(uint64_t v);
   const std::string& str() const { return out_; }

@@ -171,10 +171,8 @@ bool Table::evict_one(uint64_t now_ns) noexcept {
 }
 
 Flow* Table::insert(const Key& k, uint64_t now_ns) noexcept {
-  int32_t pos = rte_hash_lookup(hash_, &k);
-  if (pos >= 0) return &flows_[pos];
   sweep(now_ns, cfg_.sweep_per_insert);
-  pos = rte_hash_add_key(hash_, &k);
+  int32_t pos = rte_hash_add_key(hash_, &k);
   if (pos < 0) {
     if (!cfg_.evict_when_full || !evict_one(now_ns) || (pos = rte_hash_add_key(hash_, &k)) < 0) {
       s_->table_full_drops.add(1);

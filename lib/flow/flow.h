@@ -138,10 +138,10 @@ class Table {
   /* Bulk lookup: pos[i] = slot or -1. */
   void lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexcept;
 
-  /* Returns the flow of `k`, creating it (evicting if configured) when it
-   * is new; nullptr when the table is full and eviction is off or found
-   * nothing (counted). A flow created earlier in the same burst is found,
-   * not reset. */
+  /* Creates the flow of `k`, which must not be in the table (look it up
+   * first: rte_hash_add_key would hand back an existing entry, which this
+   * would then reset), evicting if configured; nullptr when the table is
+   * full and eviction is off or found nothing (counted). */
   Flow* insert(const Key& k, uint64_t now_ns) noexcept;
 
   /* Ends and removes a flow (reason for still-open directions). */

@@ -287,10 +287,8 @@ void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept 
       }
       f = table_->insert(keys[j], clock_ns_);
       if (!f) continue;  // table full: counted by the table
-      if (!(f->flags & flow::kClientKnown) && f->pkts[0] == 0 && f->pkts[1] == 0) {
-        start_connection(*f, ts);
-        if (wrong_core(q, p)) f->flags |= flow::kWrongCore;
-      }
+      start_connection(*f, ts);
+      if (wrong_core(q, p)) f->flags |= flow::kWrongCore;
     }
     if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
     tcp(*f, dirs[j], m, p, ts);
