@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -84,7 +85,12 @@ inspect::Config stage_config(const ctl::Config& c, bool have_out_dir) {
   ic.http = c.http.enabled;
   // Must match the outputs run() opens: records nobody drains would fill
   // the ring and, offline, stop the worker for good.
-  ic.http_records = have_out_dir && (c.outputs.messages || (c.outputs.gor && c.http.capture_bytes));
+  ic.message_files = have_out_dir && (c.outputs.messages || (c.outputs.gor && c.http.capture_bytes));
+  ic.pcap = have_out_dir && c.outputs.pcap;
+  ic.pcap_snaplen = c.outputs.pcap_snaplen;
+  ic.pcap_lookback = c.outputs.pcap_lookback;
+  ic.pcap_ring = std::min<uint32_t>(c.outputs.record_ring, 4096);
+  ic.http_records = ic.message_files || ic.pcap;  // pcap selects by exported messages
   ic.max_header_bytes = c.http.max_header_bytes;
   if (have_out_dir && c.outputs.gor) {
     ic.raw_bytes = c.http.capture_bytes;
@@ -265,8 +271,9 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     rt.ready.store(rc == 0, std::memory_order_release);
     if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
     const std::string& dir = opt.out_dir;
-    std::vector<sink::Source> stream_src, message_src;
+    std::vector<sink::Source> stream_src, message_src, packet_src;
     for (inspect::Stage* st : stages) {
+      packet_src.push_back({st->packet_ring(), st->packet_pool(), nullptr, nullptr});
       stream_src.push_back({st->ring(), st->record_pool(), nullptr, nullptr});
       message_src.push_back(
           {st->message_ring(), st->message_pool(), &inspect::Stage::release_message, st});
@@ -283,12 +290,27 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
         !rt.sinks.add({{"streams", dir + "/streams.jsonl", stream_json}}, stream_src))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
+    // The bulky outputs rotate and compress; the JSON Lines files do not.
+    sink::FileOptions bulk;
+    bulk.rotate_bytes = uint64_t(c.outputs.rotate_mb) << 20;
+    bulk.rotate_seconds = c.outputs.rotate_seconds;
+    bulk.gzip = c.outputs.gzip;
     std::vector<sink::FileSpec> msg_files;
     if (c.outputs.messages) msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json});
-    if (c.outputs.gor && c.http.capture_bytes) msg_files.push_back({"gor", dir + "/http.gor", msg_gor});
+    if (c.outputs.gor && c.http.capture_bytes)
+      msg_files.push_back({"gor", dir + "/http.gor", msg_gor, bulk});
     if (rc == 0 && c.inspect && c.http.enabled && !dir.empty() && !msg_files.empty() &&
         !rt.sinks.add(msg_files, message_src))
       rc = fail("cannot create the message outputs in " + dir + ": " + std::strerror(errno));
+    if (rc == 0 && c.inspect && c.outputs.pcap && !dir.empty()) {
+      sink::FileOptions po = bulk;
+      po.header = inspect::pcap_file_header(c.outputs.pcap_snaplen);
+      const sink::Format pcap_rec = [](const void* r) {
+        return inspect::pcap_record(*static_cast<const inspect::PacketRecord*>(r));
+      };
+      if (!rt.sinks.add({{"pcap", dir + "/packets.pcap", pcap_rec, po}}, packet_src))
+        rc = fail("cannot create " + dir + "/packets.pcap: " + std::strerror(errno));
+    }
     if (rc == 0) rt.sinks.start(c.outputs.sink_threads);
   }
   if (rc == 0) {

@@ -656,7 +656,15 @@ Config parse_config(std::string_view text, const std::string& file) {
   }
   if (const toml::table* t = r.table(root, "outputs", "[outputs]")) {
     r.only_keys(*t, "[outputs]",
-                {"dir", "streams", "messages", "gor", "record_ring", "sink_threads"});
+                {"dir", "streams", "messages", "gor", "record_ring", "sink_threads", "pcap",
+                 "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress"});
+    r.boolean(*t, "pcap", "outputs.pcap", c.outputs.pcap);
+    r.uint(*t, "pcap_snaplen", "outputs.pcap_snaplen", 64, 9216, c.outputs.pcap_snaplen);
+    r.uint(*t, "pcap_lookback", "outputs.pcap_lookback", 0, 1u << 20, c.outputs.pcap_lookback);
+    r.uint(*t, "rotate_mb", "outputs.rotate_mb", 0, 1u << 20, c.outputs.rotate_mb);
+    r.uint(*t, "rotate_seconds", "outputs.rotate_seconds", 0, 7 * 86400, c.outputs.rotate_seconds);
+    r.choice<bool>(*t, "compress", "outputs.compress", {{"none", false}, {"gzip", true}},
+                   c.outputs.gzip);
     r.boolean(*t, "messages", "outputs.messages", c.outputs.messages);
     r.boolean(*t, "gor", "outputs.gor", c.outputs.gor);
     r.uint(*t, "sink_threads", "outputs.sink_threads", 1, 64, c.outputs.sink_threads);

@@ -109,6 +109,12 @@ struct OutputsConfig {
   uint32_t sink_threads = 1;            // formatting parallelism (oneTBB arena)
   bool messages = true;                 // messages.jsonl
   bool gor = true;                      // http.gor (needs http.capture_bytes)
+  bool pcap = false;                    // packets.pcap: the connections whose messages are exported
+  uint32_t pcap_snaplen = 2048;         // bytes kept per packet
+  uint32_t pcap_lookback = 4096;        // recent packets per worker kept for a late selection
+  uint32_t rotate_mb = 0;               // http.gor / packets.pcap part size; 0: one file
+  uint32_t rotate_seconds = 0;          // ... part age; 0: no limit
+  bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz
 };
 
 struct Config {

@@ -26,8 +26,13 @@ unsigned inspect_memory_mb(const Config& c) {
       c.http.enabled ? uint64_t(c.outputs.record_ring) * 640 +
                            (c.outputs.gor ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
                      : 0;
+  // packets.pcap: the lookback ring, a last-seq per flow slot, the records.
+  const uint64_t pcap =
+      c.outputs.pcap ? (uint64_t(c.outputs.pcap_snaplen) + 64) * (c.outputs.pcap_lookback + 8192) +
+                           8ull * c.flow.max_flows_per_worker
+                     : 0;
   const uint64_t per_worker = (per_flow + http_per_flow) * c.flow.max_flows_per_worker +
-                              uint64_t(c.outputs.record_ring) * 2 * 256 + http_fixed;
+                              uint64_t(c.outputs.record_ring) * 2 * 256 + http_fixed + pcap;
   return unsigned((per_worker * c.workers.size() >> 20) + 16);
 }
 

@@ -80,7 +80,8 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   }
 #define STREAMS(f) fn(ctx, "streams", #f, sum([](const inspect::Stage& s) -> auto& { return s.stats.f; }))
   STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(rst_without_flow);
-  STREAMS(records_emitted); STREAMS(records_dropped);
+  STREAMS(records_emitted); STREAMS(records_dropped); STREAMS(pcap_packets); STREAMS(pcap_dropped);
+  STREAMS(pcap_lookback_missed);
 #undef STREAMS
 }
 
@@ -156,6 +157,18 @@ std::string stats_json(const Runtime& rt) {
     j.end_object();
   }
   j.end_array();
+
+  // Written after the sinks stopped: every record is in its file.
+  j.begin_object("outputs");
+  for (const auto& o : rt.sinks.outputs()) {
+    j.begin_object(o.name);
+    j.kv("written", o.stats->lines.load());
+    j.kv("bytes", o.stats->bytes.load());
+    j.kv("parts", o.stats->parts.load());
+    j.kv("write_errors", o.stats->write_errors.load());
+    j.end_object();
+  }
+  j.end_object();
 
   j.begin_array("workers");
   for (size_t i = 0; i < rt.workers.size(); i++) {

@@ -302,10 +302,11 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
   if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   const Runtime& rt = *g_rt;
   rte_tel_data_start_dict(d);
-  uint64_t dropped_streams = 0, dropped_messages = 0;
+  uint64_t dropped_streams = 0, dropped_messages = 0, dropped_packets = 0;
   for (const auto& s : rt.stages) {
     dropped_streams += s->stats.records_dropped.get();
     dropped_messages += s->http_stats.records_dropped.get();
+    dropped_packets += s->stats.pcap_dropped.get();
   }
   for (const auto& o : rt.sinks.outputs()) {
     rte_tel_data* c = rte_tel_data_alloc();
@@ -316,7 +317,10 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
     add_u64(c, "bytes", o.stats->bytes.load(std::memory_order_relaxed));
     add_u64(c, "write_errors", o.stats->write_errors.load(std::memory_order_relaxed));
     add_u64(c, "ring_depth", o.depth);
-    add_u64(c, "dropped", o.name == "streams" ? dropped_streams : dropped_messages);
+    add_u64(c, "parts", o.stats->parts.load(std::memory_order_relaxed));
+    add_u64(c, "dropped", o.name == "streams" ? dropped_streams
+                          : o.name == "pcap"  ? dropped_packets
+                                              : dropped_messages);
     rte_tel_data_add_dict_container(d, o.name.c_str(), c, 0);
   }
   return 0;

@@ -65,6 +65,7 @@ enum FlowFlags : uint8_t {
   kClientKnown = 2,     // the SYN told us who the client is
   kEnded = 4,           // streams flushed and reported (closed or reused)
   kWrongCore = 8,       // RSS would put this flow on another worker
+  kPcap = 16,           // selected for packets.pcap: its packets are recorded
 };
 
 /* 256 bytes: four cache lines; the first holds what a lookup touches. */

@@ -264,6 +264,7 @@ void Framer::deliver(Conn& c, Message* m) noexcept {
     if (sink_.release) sink_.release(sink_.ctx, m);
     return;
   }
+  c.exported = 1;
   sink_.emit(sink_.ctx, m);
 }
 

@@ -177,6 +177,7 @@ struct Conn {
   uint32_t exchanges;     // requests begun
   uint32_t conn_hash;
   uint8_t verdict;        // strongest mirror/drop verdict so far (Verdict), 0: none
+  uint8_t exported;       // a message of this connection was exported (not skipped)
 };
 
 class Framer {

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -43,7 +44,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       throw std::runtime_error("cannot allocate stream fingerprints for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
     streams_.dropped = &stats.records_dropped;
-    make_channel(streams_, "streams", sizeof(StreamRecord), socket);
+    make_channel(streams_, "streams", sizeof(StreamRecord), socket, cfg.record_ring);
   }
   if (cfg.http) {
     conns_ = static_cast<http::Conn*>(rte_zmalloc_socket(
@@ -52,7 +53,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       throw std::runtime_error("cannot allocate HTTP parser state for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
     messages_.dropped = &http_stats.records_dropped;
-    make_channel(messages_, "msgs", sizeof(http::Message), socket);
+    make_channel(messages_, "msgs", sizeof(http::Message), socket, cfg.record_ring);
     if (cfg.raw_bytes && cfg.raw_buffers) {
       raw_.dropped = &http_stats.raw_dropped;
       raw_.pool = rte_mempool_create(("loom_raw_" + std::to_string(worker)).c_str(),
@@ -75,6 +76,10 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     };
     sink.emit = [](void* self, http::Message* m) {
       auto* s = static_cast<Stage*>(self);
+      if (!s->cfg_.message_files) {  // made only to select packets.pcap's connections
+        s->framer_sink_.release(self, m);
+        return;
+      }
       uint8_t* raw = m->raw;
       const bool ok = s->push(s->messages_, m);
       if (raw) {
@@ -100,7 +105,22 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       s->messages_.held--;
       rte_mempool_put(s->messages_.pool, m);
     };
+    framer_sink_ = sink;
     framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
+  }
+  if (cfg.pcap) {
+    packets_.dropped = &stats.pcap_dropped;
+    make_channel(packets_, "pkts", sizeof(PacketRecord) + cfg.pcap_snaplen, socket, cfg.pcap_ring);
+    lb_stride_ = RTE_ALIGN_CEIL(sizeof(Lookback) + cfg.pcap_snaplen, 64);
+    if (cfg.pcap_lookback) {
+      lookback_ = static_cast<uint8_t*>(
+          rte_zmalloc_socket("loom_lookback", lb_stride_ * cfg.pcap_lookback, 64, socket));
+      lb_last_ = static_cast<uint64_t*>(rte_zmalloc_socket(
+          "loom_lookback_last", sizeof(uint64_t) * cfg.table.max_flows, 64, socket));
+      if (!lookback_ || !lb_last_)
+        throw std::runtime_error("cannot allocate the pcap lookback of worker " +
+                                 std::to_string(worker) + "; lower outputs.pcap_lookback or raise eal.memory_mb");
+    }
   }
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
@@ -113,9 +133,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   ns_per_tsc_ = 1e9 / double(rte_get_tsc_hz());
 }
 
-void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket) {
+void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket, uint32_t records) {
   const std::string name = std::string("loom_") + what + "_" + std::to_string(worker_);
-  const uint32_t n = pow2_at_least(cfg_.record_ring);
+  const uint32_t n = pow2_at_least(records);
   ch.ring = rte_ring_create(name.c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
   ch.pool = rte_mempool_create((name + "_pool").c_str(), n + 1023, unsigned(size), 0, 0, nullptr,
                                nullptr, nullptr, nullptr, socket, 0);
@@ -189,7 +209,9 @@ Stage::~Stage() {
   reasm_.reset();
   rte_free(sides_);
   rte_free(conns_);
-  for (Channel* ch : {&streams_, &messages_, &raw_}) {
+  rte_free(lookback_);
+  rte_free(lb_last_);
+  for (Channel* ch : {&streams_, &messages_, &raw_, &packets_}) {
     rte_ring_free(ch->ring);
     rte_mempool_free(ch->pool);
   }
@@ -297,7 +319,8 @@ void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept 
 
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
-  if (conns_) conn(f)->started = 0;
+  if (conns_) conn(f)->started = conn(f)->exported = 0;
+  if (lb_last_) lb_last_[table_->index_of(f)] = 0;
   if (sides_) {
     for (int d = 0; d < 2; d++) {
       Side& s = side(f, d);
@@ -323,10 +346,13 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
       flow_stats.reused.add(1);
       const flow::Key key = f.key;
       const uint32_t gen = f.generation + 1;
+      // A 4-tuple in packets.pcap stays there: what follows a selected
+      // connection on it (a late duplicate SYN, its RST) belongs with it.
+      const uint8_t keep = f.flags & flow::kPcap;
       std::memset(static_cast<void*>(&f), 0, sizeof f);
       f.key = key;
       f.generation = gen;
-      f.flags = flow::kInUse;
+      f.flags = flow::kInUse | keep;
       f.state = flow::State::kNew;
       start_connection(f, ts);
     }
@@ -337,6 +363,7 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     reasm_->syn(h, seq);
     seq += 1;  // data on a SYN starts after it
   }
+  if (cfg_.pcap) pcap_packet(f, m, ts);
   f.last_ns = ts;
   f.pkts[dir]++;
   f.bytes[dir] += m->pkt_len;
@@ -365,6 +392,7 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     reasm_->check_timers(h, &f, dir, ts);
   }
   if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+  if (cfg_.pcap) pcap_check(f);
 }
 
 void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
@@ -375,6 +403,7 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
     f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
   }
   if (conns_) framer_->end(*conn(f), f, data_ts_);
+  if (cfg_.pcap) pcap_check(f);
   f.flags |= flow::kEnded;
   f.state = flow::State::kClosed;
   switch (why) {
@@ -412,6 +441,81 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   s.sha.final(r->sha256);
   push(streams_, r);
   stats.records_emitted.add(1);
+}
+
+Stage::Lookback& Stage::lookback_at(uint64_t seq) noexcept {
+  return *reinterpret_cast<Lookback*>(lookback_ + lb_stride_ * ((seq - 1) % cfg_.pcap_lookback));
+}
+
+void Stage::pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8_t* bytes,
+                      uint32_t caplen) noexcept {
+  auto* r = static_cast<PacketRecord*>(take(packets_));
+  if (!r) return;
+  r->ts_ns = ts;
+  r->wirelen = wirelen;
+  r->caplen = caplen;
+  if (m) {
+    const void* d = rte_pktmbuf_read(m, 0, caplen, r->data());
+    if (d != r->data()) std::memcpy(r->data(), d, caplen);
+  } else {
+    std::memcpy(r->data(), bytes, caplen);
+  }
+  if (push(packets_, r)) stats.pcap_packets.add(1);
+}
+
+void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
+  const uint32_t caplen = std::min<uint32_t>(m->pkt_len, cfg_.pcap_snaplen);
+  if (f.flags & flow::kPcap) {
+    pcap_emit(ts, m->pkt_len, m, nullptr, caplen);
+    return;
+  }
+  if (!conns_) {  // no framing, no selection by message: every connection
+    f.flags |= flow::kPcap;
+    pcap_emit(ts, m->pkt_len, m, nullptr, caplen);
+    return;
+  }
+  if (!lookback_) return;
+  const uint32_t slot = table_->index_of(f);
+  Lookback& e = lookback_at(++lb_seq_);
+  e.seq = lb_seq_;
+  e.prev = lb_last_[slot];
+  e.ts_ns = ts;
+  e.caplen = caplen;
+  e.wirelen = m->pkt_len;
+  const void* d = rte_pktmbuf_read(m, 0, caplen, e.data());
+  if (d != e.data()) std::memcpy(e.data(), d, caplen);
+  lb_last_[slot] = lb_seq_;
+}
+
+void Stage::pcap_check(flow::Flow& f) noexcept {
+  if (!(f.flags & flow::kPcap) && conns_ && conn(f)->exported) pcap_select(f);
+}
+
+void Stage::pcap_select(flow::Flow& f) noexcept {
+  f.flags |= flow::kPcap;
+  if (!lookback_) return;
+  // Walk the connection's chain back while the ring still holds it,
+  // then emit oldest first.
+  const uint32_t slot = table_->index_of(f);
+  const uint64_t oldest = lb_seq_ > cfg_.pcap_lookback ? lb_seq_ - cfg_.pcap_lookback + 1 : 1;
+  // The chain starts afresh with each connection (start_connection), so
+  // an entry it reaches that is gone means packets lost to the pcap. The
+  // walk turns the links around as it goes (no memory of its own), then
+  // follows them forward.
+  uint64_t s = lb_last_[slot], next = 0;
+  while (s && s >= oldest && lookback_at(s).seq == s) {
+    Lookback& e = lookback_at(s);
+    const uint64_t prev = e.prev;
+    e.prev = next;
+    next = s;
+    s = prev;
+  }
+  if (s) stats.pcap_lookback_missed.add(1);
+  lb_last_[slot] = 0;
+  for (s = next; s; s = lookback_at(s).prev) {
+    Lookback& e = lookback_at(s);
+    pcap_emit(e.ts_ns, e.wirelen, nullptr, e.data(), e.caplen);
+  }
 }
 
 void Stage::on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns) {
@@ -458,6 +562,20 @@ void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {
   table_->end_all(why, clock_ns_);
   drain_ = nullptr;
   drain_ctx_ = nullptr;
+}
+
+std::string pcap_file_header(uint32_t snaplen) {
+  // libpcap's nanosecond-resolution magic; version 2.4; link type Ethernet.
+  const uint32_t h[6] = {0xa1b23c4d, 2u | (4u << 16), 0, 0, snaplen, 1};
+  return std::string(reinterpret_cast<const char*>(h), sizeof h);
+}
+
+std::string pcap_record(const PacketRecord& r) {
+  const uint32_t h[4] = {uint32_t(r.ts_ns / 1000000000ull), uint32_t(r.ts_ns % 1000000000ull),
+                         r.caplen, r.wirelen};
+  std::string out(reinterpret_cast<const char*>(h), sizeof h);
+  out.append(reinterpret_cast<const char*>(r.data()), r.caplen);
+  return out;
 }
 
 std::string record_json(const StreamRecord& r) {

@@ -48,17 +48,31 @@ struct StreamRecord {
   uint8_t sha256[32];
 };
 
+/* One packet for packets.pcap: the first caplen bytes of the frame follow
+ * the header (the pool's elements are sizeof(PacketRecord) + snaplen). */
+struct PacketRecord {
+  uint64_t ts_ns;
+  uint32_t caplen, wirelen;
+  uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }
+  const uint8_t* data() const noexcept { return reinterpret_cast<const uint8_t*>(this + 1); }
+};
+
 struct Config {
   flow::TableConfig table;
   reasm::Limits limits;
   uint32_t ofo_nodes = 65536;     // segments held at once per worker
   bool streams = true;            // fingerprint streams, emit records
   bool http = true;               // frame HTTP/1.x (counters, telemetry)
-  bool http_records = true;       // ... and emit message records (a sink reads them)
+  bool http_records = true;       // ... and make message records
+  bool message_files = true;      // ... which a sink reads (else: only for pcap selection)
   uint32_t raw_bytes = 0;         // per message raw capture (for .gor); 0: none
   uint32_t raw_buffers = 0;       // capture buffers per worker
   uint32_t max_header_bytes = 65536;
   uint32_t record_ring = 16384;   // records in flight to the writer (each kind)
+  bool pcap = false;              // packet records of the selected connections
+  uint32_t pcap_snaplen = 2048;
+  uint32_t pcap_lookback = 4096;  // recent packets kept for a selection made late
+  uint32_t pcap_ring = 4096;      // packet records in flight to the writer
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
 };
@@ -77,6 +91,8 @@ struct Stats {
   core::Counter tcp_packets, non_tcp_packets;
   core::Counter rst_without_flow;
   core::Counter records_emitted, records_dropped;
+  core::Counter pcap_packets, pcap_dropped;
+  core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
 };
 
 class Stage {
@@ -98,6 +114,8 @@ class Stage {
   rte_mempool* record_pool() const noexcept { return streams_.pool; }
   rte_ring* message_ring() const noexcept { return messages_.ring; }
   rte_mempool* message_pool() const noexcept { return messages_.pool; }
+  rte_ring* packet_ring() const noexcept { return packets_.ring; }
+  rte_mempool* packet_pool() const noexcept { return packets_.pool; }
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
@@ -133,7 +151,27 @@ class Stage {
   bool give_up_waiting(uint64_t& since) noexcept;
   void* take(Channel& ch) noexcept;              // nullptr: none free (dropped)
   bool push(Channel& ch, void* rec) noexcept;    // false: full, dropped and counted
-  void make_channel(Channel& ch, const char* what, size_t size, int socket);
+  void make_channel(Channel& ch, const char* what, size_t size, int socket, uint32_t n);
+
+  /* packets.pcap. A connection is selected once one of its messages is
+   * exported (verdict other than skip) — or from its first packet when
+   * HTTP framing is off. The decision comes after the packets that carried
+   * the message, so until then each packet is copied into a per-worker
+   * lookback ring, chained per flow slot; selecting walks the chain back
+   * and emits what the ring still holds, oldest first. */
+  struct Lookback {
+    uint64_t seq;         // 1 + position in the stream of saved packets; 0: empty
+    uint64_t prev;        // seq of the same connection's previous packet, 0: none
+    uint64_t ts_ns;
+    uint32_t caplen, wirelen;
+    uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }
+  };
+  void pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept;
+  void pcap_select(flow::Flow& f) noexcept;
+  void pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8_t* bytes,
+                 uint32_t caplen) noexcept;
+  void pcap_check(flow::Flow& f) noexcept;  // selects f if its connection asks for it
+  Lookback& lookback_at(uint64_t seq) noexcept;
 
   void emit(const flow::Flow& f, int dir) noexcept;
   http::Conn* conn(const flow::Flow& f) noexcept;
@@ -151,9 +189,14 @@ class Stage {
   std::unique_ptr<flow::Table> table_;
   std::unique_ptr<reasm::Reassembler> reasm_;
   Side* sides_ = nullptr;           // 2 per flow slot, only with streams
-  Channel streams_, messages_, raw_;
+  Channel streams_, messages_, raw_, packets_;
+  uint8_t* lookback_ = nullptr;     // pcap_lookback entries of lb_stride_ bytes
+  size_t lb_stride_ = 0;
+  uint64_t lb_seq_ = 0;             // packets saved so far
+  uint64_t* lb_last_ = nullptr;     // per flow slot: seq of its latest saved packet
   http::Conn* conns_ = nullptr;     // 1 per flow slot, only with http
   std::unique_ptr<http::Framer> framer_;
+  http::Sink framer_sink_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;
   int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
@@ -168,5 +211,9 @@ class Stage {
 
 /* Formats a record as one streams.jsonl line, newline included. */
 std::string record_json(const StreamRecord& r);
+
+/* pcap's global header (nanosecond timestamps, Ethernet) and one record. */
+std::string pcap_file_header(uint32_t snaplen);
+std::string pcap_record(const PacketRecord& r);
 
 }  // namespace inspect

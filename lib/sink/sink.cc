@@ -1,10 +1,6 @@
 #include "sink/sink.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
 
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
@@ -14,8 +10,8 @@ namespace sink {
 struct SinkSet::Output {
   struct File {
     FileSpec spec;
-    FILE* f = nullptr;
     OutputStats stats;
+    std::unique_ptr<sink::File> file;
   };
   std::vector<std::unique_ptr<File>> files;
   std::vector<Source> sources;
@@ -44,14 +40,8 @@ bool SinkSet::add(std::vector<FileSpec> files, std::vector<Source> sources) {
   for (FileSpec& fs : files) {
     auto file = std::make_unique<Output::File>();
     file->spec = std::move(fs);
-    file->f = std::fopen(file->spec.path.c_str(), "w");
-    if (!file->f) {
-      for (auto& g : o->files) std::fclose(g->f);
-      return false;
-    }
-    // 1 MiB stdio buffer: a record is 300-700 bytes of JSON, so one
-    // write(2) per ~2000 records.
-    std::setvbuf(file->f, nullptr, _IOFBF, 1 << 20);
+    file->file = std::make_unique<sink::File>(file->spec.path, file->spec.options, &file->stats);
+    if (!file->file->open()) return false;  // the files opened so far close with `o`
     o->files.push_back(std::move(file));
   }
   outs_.push_back(std::move(o));
@@ -102,17 +92,8 @@ bool SinkSet::pass() {
               tbb::filter_mode::serial_in_order, [](std::shared_ptr<Batch> b) {
                 Output& o = *static_cast<Output*>(b->out);
                 for (size_t f = 0; f < o.files.size(); f++) {
-                  Output::File& file = *o.files[f];
-                  uint64_t bytes = 0, lines = 0;
-                  for (const std::string& t : b->text[f]) {
-                    if (t.empty()) continue;
-                    if (std::fwrite(t.data(), 1, t.size(), file.f) != t.size())
-                      file.stats.write_errors.fetch_add(1, std::memory_order_relaxed);
-                    bytes += t.size();
-                    lines++;
-                  }
-                  file.stats.lines.fetch_add(lines, std::memory_order_relaxed);
-                  file.stats.bytes.fetch_add(bytes, std::memory_order_relaxed);
+                  sink::File& file = *o.files[f]->file;
+                  for (const std::string& t : b->text[f]) file.write(t);
                 }
                 if (b->src->release)
                   for (unsigned i = 0; i < b->n; i++) b->src->release(b->src->ctx, b->recs[i]);
@@ -153,14 +134,7 @@ bool SinkSet::stop() {
   }
   bool ok = true;
   for (auto& o : outs_) {
-    for (auto& file : o->files) {
-      if (!file->f) continue;
-      // fsync has nothing to do on a pipe or FIFO (EINVAL): not an error.
-      ok &= std::fflush(file->f) == 0 && (::fsync(fileno(file->f)) == 0 || errno == EINVAL);
-      ok &= std::fclose(file->f) == 0;
-      ok &= file->stats.write_errors.load() == 0;
-      file->f = nullptr;
-    }
+    for (auto& file : o->files) ok &= file->file->close();
     // The rings belong to the stages, which may be freed next: forget them.
     o->sources.clear();
   }
@@ -173,7 +147,8 @@ std::vector<SinkSet::View> SinkSet::outputs() const {
     uint64_t depth = 0;
     for (const Source& s : o->sources)
       if (s.ring) depth += rte_ring_count(s.ring);
-    for (const auto& file : o->files) v.push_back({file->spec.name, file->spec.path, &file->stats, depth});
+    for (const auto& file : o->files)
+      v.push_back({file->spec.name, file->file->current_path(), &file->stats, depth});
   }
   return v;
 }

@@ -24,6 +24,8 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "sink/file.h"
+
 namespace sink {
 
 /* One producer: a worker's ring of records and the pool they come from.
@@ -42,15 +44,10 @@ using Format = std::string (*)(const void* record);
 
 /* A file an output writes, and the format of its records. */
 struct FileSpec {
-  std::string name;  // for telemetry: "streams", "messages", "gor"
+  std::string name;  // for telemetry: "streams", "messages", "gor", "pcap"
   std::string path;
   Format format;
-};
-
-struct OutputStats {
-  std::atomic<uint64_t> lines{0};
-  std::atomic<uint64_t> bytes{0};
-  std::atomic<uint64_t> write_errors{0};
+  FileOptions options = {};  // header, rotation, gzip
 };
 
 class SinkSet {
@@ -79,7 +76,7 @@ class SinkSet {
   bool stop();
 
   struct View {
-    std::string name, path;
+    std::string name, path;  // path: the part being written
     const OutputStats* stats;
     uint64_t depth;  // records waiting in the rings feeding this file
   };

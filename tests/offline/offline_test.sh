@@ -11,7 +11,10 @@
 #     status, decoded body length, 1xx, pairing),
 #   - write http.gor in goreplay's format whose raw requests rebuild the
 #     client streams exactly,
-#   - give byte-identical output files on a second run.
+#   - give byte-identical output files on a second run,
+#   - with outputs.pcap, write exactly the packets of the connections whose
+#     messages were exported (pcap_check.py), and cut http.gor and
+#     packets.pcap into gzip parts that add up to the single files.
 # Usage: tests/offline/offline_test.sh [BUILD_DIR] [CORPUS_DIR]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +32,7 @@ check() {  # check NAME EXPECTED ACTUAL
 }
 jget() { $py -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
+printf 'mode = "offline"\n[outputs]\npcap = true\n' >"$tmp/pcap.toml"
 captures=$(ls "$corpus"/captures/*.pcap "$corpus"/synthetic/*.pcap "$root"/tests/data/*.pcap 2>/dev/null)
 [ -n "$captures" ] || { echo "offline: no captures found under $corpus"; exit 1; }
 for pcap in $captures; do
@@ -62,7 +66,11 @@ for pcap in $captures; do
       fail=$((fail + 1)); echo "FAIL: $name: $f differs between two runs"; fi
   done
   if [ -f "$pcap.oracle.json" ]; then
-    for cmp_out in "$($py "$here/gor_check.py" "$out1")" \
+    out3=$tmp/$name.3
+    "$loom" --pcap "$pcap" --out "$out3" --config "$tmp/pcap.toml" >>"$tmp/$name.log" 2>&1
+    check "$name pcap run exit" 0 $?
+    for cmp_out in "$($py "$here/pcap_check.py" "$pcap" "$out3/messages.jsonl" "$out3/packets.pcap")" \
+                   "$($py "$here/gor_check.py" "$out1")" \ "$($py "$here/gor_check.py" "$out1")" \
                    "$($py "$here/streams_vs_oracle.py" "$pcap.oracle.json" "$out1/streams.jsonl")" \
                    "$($py "$here/messages_vs_oracle.py" "$pcap.oracle.tsv" "$out1/messages.jsonl" "$pcap.oracle.json")"; do
       echo "$cmp_out" | grep FAIL
@@ -72,6 +80,30 @@ for pcap in $captures; do
     done
   fi
 done
+
+# Rotation and gzip: the parts of http.gor and packets.pcap, read in order,
+# are the single files of an unrotated run (the part size is a bound).
+cap=$corpus/captures/clean-v4.pcap
+if [ -f "$cap" ]; then
+  printf 'mode = "offline"\n[outputs]\npcap = true\nrotate_mb = 1\ncompress = "gzip"\n' >"$tmp/rot.toml"
+  "$loom" --pcap "$cap" --out "$tmp/rot" --config "$tmp/rot.toml" >"$tmp/rot.log" 2>&1
+  check "rotate: exit" 0 $?
+  parts=$(ls "$tmp"/rot/http_*.gor.gz | sort -t_ -k2 -n)
+  check "rotate: .gor parts = http.gor" "$(sha256sum <"$tmp/clean-v4.3/http.gor")" \
+        "$(for p in $parts; do zcat "$p"; done | sha256sum)"
+  big=0
+  for p in $parts; do [ "$(zcat "$p" | wc -c)" -le $((1 << 20)) ] || big=1; done
+  check "rotate: no .gor part over 1 MiB" 0 $big
+  pparts=$(ls "$tmp"/rot/packets_*.pcap.gz | sort -t_ -k2 -n)
+  check "rotate: several pcap parts" 1 "$([ "$(echo "$pparts" | wc -l)" -gt 1 ] && echo 1)"
+  out=$($py "$here/pcap_check.py" "$cap" "$tmp/rot/messages.jsonl" $pparts)
+  echo "$out" | grep FAIL
+  p=$(echo "$out" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
+  f=$(echo "$out" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
+  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))
+  check "rotate: parts counted" "$(echo "$pparts" | wc -l)" \
+        "$(jget "$tmp/rot/stats.json" "d['outputs']['pcap']['parts']" 2>/dev/null)"
+fi
 
 # Broken frames: each counted under its own reason, the run still exits 0.
 expect=$($py "$here/make_malformed.py" "$tmp/malformed.pcap")
