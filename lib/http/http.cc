@@ -228,6 +228,10 @@ Framer::Framer(Stats* s, Sink sink, uint32_t max_header_bytes)
 
 void Framer::reset(Side& s, bool request) noexcept {
   llhttp_init(&s.parser, request ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  // Content-Length with chunked: frame it as chunked (RFC 9112 6.3: the
+  // transfer coding wins, as at most servers) and flag it ambiguous, rather
+  // than lose the connection's framing to an error.
+  llhttp_set_lenient_chunked_length(&s.parser, 1);
   s.cur = nullptr;
   s.field_len = 0;
   s.is_host = 0;
@@ -484,6 +488,10 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
     }
     s_->parse_errors.add(1);
     s_->errors[size_t(e) < kNumErrors ? size_t(e) : 0].add(1);
+    if (e == HPE_UNEXPECTED_CONTENT_LENGTH && s.cur) {  // several Content-Length values
+      s.cur->flags |= kAmbiguous;
+      s_->ambiguous.add(1);
+    }
     const char* pos = llhttp_get_error_pos(&s.parser);
     uint32_t used = pos ? uint32_t(pos - reinterpret_cast<const char*>(p)) : len;
     if (used >= len) used = len - 1;

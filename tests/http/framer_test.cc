@@ -242,16 +242,34 @@ TEST(Http, ConnectTunnelIsNotParsed) {
   EXPECT_EQ(h.st.parse_errors.get(), 0u);
 }
 
-TEST(Http, AmbiguousFramingIsFlagged) {
+TEST(Http, ContentLengthWithChunkedIsFramedChunkedAndFlagged) {
   Harness h;
-  h.c2s("POST /x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  // The chunked body is 3 bytes; Content-Length claims 30. Chunked wins,
+  // so the next pipelined request is found where it really starts.
+  h.c2s("POST /x HTTP/1.1\r\nContent-Length: 30\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        "GET /next HTTP/1.1\r\n\r\n");
   h.end();
   const auto q = h.kind(true);
-  ASSERT_FALSE(q.empty());
-  // llhttp refuses the combination outright (request smuggling); either way
-  // the message is flagged and counted.
-  EXPECT_TRUE(q[0].flags & (http::kAmbiguous | http::kParseError));
-  EXPECT_GT(h.st.ambiguous.get() + h.st.parse_errors.get(), 0u);
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_TRUE(q[0].flags & http::kAmbiguous);
+  EXPECT_FALSE(q[0].flags & (http::kParseError | http::kIncomplete));
+  EXPECT_TRUE(q[0].chunked);
+  EXPECT_EQ(q[0].body_len, 3u);
+  EXPECT_STREQ(q[1].uri, "/next");
+  EXPECT_FALSE(q[1].flags & http::kAmbiguous);
+  EXPECT_EQ(h.st.ambiguous.get(), 1u);
+  EXPECT_EQ(h.st.parse_errors.get(), 0u);
+}
+
+TEST(Http, DuplicateContentLengthIsFlaggedAmbiguous) {
+  Harness h;
+  h.c2s("POST /x HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde");
+  h.end();
+  const auto q = h.kind(true);
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_TRUE(q[0].flags & http::kAmbiguous);
+  EXPECT_TRUE(q[0].flags & http::kParseError);
+  EXPECT_EQ(h.st.ambiguous.get(), 1u);
 }
 
 TEST(Http, HostAndLongUriAreBoundedAndFlagged) {
