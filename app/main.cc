@@ -24,6 +24,10 @@ const char kUsage[] =
     "        offline: run the pipeline on a capture through net_pcap, write\n"
     "        DIR/streams.jsonl, DIR/stats.json and DIR/run.json, exit when the\n"
     "        capture is consumed\n"
+    "  loom --check-flows FILE\n"
+    "        set up the ports of a startup file and print, per port, the\n"
+    "        rte_flow rules steering would install and whether the port\n"
+    "        accepts them (else: software fallback)\n"
     "  loom --version | --help\n";
 
 int usage_error(const std::string& msg) {
@@ -46,6 +50,7 @@ bool make_dir(const std::string& d) {
 int main(int argc, char** argv) {
   std::optional<std::string> config, check, pcap, out;
   double duration = 0;
+  bool check_flows = false;
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     auto next = [&](const char* what) -> std::optional<std::string> {
@@ -63,6 +68,9 @@ int main(int argc, char** argv) {
       if (!(config = next("FILE"))) return usage_error("--config needs a FILE");
     } else if (a == "--check-config") {
       if (!(check = next("FILE"))) return usage_error("--check-config needs a FILE");
+    } else if (a == "--check-flows") {
+      if (!(config = next("FILE"))) return usage_error("--check-flows needs a FILE");
+      check_flows = true;
     } else if (a == "--pcap") {
       if (!(pcap = next("IN.pcap"))) return usage_error("--pcap needs a capture file");
     } else if (a == "--out") {
@@ -92,6 +100,9 @@ int main(int argc, char** argv) {
 
   app::RunOptions opt;
   opt.duration_s = duration;
+  opt.check_flows = check_flows;
+  if (check_flows && (pcap || out || duration > 0))
+    return usage_error("--check-flows takes only the startup file");
   ctl::Config cfg;
   try {
     std::optional<ctl::Config> base;

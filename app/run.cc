@@ -101,6 +101,7 @@ inspect::Config stage_config(const ctl::Config& c, bool have_out_dir) {
   // capture order, so the output does not depend on the machine's timing.
   ic.lossless = c.mode == ctl::Mode::kOffline;
   ic.idle_sweep = c.mode != ctl::Mode::kOffline;
+  ic.steering = c.steering;
   return ic;
 }
 
@@ -169,6 +170,48 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir) {
     }
     rt.workers.push_back(std::move(w));
   }
+}
+
+/* rte_flow per port (port/steer.h): install the steering rules where the
+ * NIC takes them all, log each rule's result, and say which ports fall
+ * back to software (the workers check every frame either way). With
+ * check_only, validate and print instead. Returns an exit code. */
+int steer_ports(ctl::Runtime& rt, bool check_only) {
+  const ctl::Config& c = rt.cfg;
+  const std::vector<port::FlowRule> rules = port::steer_rules(c.steering);
+  for (const port::PortState& p : rt.ports) {
+    port::InstallReport rep;
+    if (!rules.empty() && (c.steering.hardware || check_only))
+      rep = port::install(p.port_id, rules, p.spec.rx_queues, p.rss_hf, p.rss_key, check_only);
+    const char* name = p.spec.name.c_str();
+    if (check_only) {
+      std::printf("port %s (%s): %zu rule(s)%s\n", name, p.driver.c_str(), rules.size(),
+                  rules.empty() ? ": every TCP port inspected, nothing to steer" : "");
+      for (const port::RuleResult& r : rep.rules)
+        std::printf("  %s: %s%s\n", r.rule.describe(p.spec.rx_queues).c_str(),
+                    r.ok ? "accepted" : "refused: ", r.reason.c_str());
+      if (!rules.empty())
+        std::printf("  => %s\n", std::all_of(rep.rules.begin(), rep.rules.end(),
+                                             [](const port::RuleResult& r) { return r.ok; })
+                                     ? "hardware (rte_flow)"
+                                     : "software (the workers apply the same selection)");
+    } else if (!rules.empty()) {
+      for (const port::RuleResult& r : rep.rules) {
+        if (r.ok)
+          LOOM_LOG(INFO, "port %s rte_flow %s: ok", name, r.rule.describe(p.spec.rx_queues).c_str());
+        else
+          LOOM_LOG(WARNING, "port %s rte_flow %s: refused: %s", name,
+                   r.rule.describe(p.spec.rx_queues).c_str(), r.reason.c_str());
+      }
+      if (rep.hardware)
+        LOOM_LOG(INFO, "port %s: %zu steering rules in hardware", name, rep.handles.size());
+      else
+        LOOM_LOG(WARNING, "port %s: steering in software (%s)", name,
+                 c.steering.hardware ? "the PMD refused a rule" : "steering.hardware = false");
+    }
+    rt.steering.push_back(std::move(rep));
+  }
+  return 0;
 }
 
 void log_summary(const ctl::Runtime& rt, double wall) {
@@ -257,6 +300,16 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     } catch (const port::SetupError& e) {
       rc = fail(where(c, i, e.setting) + "port \"" + c.ports[i].spec.name + "\": " + e.what());
       break;
+    }
+  }
+
+  if (rc == 0) {
+    rc = steer_ports(rt, opt.check_flows);
+    if (opt.check_flows) {
+      for (size_t i = 0; i < rt.ports.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
+      for (const auto& p : rt.ports) port::close_port(p.port_id);
+      rte_eal_cleanup();
+      return rc;
     }
   }
 
@@ -406,6 +459,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.ready.store(false, std::memory_order_release);
   rt.sinks.stop();    // before the rings it drains go away
   rt.stages.clear();  // their tables and rings live in EAL memory
+  for (size_t i = 0; i < rt.steering.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
   for (const auto& p : rt.ports) port::close_port(p.port_id);
   const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();

@@ -55,20 +55,20 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
   // Relayed frames land directly behind the buffer's pending ones: it holds
   // two bursts and is flushed whenever it reaches one, so there is room.
   rte_mbuf** pkts = b ? b->pkts + b->n : local;
-  const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, w.burst);
-  if (n == 0) return 0;
+  const uint16_t got = rte_eth_rx_burst(q.port, q.queue, pkts, w.burst);
+  if (got == 0) return 0;
 
-  w.stats.rx_packets.add(n);
+  w.stats.rx_packets.add(got);
 
-  if (w.hook) w.hook(w.hook_ctx, w, q, pkts, n);
+  const uint16_t n = w.hook ? w.hook(w.hook_ctx, w, q, pkts, got) : got;
 
   if (!b) {
     rte_pktmbuf_free_bulk(pkts, n);
-    return n;
+    return got;
   }
   b->n += n;
   if (b->n >= kBurst) tx_flush(w, *b);
-  return n;
+  return got;
 }
 
 bool any_pending(const WorkerCtx& w) noexcept {

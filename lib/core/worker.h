@@ -75,9 +75,12 @@ struct WorkerCtx;
 
 /* Called once per non-empty RX burst, before the frames are relayed or
  * freed. It may take extra references (rte_mbuf_refcnt_update) on frames
- * it keeps; it must not free or modify them. Chosen once at start-up. */
-using BurstHook = void (*)(void* hook_ctx, WorkerCtx& w, const RxQueue& q,
-                           rte_mbuf** pkts, uint16_t n);
+ * it keeps, and it may withhold frames from the relay: it returns how many
+ * to relay, having moved those to the front of pkts in their order and
+ * freed (and counted under a Drop reason) the others. It must not modify
+ * a frame it relays. Chosen once at start-up. */
+using BurstHook = uint16_t (*)(void* hook_ctx, WorkerCtx& w, const RxQueue& q,
+                               rte_mbuf** pkts, uint16_t n);
 
 /* Called on polls that found nothing: where bounded background work
  * (flow-table sweeping) happens. */

@@ -591,7 +591,7 @@ Config parse_config(std::string_view text, const std::string& file) {
   c.file = file;
   r.only_keys(root, "the top level",
               {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
-               "reassembly", "http", "rules", "outputs"});
+               "reassembly", "http", "rules", "outputs", "steering"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
   r.choice<Mode>(root, "mode", "mode",
@@ -678,6 +678,41 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.boolean(*t, "enabled", "http.enabled", c.http.enabled);
     r.uint(*t, "capture_bytes", "http.capture_bytes", 0, 16u << 20, c.http.capture_bytes);
     r.uint(*t, "capture_buffers", "http.capture_buffers", 16, 1u << 20, c.http.capture_buffers);
+  }
+  if (const toml::table* t = r.table(root, "steering", "[steering]")) {
+    r.only_keys(*t, "[steering]", {"service_ports", "other", "hardware"});
+    r.choice<port::Rest>(*t, "other", "steering.other",
+                         {{"pass", port::Rest::kPass}, {"drop", port::Rest::kDrop}}, c.steering.rest);
+    r.boolean(*t, "hardware", "steering.hardware", c.steering.hardware);
+    if (const toml::node* n = t->get("service_ports")) {
+      const toml::array* a = n->as_array();
+      if (!a) r.error(*n, "steering.service_ports must be an array of ports (80) and ranges (\"8000-8099\")");
+      for (size_t i = 0; a && i < a->size(); i++) {
+        const toml::node& e = *a->get(i);
+        port::PortRange pr;
+        bool ok = false;
+        if (const auto* v = e.as_integer()) {
+          ok = v->get() >= 1 && v->get() <= 65535;
+          pr.lo = pr.hi = uint16_t(v->get());
+        } else if (const auto* str = e.as_string()) {
+          unsigned lo = 0, hi = 0;
+          char tail = 0;
+          ok = std::sscanf(str->get().c_str(), "%u-%u%c", &lo, &hi, &tail) == 2 && lo >= 1 &&
+               lo <= hi && hi <= 65535;
+          pr.lo = uint16_t(lo);
+          pr.hi = uint16_t(hi);
+        }
+        if (ok)
+          c.steering.service_ports.push_back(pr);
+        else
+          r.error(e, "steering.service_ports[" + std::to_string(i) +
+                         "] must be a port from 1 to 65535 or a range \"LO-HI\" within it");
+      }
+      if (a && a->empty()) r.error(*n, "steering.service_ports is empty; leave it out to inspect every port");
+    }
+    if (c.steering.rest == port::Rest::kDrop && c.steering.service_ports.empty())
+      r.error(at(t->source()), "steering.other = \"drop\" needs steering.service_ports: "
+                               "without them nothing would be left to relay");
   }
   for (const char* later : {"rules"})
     if (const toml::table* t = r.table(root, later, std::string("[") + later + "]"))

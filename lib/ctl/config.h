@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "port/port.h"
+#include "port/steer.h"
 
 namespace ctl {
 
@@ -136,6 +137,7 @@ struct Config {
   ReassemblyConfig reasm;
   HttpConfig http;
   OutputsConfig outputs;
+  port::SteerSpec steering;          // [steering]: service ports, the rest
 
   /* Location of a port's key for run-time errors (queue limits of real
    * NICs are only known once EAL has probed them). */

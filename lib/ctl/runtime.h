@@ -19,6 +19,7 @@
 #include "inspect/stage.h"
 #include "sink/sink.h"
 #include "port/port.h"
+#include "port/steer.h"
 
 namespace ctl {
 
@@ -27,6 +28,7 @@ struct Runtime {
   std::string version;
   uint64_t start_tsc = 0;
   std::vector<port::PortState> ports;
+  std::vector<port::InstallReport> steering;  // per port: rte_flow rules and results
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
   std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect
   sink::SinkSet sinks;            // streams.jsonl, messages.jsonl

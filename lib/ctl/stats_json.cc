@@ -79,7 +79,7 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
     fn(ctx, "http_errors", http::error_name(e), v);
   }
 #define STREAMS(f) fn(ctx, "streams", #f, sum([](const inspect::Stage& s) -> auto& { return s.stats.f; }))
-  STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(rst_without_flow);
+  STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(unsteered_packets); STREAMS(rst_without_flow);
   STREAMS(records_emitted); STREAMS(records_dropped); STREAMS(pcap_packets); STREAMS(pcap_dropped);
   STREAMS(pcap_lookback_missed);
 #undef STREAMS

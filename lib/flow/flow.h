@@ -66,6 +66,8 @@ enum FlowFlags : uint8_t {
   kEnded = 4,           // streams flushed and reported (closed or reused)
   kWrongCore = 8,       // RSS would put this flow on another worker
   kPcap = 16,           // selected for packets.pcap: its packets are recorded
+  kDropped = 32,        // a drop rule matched: inline, its frames are no longer relayed
+  kMirrored = 64,       // a mirror rule matched: its frames are copied to the mirror
 };
 
 /* 256 bytes: four cache lines; the first holds what a lookup touches. */

@@ -29,7 +29,7 @@ uint32_t pow2_at_least(uint32_t n) {
 }  // namespace
 
 Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
-    : cfg_(cfg), worker_(worker), rss_(std::move(rss)) {
+    : cfg_(cfg), worker_(worker), rss_(std::move(rss)), steer_(cfg.steering) {
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &Stage::on_end, this,
                                          &flow_stats, &Stage::on_visit);
   reasm::Consumer c;
@@ -225,9 +225,9 @@ Stage::Side& Stage::side(const flow::Flow& f, int dir) noexcept {
   return sides_[2 * table_->index_of(f) + dir];
 }
 
-void Stage::burst_hook(void* self, core::WorkerCtx&, const core::RxQueue& q, rte_mbuf** pkts,
-                       uint16_t n) {
-  static_cast<Stage*>(self)->burst(q, pkts, n);
+uint16_t Stage::burst_hook(void* self, core::WorkerCtx& w, const core::RxQueue& q,
+                           rte_mbuf** pkts, uint16_t n) {
+  return static_cast<Stage*>(self)->burst(w, q, pkts, n);
 }
 
 void Stage::idle_hook(void* self, core::WorkerCtx&) {
@@ -259,8 +259,11 @@ bool Stage::wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexc
          unsigned(r.queue_owner[queue]) != worker_;
 }
 
-void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept {
+uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts,
+                      uint16_t n) noexcept {
   pkt::Parsed parsed[core::kBurst];
+  uint8_t drop[core::kBurst];  // 0, or 1 + core::Drop: withheld from the relay
+  bool any_drop = false;
   flow::Key keys[core::kBurst];
   const flow::Key* kp[core::kBurst];
   uint8_t dirs[core::kBurst];
@@ -270,11 +273,25 @@ void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept 
 
   // Stage 1: parse every frame, collect the TCP ones' keys.
   pkt::Tally tally;
+  uint32_t unsteered = 0;
   for (uint16_t i = 0; i < n; i++) {
     pkt::Malformed why{};
     const pkt::Kind k = pkt::parse_mbuf(pkts[i], parsed[i], &why);
     tally.add(k, parsed[i], why);
+    drop[i] = 0;
+    // Steering (port/steer.h): the same choice the NIC makes when it can.
+    const bool ip = k == pkt::Kind::kTcp || k == pkt::Kind::kUdp || k == pkt::Kind::kOtherIp ||
+                    k == pkt::Kind::kIpFragment;
+    const bool service = k == pkt::Kind::kTcp && steer_.service(parsed[i].sport, parsed[i].dport);
+    if (ip && !service && steer_.rest_dropped()) {
+      drop[i] = 1 + uint8_t(core::Drop::steer_drop);
+      any_drop = true;
+    }
     if (k != pkt::Kind::kTcp) continue;
+    if (!service) {
+      unsteered++;
+      continue;
+    }
     dirs[nt] = uint8_t(flow::make_key(parsed[i], keys[nt]));
     kp[nt] = &keys[nt];
     which[nt] = i;
@@ -282,8 +299,9 @@ void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept 
   }
   tally.commit(pkt_stats);
   stats.tcp_packets.add(nt);
-  stats.non_tcp_packets.add(n - nt);
-  if (nt == 0) return;
+  stats.unsteered_packets.add(unsteered);
+  stats.non_tcp_packets.add(n - nt - unsteered);
+  if (nt == 0) return any_drop ? withhold(w, pkts, n, drop) : n;
 
   // Stage 2: one bulk lookup for the burst (l3fwd's habit).
   table_->lookup_bulk(kp, nt, pos);
@@ -314,7 +332,26 @@ void Stage::burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept 
     }
     if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
     tcp(*f, dirs[j], m, p, ts);
+    if (f->flags & flow::kDropped) {
+      drop[which[j]] = 1 + uint8_t(core::Drop::rule_drop);
+      any_drop = true;
+    }
   }
+  return any_drop ? withhold(w, pkts, n, drop) : n;
+}
+
+uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,
+                         const uint8_t* drop) noexcept {
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < n; i++) {
+    if (drop[i]) {
+      w.stats.drops[drop[i] - 1].add(1);
+      rte_pktmbuf_free(pkts[i]);  // the stage's own references (OFO) stay valid
+    } else {
+      pkts[kept++] = pkts[i];
+    }
+  }
+  return kept;
 }
 
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {

@@ -29,6 +29,7 @@
 #include "flow/flow.h"
 #include "http/http.h"
 #include "pkt/parse.h"
+#include "port/steer.h"
 #include "reasm/reasm.h"
 
 namespace inspect {
@@ -75,6 +76,7 @@ struct Config {
   uint32_t pcap_ring = 4096;      // packet records in flight to the writer
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
+  port::SteerSpec steering;       // service ports: the rest is not tracked (or dropped)
 };
 
 /* RSS as programmed on one port, to spot flows hashed to another worker. */
@@ -89,6 +91,7 @@ struct PortRss {
 
 struct Stats {
   core::Counter tcp_packets, non_tcp_packets;
+  core::Counter unsteered_packets;  // TCP outside steering.service_ports: not tracked
   core::Counter rst_without_flow;
   core::Counter records_emitted, records_dropped;
   core::Counter pcap_packets, pcap_dropped;
@@ -102,8 +105,8 @@ class Stage {
   Stage(const Stage&) = delete;
   Stage& operator=(const Stage&) = delete;
 
-  static void burst_hook(void* self, core::WorkerCtx& w, const core::RxQueue& q,
-                         rte_mbuf** pkts, uint16_t n);
+  static uint16_t burst_hook(void* self, core::WorkerCtx& w, const core::RxQueue& q,
+                             rte_mbuf** pkts, uint16_t n);
   static void idle_hook(void* self, core::WorkerCtx& w);
 
   /* Ends every open flow with `why` (capture-end, shutdown). Main lcore,
@@ -133,7 +136,10 @@ class Stage {
     uint64_t first_ns, last_ns;
   };
 
-  void burst(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;
+  uint16_t burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;
+  /* Frees the frames drop[] marks, counting each under its reason, and
+   * returns how many are left (moved to the front, in order). */
+  uint16_t withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n, const uint8_t* drop) noexcept;
   void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
   void start_connection(flow::Flow& f, uint64_t ts) noexcept;
   void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
@@ -199,6 +205,7 @@ class Stage {
   http::Sink framer_sink_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;
+  port::Steer steer_;
   int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
   uint64_t ts_flag_ = 0;
   uint64_t clock_ns_ = 0;           // latest time seen
