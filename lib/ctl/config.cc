@@ -576,6 +576,9 @@ static void check_topology(Reader& r, Config& c, const std::vector<RawPair>& pai
   }
 }
 
+// [rules] and [[rule]] (rules_config.cc).
+void read_rules(const toml::table& root, Config& c, std::vector<ConfigError>& errs);
+
 Config parse_config(std::string_view text, const std::string& file) {
   std::vector<ConfigError> errs;
   Reader r(file, errs);
@@ -591,7 +594,7 @@ Config parse_config(std::string_view text, const std::string& file) {
   c.file = file;
   r.only_keys(root, "the top level",
               {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
-               "reassembly", "http", "rules", "outputs", "steering"});
+               "reassembly", "http", "rules", "rule", "outputs", "steering"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
   r.choice<Mode>(root, "mode", "mode",
@@ -714,9 +717,7 @@ Config parse_config(std::string_view text, const std::string& file) {
       r.error(at(t->source()), "steering.other = \"drop\" needs steering.service_ports: "
                                "without them nothing would be left to relay");
   }
-  for (const char* later : {"rules"})
-    if (const toml::table* t = r.table(root, later, std::string("[") + later + "]"))
-      r.only_keys(*t, std::string("[") + later + "]", {});
+  read_rules(root, c, errs);
 
   each_table(r, root, "ports", [&](const toml::table& t, size_t i) {
     c.ports.emplace_back();

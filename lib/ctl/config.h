@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "match/match.h"
 #include "port/port.h"
 #include "port/steer.h"
 
@@ -138,6 +139,7 @@ struct Config {
   HttpConfig http;
   OutputsConfig outputs;
   port::SteerSpec steering;          // [steering]: service ports, the rest
+  match::RuleSet rules;              // [rules] and [[rule]]
 
   /* Location of a port's key for run-time errors (queue limits of real
    * NICs are only known once EAL has probed them). */

@@ -96,8 +96,9 @@ TEST(Config, RejectsUnknownTopLevelKey) {
   expect_one(std::string("moed = 1\n") + kGood, 1, 1, "unknown key 'moed' in the top level");
 }
 
-TEST(Config, RejectsKeysInSectionsOfLaterReleases) {
-  expect_one(std::string(kGood) + "[rules]\nmax_header_bytes = 3\n", 22, 1, "[rules] has no settings");
+TEST(Config, RejectsUnknownKeysInSections) {
+  expect_one(std::string(kGood) + "[rules]\nmax_header_bytes = 3\n", 22, 1,
+             "unknown key 'max_header_bytes' in [rules]; allowed keys are: default");
   expect_one(std::string(kGood) + "[flow]\nmax_flows = 3\n", 22, 1,
              "unknown key 'max_flows' in [flow]; allowed keys are: max_flows_per_worker");
 }
