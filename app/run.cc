@@ -33,6 +33,8 @@ namespace {
 
 std::atomic<int> g_signals{0};  // lock-free int: async-signal-safe
 
+std::atomic<bool> g_reload{false};  // SIGHUP: the control loop reloads the rules
+
 void on_signal(int sig) {
   // First signal: a clean stop (drain, flush, final stats). Second: the
   // operator means it; leave now without cleanup.
@@ -90,9 +92,12 @@ inspect::Config stage_config(const ctl::Config& c, bool have_out_dir) {
   ic.pcap_snaplen = c.outputs.pcap_snaplen;
   ic.pcap_lookback = c.outputs.pcap_lookback;
   ic.pcap_ring = std::min<uint32_t>(c.outputs.record_ring, 4096);
-  ic.http_records = ic.message_files || ic.pcap;  // pcap selects by exported messages
+  // Records are made whenever messages are framed: the rules judge them
+  // (now or after a reload), pcap selects by them, the files write them.
+  ic.http_records = c.http.enabled;
   ic.max_header_bytes = c.http.max_header_bytes;
-  if (have_out_dir && c.outputs.gor) {
+  // Raw bytes: for http.gor, and for rules on headers and body.
+  if ((have_out_dir && c.outputs.gor) || !c.rules.rules.empty()) {
     ic.raw_bytes = c.http.capture_bytes;
     ic.raw_buffers = c.http.capture_buffers;
   }
@@ -286,6 +291,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   // From here on a signal asks for a clean stop, even during a link wait.
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGHUP, [](int) { g_reload.store(true); });  // re-read the rules
   for (size_t i = 0; i < c.ports.size() && !core::stop_requested(); i++) {
     try {
       port::PortState st = port::setup_port(c.ports[i].spec, pool);
@@ -321,6 +327,8 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       rc = fail(e.what());
     }
     for (auto& st : rt.stages) stages.push_back(st.get());
+    rt.rules.attach(stages);
+    if (std::string err; rc == 0 && !rt.rules.load(c.rules, &err)) rc = fail("rules: " + err);
     rt.ready.store(rc == 0, std::memory_order_release);
     if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
     const std::string& dir = opt.out_dir;
@@ -398,6 +406,14 @@ int run(ctl::Config cfg, const RunOptions& opt) {
         core::request_stop();
         break;
       }
+      if (g_reload.exchange(false) && !c.file.empty()) {
+        std::string err;
+        if (rt.rules.reload(c.file, &err))
+          LOOM_LOG(INFO, "rules reloaded from %s: generation %" PRIu64, c.file.c_str(),
+                   rt.rules.view().generation);
+        else
+          LOOM_LOG(ERR, "rules reload refused, the running rules stay: %s", err.c_str());
+      }
       if (c.mode != ctl::Mode::kOffline) continue;
       const uint64_t rx = ctl::totals(rt).rx_packets;
       if (rt.capture_count_known && rx >= rt.capture_packets) {
@@ -457,6 +473,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   rt.ready.store(false, std::memory_order_release);
+  rt.rules.detach();
   rt.sinks.stop();    // before the rings it drains go away
   rt.stages.clear();  // their tables and rings live in EAL memory
   for (size_t i = 0; i < rt.steering.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);

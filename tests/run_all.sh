@@ -6,6 +6,8 @@
 #   offline     loom --pcap on every corpus capture vs oracle and census
 #   offline-asan  the same with the ASan+UBSan build of loom
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
+#   e2e-rules   drop/reject rules, steering, rule reload (SIGHUP) and the
+#               VXLAN mirror through the same relay (root only)
 #   slow-sink   a stalled output never slows the worker: drops are counted
 #   perf-relay-smoke  the relay benchmark, one second per engine (no timing
 #                     assertions; it only has to run)
@@ -60,6 +62,7 @@ run_suite offline tests/offline/offline_test.sh build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite offline-asan tests/offline/offline_test.sh build-asan
 run_suite e2e tests/e2e/relay_ns_test.sh
+run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite slow-sink tests/e2e/slow_sink_test.sh
 DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against

@@ -16,6 +16,7 @@
 
 #include "core/worker.h"
 #include "ctl/config.h"
+#include "ctl/rules.h"
 #include "inspect/stage.h"
 #include "sink/sink.h"
 #include "port/port.h"
@@ -32,6 +33,9 @@ struct Runtime {
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
   std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect
   sink::SinkSet sinks;            // streams.jsonl, messages.jsonl
+  // The operator's rules; mutable because a telemetry command may reload
+  // them (RuleEngine locks).
+  mutable RuleEngine rules;
   uint64_t capture_packets = 0;   // offline: records in the capture file
   bool capture_count_known = false;
   std::string end_reason;         // offline: why the run ended

@@ -158,6 +158,21 @@ std::string stats_json(const Runtime& rt) {
   }
   j.end_array();
 
+  if (const RuleEngine::View v = rt.rules.view(); v.generation) {
+    j.begin_object("rules");
+    j.kv("generation", v.generation);
+    j.kv("reloads", v.reloads);
+    j.kv("reload_errors", v.reload_errors);
+    j.kv("scan_errors", v.scan_errors);
+    j.begin_object("actions");
+    for (size_t a = 0; a < match::kNumActions; a++) j.kv(match::action_name(match::Action(a)), v.actions[a]);
+    j.end_object();
+    j.begin_object("hits");  // since the last reload
+    for (const auto& r : v.rules) j.kv(r.name, r.hits);
+    j.end_object();
+    j.end_object();
+  }
+
   // Written after the sinks stopped: every record is in its file.
   j.begin_object("outputs");
   for (const auto& o : rt.sinks.outputs()) {

@@ -385,6 +385,64 @@ int cmd_drops(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+/* 64 rules a page: names up to 64 characters keep a page near 6 KB. */
+constexpr size_t kRulesPerPage = 64;
+
+int cmd_rules(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
+  const size_t page = params && *params ? std::strtoul(params, nullptr, 10) : 0;
+  const RuleEngine::View v = g_rt->rules.view();
+  rte_tel_data_start_dict(d);
+  add_u64(d, "generation", v.generation);
+  add_u64(d, "reloads", v.reloads);
+  add_u64(d, "reload_errors", v.reload_errors);
+  if (!v.last_error.empty())
+    rte_tel_data_add_dict_string(d, "last_error", v.last_error.substr(0, 120).c_str());
+  rte_tel_data_add_dict_string(d, "default", match::action_name(v.default_action));
+  for (size_t a = 0; a < match::kNumActions; a++)
+    add_u64(d, (std::string("action_") + match::action_name(match::Action(a))).c_str(), v.actions[a]);
+  add_u64(d, "scan_errors", v.scan_errors);
+  add_u64(d, "rules", v.rules.size());
+  add_u64(d, "page", page);
+  // Rule names may hold '-', which dict keys may not: parallel arrays.
+  rte_tel_data* names = rte_tel_data_alloc();
+  rte_tel_data* actions = rte_tel_data_alloc();
+  rte_tel_data* hits = rte_tel_data_alloc();
+  if (!names || !actions || !hits) {
+    rte_tel_data_free(names);
+    rte_tel_data_free(actions);
+    rte_tel_data_free(hits);
+    return -ENOMEM;
+  }
+  rte_tel_data_start_array(names, RTE_TEL_STRING_VAL);
+  rte_tel_data_start_array(actions, RTE_TEL_STRING_VAL);
+  rte_tel_data_start_array(hits, RTE_TEL_U64_VAL);
+  for (size_t i = page * kRulesPerPage; i < v.rules.size() && i < (page + 1) * kRulesPerPage; i++) {
+    rte_tel_data_add_array_string(names, v.rules[i].name.c_str());
+    rte_tel_data_add_array_string(actions, match::action_name(v.rules[i].action));
+    rte_tel_data_add_array_u64(hits, v.rules[i].hits);
+  }
+  rte_tel_data_add_dict_container(d, "names", names, 0);
+  rte_tel_data_add_dict_container(d, "actions", actions, 0);
+  rte_tel_data_add_dict_container(d, "hits", hits, 0);
+  return 0;
+}
+
+int cmd_rules_reload(const char*, const char*, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
+  rte_tel_data_start_dict(d);
+  if (g_rt->cfg.file.empty()) {
+    rte_tel_data_add_dict_string(d, "error", "no startup file to reload the rules from");
+    return 0;
+  }
+  std::string err;
+  const bool ok = g_rt->rules.reload(g_rt->cfg.file, &err);
+  add_u64(d, "ok", ok);
+  add_u64(d, "generation", g_rt->rules.view().generation);
+  if (!ok) rte_tel_data_add_dict_string(d, "error", err.substr(0, 120).c_str());
+  return 0;
+}
+
 }  // namespace
 
 void register_telemetry(const Runtime* rt) {
@@ -407,6 +465,8 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},
       {"/loom/flow", cmd_flow, "Flows of one endpoint. Param: addr:port, [v6]:port, addr."},
       {"/loom/drops", cmd_drops, "Every drop and malformed counter with its meaning."},
+      {"/loom/rules", cmd_rules, "Rules: generation, reloads, hits per rule. Param: page."},
+      {"/loom/rules_reload", cmd_rules_reload, "Re-read the startup file's rules; keep old if bad."},
   };
   for (const Cmd& c : cmds)
     if (int rc = rte_telemetry_register_cmd(c.name, c.fn, c.help); rc != 0)

@@ -70,6 +70,15 @@ enum FlowFlags : uint8_t {
   kMirrored = 64,       // a mirror rule matched: its frames are copied to the mirror
 };
 
+/* Flow::rules. Flow conditions (addresses, ports) are judged once, at the
+ * connection's first packet; unless they decide, each message is judged. */
+enum RulesState : uint8_t {
+  kRulesUnjudged = 0,
+  kRulesPerMessage,     // messages decide (or there are no rules)
+  kRulesNoHttp,         // decided at the start, and no HTTP work is needed (skip, drop)
+  kRulesDecided,        // decided at the start (mirror, record, tag); messages framed
+};
+
 /* 256 bytes: four cache lines; the first holds what a lookup touches. */
 struct alignas(64) Flow {
   Key key;
@@ -77,7 +86,8 @@ struct alignas(64) Flow {
   uint8_t flags;
   uint8_t client;       // key side (0: a, 1: b) that opened the connection
   uint8_t end[2];       // per direction, why it ended
-  uint8_t pad[3];
+  uint8_t rules;        // RulesState: what the operator's rules decided at its start
+  uint8_t pad[2];
   uint32_t generation;  // connections seen on this key (port reuse)
   uint64_t created_ns;
   uint64_t last_ns;     // last activity, from the burst's clock

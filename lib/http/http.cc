@@ -258,18 +258,32 @@ void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2
   }
 }
 
-void Framer::deliver(Conn& c, Message* m) noexcept {
+Verdict Framer::judge(Conn& c, Message* m) noexcept {
+  if (m->judged) return Verdict(m->verdict);
   Verdict v = Verdict::kRecord;
   if (rules_.on_message) v = rules_.on_message(rules_.ctx, *m);
   m->verdict = uint8_t(v);
+  m->judged = 1;
   s_->verdicts[size_t(v)].add(1);
   if ((v == Verdict::kMirror || v == Verdict::kDrop) && uint8_t(v) > c.verdict) c.verdict = uint8_t(v);
+  return v;
+}
+
+void Framer::deliver(Conn& c, Message* m) noexcept {
+  const Verdict v = judge(c, m);
   if (v == Verdict::kSkip) {
     if (sink_.release) sink_.release(sink_.ctx, m);
     return;
   }
   c.exported = 1;
   sink_.emit(sink_.ctx, m);
+}
+
+void Framer::judge_request(Conn& c, Pending& p) noexcept {
+  if (p.judged || !p.rec) return;
+  p.verdict = uint8_t(judge(c, p.rec));
+  p.rule = p.rec->rule_index;
+  p.judged = 1;
 }
 
 void Framer::emit_request(Conn& c, Pending& p) noexcept {
@@ -293,6 +307,7 @@ void Framer::begin_message(Call& k) noexcept {
     m->index = s.msgs;
     m->ts_first_ns = k.ts;
     m->latency_ns = -1;
+    m->rule_index = -1;
     if (sink_.alloc_raw) {
       m->raw = sink_.alloc_raw(sink_.ctx);
       m->raw_cap = m->raw ? sink_.raw_cap : 0;
@@ -321,11 +336,23 @@ void Framer::begin_message(Call& k) noexcept {
     s.slot = uint8_t((c.head + c.n) % kPipelineMax);
     c.n++;
     Pending& p = c.pending[s.slot];
-    p = Pending{m, 0, exchange, 0xFF, 0, 0};
+    p = Pending{m, 0, exchange, 0xFF, 0, 0, 0, 0, -1};
     return;
   }
   if (c.n) {
     Pending& p = c.pending[c.head];
+    // The exchange is what the operator selects: a response takes its
+    // request's verdict. A request answered before it ended (100 Continue,
+    // an early error) is judged now, on its headers and what came of its
+    // body.
+    if (p.method != 0xFF) judge_request(c, p);
+    if (m && p.judged) {
+      m->judged = 1;
+      m->verdict = p.verdict;
+      m->rule_index = p.rule;
+      if (rules_.describe) rules_.describe(rules_.ctx, *m);
+      s_->verdicts[m->verdict].add(1);
+    }
     p.answered = 1;
     if (p.completed) emit_request(c, p);
     if (m) set_id(*m, c, p.exchange);
@@ -354,6 +381,7 @@ void Framer::finish_message(Call& k) noexcept {
     s.slot = kNoSlot;
     p.completed = 1;
     p.ts_last_ns = k.ts;
+    judge_request(c, p);  // now, while the packet that ended it can still be withheld
     if (p.answered) emit_request(c, p);
     return;
   }
@@ -622,9 +650,18 @@ std::string message_json(const Message& m) {
     std::snprintf(buf, sizeof buf, "\"latency_ns\":%" PRId64 ",", m.latency_ns);
     o += buf;
   }
-  if (m.tag) {
-    std::snprintf(buf, sizeof buf, "\"tag\":%u,", unsigned(m.tag));
-    o += buf;
+  if (m.rule[0]) {
+    static const char* const verdicts[kNumVerdicts] = {"record", "skip", "tag", "mirror", "drop"};
+    o += "\"rule\":";
+    json_str(o, m.rule, std::strlen(m.rule));
+    o += ",\"action\":\"";
+    o += verdicts[m.verdict < kNumVerdicts ? m.verdict : 0];
+    o += "\",";
+  }
+  if (m.tag[0]) {
+    o += "\"tag\":";
+    json_str(o, m.tag, std::strlen(m.tag));
+    o += ',';
   }
   std::snprintf(buf, sizeof buf, "\"after_gap\":%s,\"paired\":%s,\"connection\":%u,\"vlan\":%u,\"flags\":[",
                 (m.flags & kAfterGap) ? "true" : "false", (m.flags & kUnpaired) ? "false" : "true",

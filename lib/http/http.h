@@ -91,8 +91,11 @@ struct Message {
   int64_t latency_ns;        // response: first byte - request's last byte; -1 unknown
   uint8_t* raw;              // the message as on the wire (capture buffer), or nullptr
   uint32_t raw_len, raw_cap;
-  uint16_t tag;              // set by a rules hook (Verdict::kTag), 0: none
   uint8_t verdict;           // Verdict the rules hook returned
+  uint8_t judged;            // the rules hook has run (requests: as soon as they end)
+  int16_t rule_index;        // the rule that decided, -1 the default (set by the hook)
+  char rule[64];             // its name, "" for the default
+  char tag[64];              // Verdict::kTag: the label, else ""
 };
 
 /* What operator rules decide for a message (the matching issue fills the
@@ -106,13 +109,21 @@ enum class Verdict : uint8_t {
 };
 constexpr size_t kNumVerdicts = 5;
 
-/* Called once per finished message, on the worker, before export. It sees
- * the method, URI, Host, status and (with raw capture) the header block
- * and a bounded body prefix in m.raw; it must not keep the pointer. It may
- * set m.tag. Chosen once at start-up. */
+/* Called once per finished message, on the worker: a request as soon as
+ * it ends (so that a drop verdict can stop the packet that completed it),
+ * a response before export — unless its request's headers are complete,
+ * in which case it takes the request's verdict, rule and tag (the operator
+ * selects exchanges; a request answered before it ends, as with 100
+ * Continue, is judged when the answer begins, on what came of it). It sees the method, URI, Host, status and
+ * (with raw capture) the header block and a bounded body prefix in m.raw;
+ * it must not keep the pointer. It fills m.rule and m.tag. Chosen once at
+ * start-up. */
 struct RulesHook {
   void* ctx = nullptr;
   Verdict (*on_message)(void* ctx, Message& m) = nullptr;
+  // Fills m.rule and m.tag for a response that takes its request's verdict
+  // and m.rule_index (the request's record may be gone by then).
+  void (*describe)(void* ctx, Message& m) = nullptr;
 };
 
 struct Stats {
@@ -165,6 +176,9 @@ struct Pending {
   uint8_t method;         // llhttp_method_t, once its headers are parsed
   uint8_t completed;      // the request ended (complete or cut)
   uint8_t answered;       // a response to it has begun
+  uint8_t judged;         // the rules have judged it: its responses follow
+  uint8_t verdict;        // ... with this Verdict
+  int16_t rule;           // ... and rule (RulesHook::describe names it)
 };
 
 /* Per flow slot; all-zero is "not started". */
@@ -208,11 +222,13 @@ class Framer {
   void feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
             uint64_t ts) noexcept;
   void capture(Message* m, const uint8_t* p, uint32_t n) noexcept;
-  void deliver(Conn& c, Message* m) noexcept;  // rules, then export or release
+  Verdict judge(Conn& c, Message* m) noexcept;  // the rules' verdict, once per message
+  void deliver(Conn& c, Message* m) noexcept;   // judge, then export or release
   void cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept;
   void finish_message(Call& k) noexcept;
   void begin_message(Call& k) noexcept;
   void emit_request(Conn& c, Pending& p) noexcept;
+  void judge_request(Conn& c, Pending& p) noexcept;
   void reset(Side& s, bool request) noexcept;
 
   Stats* s_;

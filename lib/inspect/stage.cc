@@ -107,6 +107,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     };
     framer_sink_ = sink;
     framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
+    framer_->set_rules({this, &Stage::on_message, &Stage::describe});
   }
   if (cfg.pcap) {
     packets_.dropped = &stats.pcap_dropped;
@@ -232,6 +233,7 @@ uint16_t Stage::burst_hook(void* self, core::WorkerCtx& w, const core::RxQueue& 
 
 void Stage::idle_hook(void* self, core::WorkerCtx&) {
   Stage& s = *static_cast<Stage*>(self);
+  s.take_rules();
   if (!s.cfg_.idle_sweep) return;
   // Without RX timestamps the clock is the TSC's; with them (a capture
   // replayed through net_pcap) it only moves with traffic, so a quiet
@@ -264,6 +266,7 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
   pkt::Parsed parsed[core::kBurst];
   uint8_t drop[core::kBurst];  // 0, or 1 + core::Drop: withheld from the relay
   bool any_drop = false;
+  take_rules();
   flow::Key keys[core::kBurst];
   const flow::Key* kp[core::kBurst];
   uint8_t dirs[core::kBurst];
@@ -400,6 +403,7 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     reasm_->syn(h, seq);
     seq += 1;  // data on a SYN starts after it
   }
+  if (f.rules == flow::kRulesUnjudged) judge_flow(f);
   if (cfg_.pcap) pcap_packet(f, m, ts);
   f.last_ns = ts;
   f.pkts[dir]++;
@@ -439,7 +443,10 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
     reasm_->flush(f.hs[d], &f, d);
     f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
   }
-  if (conns_) framer_->end(*conn(f), f, data_ts_);
+  if (conns_) {
+    cur_flow_ = &f;
+    framer_->end(*conn(f), f, data_ts_);
+  }
   if (cfg_.pcap) pcap_check(f);
   f.flags |= flow::kEnded;
   f.state = flow::State::kClosed;
@@ -555,6 +562,86 @@ void Stage::pcap_select(flow::Flow& f) noexcept {
   }
 }
 
+void Stage::take_rules() noexcept {
+  const ActiveRules* o = offered_.load(std::memory_order_acquire);
+  if (o == rules_) return;
+  rules_ = o;
+  rules_seen_.store(o ? o->generation : 0, std::memory_order_release);
+}
+
+namespace {
+
+match::FlowView flow_view(const flow::Key& k, int client) noexcept {
+  match::FlowView v;
+  v.version = k.ipver;
+  std::memcpy(v.client_ip, client ? k.b : k.a, 16);
+  std::memcpy(v.server_ip, client ? k.a : k.b, 16);
+  v.client_port = client ? k.pb : k.pa;
+  v.server_port = client ? k.pa : k.pb;
+  return v;
+}
+
+void copy_name(char* dst, size_t cap, const std::string& s) noexcept {
+  const size_t n = std::min(cap - 1, s.size());
+  std::memcpy(dst, s.data(), n);
+  dst[n] = 0;
+}
+
+}  // namespace
+
+/* Flow conditions, once per connection at its first packet: a rule that
+ * needs nothing but addresses and ports acts before any HTTP work. */
+void Stage::judge_flow(flow::Flow& f) noexcept {
+  f.rules = flow::kRulesPerMessage;
+  if (!rules_) return;
+  const match::Result r = rules_->db->match_flow(flow_view(f.key, flow::client_side(f)), nullptr);
+  if (r.rule == match::kUndecided || r.rule == match::kNoRule) return;  // messages decide
+  rules_->counters->hits[size_t(r.rule)].add(1);
+  rules_->counters->actions[size_t(r.action)].add(1);
+  switch (r.action) {
+    case match::Action::kSkip: f.rules = flow::kRulesNoHttp; break;
+    case match::Action::kDrop: f.flags |= flow::kDropped; f.rules = flow::kRulesNoHttp; break;
+    case match::Action::kMirror: f.flags |= flow::kMirrored; f.rules = flow::kRulesDecided; break;
+    default: f.rules = flow::kRulesDecided; break;
+  }
+}
+
+void Stage::describe(void* self, http::Message& m) {
+  const Stage& s = *static_cast<Stage*>(self);
+  if (!s.rules_) return;
+  const match::RuleSet& set = s.rules_->db->rules();
+  if (m.rule_index >= 0 && size_t(m.rule_index) < set.rules.size()) {
+    const match::Rule& r = set.rules[size_t(m.rule_index)];
+    copy_name(m.rule, sizeof m.rule, r.name);
+    if (r.action == match::Action::kTag) copy_name(m.tag, sizeof m.tag, r.tag);
+  } else if (set.default_action == match::Action::kTag) {
+    copy_name(m.tag, sizeof m.tag, set.default_tag);
+  }
+}
+
+http::Verdict Stage::on_message(void* self, http::Message& m) {
+  static_assert(uint8_t(match::Action::kDrop) == uint8_t(http::Verdict::kDrop) &&
+                uint8_t(match::Action::kMirror) == uint8_t(http::Verdict::kMirror) &&
+                uint8_t(match::Action::kTag) == uint8_t(http::Verdict::kTag) &&
+                uint8_t(match::Action::kSkip) == uint8_t(http::Verdict::kSkip));
+  Stage& s = *static_cast<Stage*>(self);
+  if (!s.rules_) return http::Verdict::kRecord;
+  const ActiveRules& a = *s.rules_;
+  match::MessageView mv;
+  mv.method = m.request ? std::string_view(m.method) : std::string_view();
+  mv.uri = std::string_view(m.uri, m.uri_len);
+  mv.host = std::string_view(m.host, m.host_len);
+  if (m.raw) mv.raw = std::string_view(reinterpret_cast<const char*>(m.raw), m.raw_len);
+  const match::Result r = a.db->match(*a.scratch, flow_view(m.key, m.client_side), mv, a.counters);
+  m.rule_index = int16_t(r.rule);
+  describe(&s, m);
+  if (s.cur_flow_) {
+    if (r.action == match::Action::kDrop) s.cur_flow_->flags |= flow::kDropped;
+    if (r.action == match::Action::kMirror) s.cur_flow_->flags |= flow::kMirrored;
+  }
+  return http::Verdict(r.action);
+}
+
 void Stage::on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns) {
   static_cast<Stage*>(self)->end_connection(f, why, now_ns);
 }
@@ -573,7 +660,8 @@ void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t
   Stage& s = *static_cast<Stage*>(self);
   const flow::Flow& f = *static_cast<flow::Flow*>(owner);
   if (s.sides_) s.side(f, dir).sha.update(p, len);
-  if (!s.conns_) return;
+  if (!s.conns_ || f.rules == flow::kRulesNoHttp) return;
+  s.cur_flow_ = static_cast<flow::Flow*>(owner);
   http::Conn& c = *s.conn(f);
   if (!c.started && !(f.flags & flow::kEnded)) {
     // The first payload of the connection decides who is the client (the
@@ -590,6 +678,7 @@ void Stage::on_gap(void* self, void* owner, int dir, uint32_t) {
   Stage& s = *static_cast<Stage*>(self);
   if (!s.conns_) return;
   const flow::Flow& f = *static_cast<flow::Flow*>(owner);
+  s.cur_flow_ = static_cast<flow::Flow*>(owner);
   s.framer_->gap(*s.conn(f), f, dir, s.data_ts_);
 }
 

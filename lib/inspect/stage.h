@@ -17,6 +17,7 @@
  */
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "core/worker.h"
 #include "flow/flow.h"
 #include "http/http.h"
+#include "match/match.h"
 #include "pkt/parse.h"
 #include "port/steer.h"
 #include "reasm/reasm.h"
@@ -79,6 +81,16 @@ struct Config {
   port::SteerSpec steering;       // service ports: the rest is not tracked (or dropped)
 };
 
+/* The rules a worker applies: a compiled set, this worker's scratch and
+ * counters for it. The control path builds one per worker and reload
+ * (lib/ctl/rules.h) swaps it whole; the worker picks it up between bursts. */
+struct ActiveRules {
+  const match::Database* db = nullptr;
+  match::Scratch* scratch = nullptr;
+  match::Counters* counters = nullptr;
+  uint64_t generation = 0;
+};
+
 /* RSS as programmed on one port, to spot flows hashed to another worker. */
 struct PortRss {
   bool active = false;
@@ -117,6 +129,13 @@ class Stage {
   rte_mempool* record_pool() const noexcept { return streams_.pool; }
   rte_ring* message_ring() const noexcept { return messages_.ring; }
   rte_mempool* message_pool() const noexcept { return messages_.pool; }
+  /* Rules: the control path offers a set (or nullptr: none); the worker
+   * takes it at its next poll and reports the generation it runs. Until
+   * then the previous set must stay alive. */
+  void offer_rules(const ActiveRules* r) noexcept { offered_.store(r, std::memory_order_release); }
+  uint64_t rules_generation() const noexcept { return rules_seen_.load(std::memory_order_acquire); }
+  bool has_raw() const noexcept { return raw_.pool != nullptr; }
+
   rte_ring* packet_ring() const noexcept { return packets_.ring; }
   rte_mempool* packet_pool() const noexcept { return packets_.pool; }
   /* For the sink: gives a written message's raw buffer back. */
@@ -182,6 +201,10 @@ class Stage {
   void emit(const flow::Flow& f, int dir) noexcept;
   http::Conn* conn(const flow::Flow& f) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
+  void take_rules() noexcept;
+  void judge_flow(flow::Flow& f) noexcept;
+  static http::Verdict on_message(void* self, http::Message& m);
+  static void describe(void* self, http::Message& m);
   uint64_t tsc_clock() const noexcept;
   Side& side(const flow::Flow& f, int dir) noexcept;
 
@@ -206,6 +229,10 @@ class Stage {
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;
   port::Steer steer_;
+  std::atomic<const ActiveRules*> offered_{nullptr};
+  const ActiveRules* rules_ = nullptr;  // the worker's: what it applies now
+  std::atomic<uint64_t> rules_seen_{0};
+  flow::Flow* cur_flow_ = nullptr;      // the flow whose bytes the framer is handling
   int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
   uint64_t ts_flag_ = 0;
   uint64_t clock_ns_ = 0;           // latest time seen

@@ -21,286 +21,40 @@
 set -u
 set -o pipefail
 
-SELF=$(basename "$0")
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LOOM=${LOOM:-$ROOT/build/app/loom}
-LAB_TOML=$ROOT/drivers_cfg/af-packet-lab.toml
-
-PASS=0
-FAIL=0
-
-summary() { echo "e2e: $PASS passed, $FAIL failed"; }
-
-skip() {
-  echo "SKIP: $SELF: $*"
-  echo "e2e: 0 passed, 0 failed"
-  exit 77
-}
-
-ok() {
-  PASS=$((PASS + 1))
-  echo "PASS: $*"
-}
-
-bad() {
-  FAIL=$((FAIL + 1))
-  echo "FAIL: $*"
-}
-
-# check DESCRIPTION ACTUAL EXPECTED: an exact (string) comparison.
-check_eq() {
-  if [[ "$2" == "$3" ]]; then ok "$1 ($2)"; else bad "$1: got '$2', expected '$3'"; fi
-}
-
-# die MESSAGE: a set-up step failed; count it, show what we have, stop.
-die() {
-  bad "$*"
-  show_logs
-  summary
-  exit 1
-}
+E2E_SUITE=e2e
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- preflight
-[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces, veth, af_packet)"
-ip netns list >/dev/null 2>&1 || skip "'ip netns' is not available"
-
-for tool in "$LOOM" /usr/sbin/nginx curl jq ethtool sysctl sha256sum ss dpdk-telemetry.py; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "$SELF: missing $tool"
-    FAIL=1
-    summary
-    exit 1
-  fi
-done
-[[ -r "$LAB_TOML" ]] || { echo "$SELF: cannot read $LAB_TOML"; FAIL=1; summary; exit 1; }
+e2e_preflight "$LOOM" /usr/sbin/nginx curl jq ethtool sysctl sha256sum ss dpdk-telemetry.py
 
 # ---------------------------------------------------------------- names
-S=$$
-NSA=loomA$S
-NSB=loomB$S
-IFA=vA                 # inside NSA
-IFB=vB                 # inside NSB
-IFAD=vA-d$S            # root ns, Loom port "west" (<= 11 chars)
-IFBD=vB-d$S            # root ns, Loom port "east"
-IPA=10.99.0.1
-IPB=10.99.0.2
-PREFIX=loom-e2e-$S
-TMP=$(mktemp -d /tmp/loom-e2e.XXXXXX) || { echo "$SELF: mktemp failed"; exit 1; }
-chmod 755 "$TMP"
-OUT=$TMP/out
-WWW=$TMP/www
-LOOM_LOG=$TMP/loom.log
-LOOM_PID=
-NGINX_PID=
-FG_PID=
-NS_CREATED=0
-
-show_logs() {
-  if [[ -f $LOOM_LOG ]]; then
-    echo "----- Loom log ($LOOM_LOG) -----"
-    tail -n 60 "$LOOM_LOG"
-    echo "-----"
-  fi
-  if [[ -s $TMP/nginx-error.log ]]; then
-    echo "----- nginx error log -----"
-    tail -n 20 "$TMP/nginx-error.log"
-    echo "-----"
-  fi
-}
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $FG_PID ]]; then
-    kill -TERM "$FG_PID" 2>/dev/null
-    wait "$FG_PID" 2>/dev/null
-  fi
-  if [[ -n $LOOM_PID ]] && kill -0 "$LOOM_PID" 2>/dev/null; then
-    kill -TERM "$LOOM_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$LOOM_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$LOOM_PID" 2>/dev/null
-    wait "$LOOM_PID" 2>/dev/null
-  fi
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill -TERM "$NGINX_PID" 2>/dev/null
-    for _ in $(seq 30); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NGINX_PID" 2>/dev/null
-    wait "$NGINX_PID" 2>/dev/null
-  fi
-  if [[ $NS_CREATED -eq 1 ]]; then
-    # Deleting a namespace destroys its veth end and with it the peer.
-    ip netns del "$NSA" 2>/dev/null
-    ip netns del "$NSB" 2>/dev/null
-    ip link del "$IFAD" 2>/dev/null
-    ip link del "$IFBD" 2>/dev/null
-  fi
-  rm -rf "/var/run/dpdk/$PREFIX"
-  if [[ ${LOOM_E2E_KEEP:-0} == 1 ]]; then
-    echo "$SELF: kept $TMP" >&2
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'bad "interrupted (SIGINT)"; summary; exit 130' INT
-trap 'bad "terminated (SIGTERM)"; summary; exit 143' TERM
-
-# fg_run CMD...: run a long command so that SIGINT/SIGTERM reach the
-# script at once (bash runs traps only after a foreground command ends, but
-# interrupts `wait`); the trap then stops the command through FG_PID.
-fg_run() {
-  "$@" &
-  FG_PID=$!
-  wait "$FG_PID"
-  local rc=$?
-  FG_PID=
-  return "$rc"
-}
-
-# ns_exec NS CMD...: run in a namespace.
-ns_exec() {
-  local ns=$1
-  shift
-  ip netns exec "$ns" "$@"
-}
-
-# if_counters NS IF: "rx_packets tx_packets" of an interface in a namespace.
-if_counters() {
-  ip -n "$1" -s -j link show dev "$2" | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"'
-}
-
-# tcp_csum_errors NS: the namespace's TcpInCsumErrors (what a frame relayed
-# with an unfinished checksum turns into).
-tcp_csum_errors() {
-  ip netns exec "$1" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "InCsumErrors") c = i; h = 1 }
-                                    else print (c ? $c : 0) }' /proc/net/snmp
-}
+e2e_names
+e2e_traps
 
 # ------------------------------------------------------------ 1. the links
-echo "== set-up: namespaces $NSA/$NSB, veths $IFA<->$IFAD, $IFB<->$IFBD, tmp $TMP"
-ip netns add "$NSA" || die "cannot create netns $NSA"
-NS_CREATED=1
-ip netns add "$NSB" || die "cannot create netns $NSB"
-ip link add name "$IFA" netns "$NSA" type veth peer name "$IFAD" || die "cannot create veth $IFA/$IFAD"
-ip link add name "$IFB" netns "$NSB" type veth peer name "$IFBD" || die "cannot create veth $IFB/$IFBD"
-
-# IPv6 off before any link comes up, so no router solicitation, DAD or MLD
-# report is ever sent.
-sysctl -qw "net.ipv6.conf.$IFAD.disable_ipv6=1" || die "cannot disable IPv6 on $IFAD"
-sysctl -qw "net.ipv6.conf.$IFBD.disable_ipv6=1" || die "cannot disable IPv6 on $IFBD"
-ns_exec "$NSA" sysctl -qw "net.ipv6.conf.$IFA.disable_ipv6=1" || die "cannot disable IPv6 on $IFA"
-ns_exec "$NSB" sysctl -qw "net.ipv6.conf.$IFB.disable_ipv6=1" || die "cannot disable IPv6 on $IFB"
-
-# The kernel fills TCP checksums late (CHECKSUM_PARTIAL) when TX offload is
-# on; af_packet would hand Loom frames with unfinished checksums.
-ns_exec "$NSA" ethtool -K "$IFA" tx off >/dev/null || die "ethtool -K $IFA tx off failed"
-ns_exec "$NSB" ethtool -K "$IFB" tx off >/dev/null || die "ethtool -K $IFB tx off failed"
-
-ip -n "$NSA" addr add "$IPA/24" dev "$IFA" || die "cannot address $IFA"
-ip -n "$NSB" addr add "$IPB/24" dev "$IFB" || die "cannot address $IFB"
-MAC_A=$(ip -n "$NSA" -j link show dev "$IFA" | jq -r '.[0].address')
-MAC_B=$(ip -n "$NSB" -j link show dev "$IFB" | jq -r '.[0].address')
-# Static neighbours: no ARP on the wire, now or when entries would age.
-ip -n "$NSA" neigh add "$IPB" lladdr "$MAC_B" dev "$IFA" nud permanent || die "neigh add in $NSA"
-ip -n "$NSB" neigh add "$IPA" lladdr "$MAC_A" dev "$IFB" nud permanent || die "neigh add in $NSB"
-
-ip link set "$IFAD" up || die "cannot bring $IFAD up"
-ip link set "$IFBD" up || die "cannot bring $IFBD up"
-ip -n "$NSA" link set "$IFA" up || die "cannot bring $IFA up"
-ip -n "$NSB" link set "$IFB" up || die "cannot bring $IFB up"
-ip -n "$NSA" link set lo up
-ip -n "$NSB" link set lo up
+e2e_setup_links
 
 # ------------------------------------------------------------ 2. Loom
 mkdir -p "$OUT" "$WWW"
 TOML=$TMP/af-packet-lab.toml
-sed -e "s/iface=vA-d,/iface=$IFAD,/" \
-    -e "s/iface=vB-d,/iface=$IFBD,/" \
-    -e "s/^file_prefix *= *\"[^\"]*\"/file_prefix = \"$PREFIX\"/" \
-    "$LAB_TOML" >"$TOML"
-grep -q "iface=$IFAD," "$TOML" && grep -q "iface=$IFBD," "$TOML" &&
-  grep -q "^file_prefix = \"$PREFIX\"" "$TOML" ||
-  die "could not substitute interface names / file_prefix into a copy of $LAB_TOML"
-"$LOOM" --check-config "$TOML" >/dev/null 2>"$TMP/check.err" ||
-  die "loom --check-config rejects the lab file: $(cat "$TMP/check.err")"
+e2e_lab_toml "$TOML" "$PREFIX"
+e2e_check_config "$TOML"
 
 # Baseline before Loom opens its sockets: nothing should ever move these
 # except the test's own traffic.
 read -r A_RX0 A_TX0 <<<"$(if_counters "$NSA" "$IFA")"
 read -r B_RX0 B_TX0 <<<"$(if_counters "$NSB" "$IFB")"
 
-echo "== starting Loom: $LOOM --config $TOML --out $OUT"
-T_START=$(date +%s.%N)
-"$LOOM" --config "$TOML" --out "$OUT" >"$LOOM_LOG" 2>&1 &
-LOOM_PID=$!
-
-ready=0
-for _ in $(seq 200); do  # 20 s
-  if ! kill -0 "$LOOM_PID" 2>/dev/null; then
-    wait "$LOOM_PID"
-    die "Loom exited during start-up (exit code $?)"
-  fi
-  # The worker line comes after every port is set up; the telemetry socket
-  # answers earlier (during EAL init), so wait for both.
-  if grep -q "worker 0 on lcore" "$LOOM_LOG" &&
-    echo /loom/info | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | grep -q '"/loom/info"'; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-[[ $ready -eq 1 ]] || die "Loom not ready after 20 s (no telemetry reply on prefix $PREFIX or no worker launched)"
-ok "Loom started ($(awk -v s="$T_START" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}') s)"
-if grep -q "degraded" "$LOOM_LOG"; then
-  echo "note: Loom reports degraded ports:"
-  grep "degraded" "$LOOM_LOG" | sed 's/^/  /'
-fi
+e2e_start_loom "$TOML" "$OUT" "$PREFIX"
 
 # ------------------------------------------------------------ 3. nginx in B
 head -c $((5 * 1024 * 1024)) /dev/urandom >"$WWW/big.bin" || die "cannot write big.bin"
 echo "hello from loom e2e" >"$WWW/small.txt"
 chmod 644 "$WWW"/*
 SMALL_SIZE=$(stat -c %s "$WWW/small.txt")
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $TMP/nginx-access.log;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  default_type application/octet-stream;
-  sendfile on;
-  keepalive_requests 1000;
-  keepalive_timeout 60s;
-  server {
-    listen $IPB:8080;
-    root $WWW;
-  }
-}
-EOF
-# `ip netns exec` execs nginx (not a shell function: that would fork a
-# subshell, and $! would not be nginx's pid).
-ip netns exec "$NSB" /usr/sbin/nginx -p "$TMP/nginx" -c "$TMP/nginx.conf" >"$TMP/nginx.out" 2>&1 &
-NGINX_PID=$!
-listening=0
-for _ in $(seq 100); do  # 10 s
-  kill -0 "$NGINX_PID" 2>/dev/null || { cat "$TMP/nginx.out"; die "nginx exited at start-up"; }
-  if ns_exec "$NSB" ss -Hltn "sport = :8080" | grep -q "$IPB:8080"; then
-    listening=1
-    break
-  fi
-  sleep 0.1
-done
-[[ $listening -eq 1 ]] || die "nginx not listening on $IPB:8080 after 10 s"
+e2e_nginx_conf "$IPB:8080"
+e2e_start_nginx 8080
 
 # Nothing may have crossed the links during Loom's and nginx's start-up.
 read -r A_RX1 A_TX1 <<<"$(if_counters "$NSA" "$IFA")"
@@ -374,21 +128,7 @@ else
   bad "traffic not settled after 10 s (kernel: vA rx/tx vB rx/tx '$cur'; Loom west rx/tx east rx/tx '${live:-?}')"
 fi
 
-echo "== stopping Loom (SIGTERM)"
-kill -TERM "$LOOM_PID"
-exited=0
-for _ in $(seq 100); do  # 10 s
-  if ! kill -0 "$LOOM_PID" 2>/dev/null; then exited=1; break; fi
-  sleep 0.1
-done
-if [[ $exited -eq 1 ]]; then
-  wait "$LOOM_PID"
-  loom_rc=$?
-  LOOM_PID=
-  check_eq "Loom exit code after SIGTERM" "$loom_rc" 0
-else
-  bad "Loom still running 10 s after SIGTERM"
-fi
+e2e_stop_loom
 
 # Counters must not have moved while Loom stopped either.
 cur2="$(if_counters "$NSA" "$IFA") $(if_counters "$NSB" "$IFB")"

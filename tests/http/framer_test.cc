@@ -335,28 +335,65 @@ TEST(Http, NonHttpBytesMakeNoMessages) {
   EXPECT_EQ(h.out.released, 2);
 }
 
-TEST(Http, RulesHookSeesEachMessageAndItsVerdictApplies) {
+TEST(Http, RulesHookSeesEachRequestAndResponsesFollowIt) {
   Harness h;
   h.fr->set_rules({nullptr, [](void*, http::Message& m) {
                      if (m.request && std::string(m.uri, m.uri_len) == "/skip") return http::Verdict::kSkip;
                      if (m.request && std::string(m.host, m.host_len) == "mirror.test") return http::Verdict::kMirror;
-                     m.tag = 7;
+                     m.rule_index = 0;
+                     std::strcpy(m.tag, "seven");
+                     std::strcpy(m.rule, "r1");
                      return http::Verdict::kTag;
+                   },
+                   [](void*, http::Message& m) {  // names a response that follows its request
+                     if (m.rule_index != 0) return;
+                     std::strcpy(m.tag, "seven");
+                     std::strcpy(m.rule, "r1");
                    }});
-  h.c2s("GET /skip HTTP/1.1\r\nHost: a\r\n\r\nGET /m HTTP/1.1\r\nHost: mirror.test\r\n\r\n");
-  h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  h.c2s("GET /skip HTTP/1.1\r\nHost: a\r\n\r\nGET /m HTTP/1.1\r\nHost: mirror.test\r\n\r\n"
+        "GET /t HTTP/1.1\r\nHost: a\r\n\r\n");
+  h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        "HTTP/1.1 204 No Content\r\n\r\n");
   h.end();
-  EXPECT_EQ(h.out.released, 1);
+  EXPECT_EQ(h.out.released, 2);  // /skip and its response
   const auto q = h.kind(true);
-  ASSERT_EQ(q.size(), 1u);
+  ASSERT_EQ(q.size(), 2u);
   EXPECT_EQ(std::string(q[0].uri), "/m");
   EXPECT_EQ(q[0].verdict, uint8_t(http::Verdict::kMirror));
   const auto r = h.kind(false);
   ASSERT_EQ(r.size(), 2u);
-  EXPECT_EQ(r[0].tag, 7);
-  EXPECT_NE(http::message_json(r[0]).find("\"tag\":7"), std::string::npos);
+  EXPECT_EQ(r[0].verdict, uint8_t(http::Verdict::kMirror));  // its request's
+  EXPECT_EQ(r[1].status, 204);
+  EXPECT_STREQ(r[1].tag, "seven");
+  EXPECT_STREQ(r[1].rule, "r1");
+  EXPECT_NE(http::message_json(r[1]).find("\"rule\":\"r1\",\"action\":\"tag\",\"tag\":\"seven\""),
+            std::string::npos);
   EXPECT_EQ(http::Framer::flow_verdict(*h.conn), uint8_t(http::Verdict::kMirror));
-  EXPECT_EQ(h.st.verdicts[size_t(http::Verdict::kSkip)].get(), 1u);
+  EXPECT_EQ(h.st.verdicts[size_t(http::Verdict::kSkip)].get(), 2u);
+  EXPECT_EQ(h.st.verdicts[size_t(http::Verdict::kTag)].get(), 2u);
+}
+
+TEST(Http, RequestIsJudgedWhenItEndsNotWhenAnswered) {
+  // A drop verdict must come while the packet that completed the request
+  // can still be withheld: before any response, and once only.
+  Harness h;
+  static int calls;
+  calls = 0;
+  h.fr->set_rules({nullptr, [](void*, http::Message&) {
+                     calls++;
+                     return http::Verdict::kDrop;
+                   }});
+  h.c2s("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(http::Framer::flow_verdict(*h.conn), uint8_t(http::Verdict::kDrop));
+  EXPECT_TRUE(h.kind(true).empty());  // exported only once its response begins
+  h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  h.end();
+  EXPECT_EQ(calls, 1);  // the response takes the request's verdict
+  ASSERT_EQ(h.kind(true).size(), 1u);
+  EXPECT_EQ(h.kind(true)[0].verdict, uint8_t(http::Verdict::kDrop));
+  ASSERT_EQ(h.kind(false).size(), 1u);
+  EXPECT_EQ(h.kind(false)[0].verdict, uint8_t(http::Verdict::kDrop));
 }
 
 TEST(Http, IdsAreStableAcrossRuns) {

@@ -16,7 +16,8 @@
 #     messages were exported (pcap_check.py), and cut http.gor and
 #     packets.pcap into gzip parts that add up to the single files,
 #   - with [steering], track only the service ports and drop the rest in
-#     software, with the same results for what it tracks (steer_check.py).
+#     software, with the same results for what it tracks (steer_check.py),
+#   - with rules, export exactly the exchanges they select (rules_check.py).
 # Usage: tests/offline/offline_test.sh [BUILD_DIR] [CORPUS_DIR]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -92,6 +93,20 @@ for name in mix-v4 vlan-mix-v4 clean-v6; do
   "$loom" --pcap "$cap" --out "$tmp/$name.steer" --config "$tmp/steer.toml" >"$tmp/$name.steer.log" 2>&1
   check "$name steer exit" 0 $?
   out=$($py "$here/steer_check.py" "$cap" "$tmp/$name.1" "$tmp/$name.steer" 8080)
+  echo "$out" | grep FAIL
+  p=$(echo "$out" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
+  f=$(echo "$out" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
+  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))
+done
+
+# Operator rules (tests/offline/rules.toml): the exchanges they select, on
+# the captures without holes, are the oracle's and the full run's.
+for name in clean-v4 clean-v6 mix-v4 vlan-mix-v4 reorder-v4 dup-v4; do
+  cap=$corpus/captures/$name.pcap
+  [ -f "$cap.oracle.tsv" ] || continue
+  "$loom" --pcap "$cap" --out "$tmp/$name.rules" --config "$here/rules.toml" >"$tmp/$name.rules.log" 2>&1
+  check "$name rules exit" 0 $?
+  out=$($py "$here/rules_check.py" "$cap.oracle.tsv" "$tmp/$name.1" "$tmp/$name.rules")
   echo "$out" | grep FAIL
   p=$(echo "$out" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
   f=$(echo "$out" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
