@@ -132,9 +132,11 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
 
 /* Builds the workers' contexts: RX queues from the config, and one TX
  * buffer per peer port, on the TX queue this worker owns there. */
-void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir) {
+void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir,
+                   const inspect::MirrorOut& mirror) {
   const ctl::Config& c = rt.cfg;
-  const inspect::Config ic = stage_config(c, have_out_dir);
+  inspect::Config ic = stage_config(c, have_out_dir);
+  ic.mirror = mirror;
   const auto rss = port_rss(rt);
   std::vector<uint16_t> next_txq(c.ports.size(), 0);
   for (size_t i = 0; i < c.workers.size(); i++) {
@@ -175,6 +177,60 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir) {
     }
     rt.workers.push_back(std::move(w));
   }
+}
+
+/* [mirror]: its own port (a TX queue per worker) and mbuf pool, and the
+ * tunnel's outer headers. Returns an exit code. */
+int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out) {
+  const ctl::MirrorConfig& m = rt.cfg.mirror;
+  port::PortSpec spec;
+  spec.name = "mirror";
+  spec.device = m.device;
+  spec.rx_queues = 1;  // ethdev wants one; never polled
+  spec.tx_queues = uint16_t(std::max<size_t>(1, rt.cfg.workers.size()));
+  spec.rss = false;
+  spec.promiscuous = false;
+  spec.link_wait_ms = 0;
+  const unsigned n = m.mbufs_per_worker * unsigned(spec.tx_queues);
+  out.pool = rte_pktmbuf_pool_create("loom_mirror", n, 256, 0, 2048 + RTE_PKTMBUF_HEADROOM,
+                                     int(rte_socket_id()));
+  if (!out.pool)
+    return fail("cannot create the mirror pool of " + std::to_string(n) + " mbufs (" +
+                rte_strerror(rte_errno) + "); lower mirror.mbufs_per_worker or raise eal.memory_mb");
+  try {
+    port::PortState st = port::setup_port(spec, rx_pool);
+    LOOM_LOG(INFO, "mirror port %s (%s, id %u): %u TX queues, encap %d", m.device.c_str(),
+             st.driver.c_str(), st.port_id, spec.tx_queues, int(m.encap));
+    out.port = st.port_id;
+    rt.mirror_port = st.port_id;
+    rt.ports_to_close.push_back(st.port_id);
+  } catch (const port::SetupError& e) {
+    return fail(rt.cfg.file + ": mirror.device \"" + m.device + "\": " + e.what());
+  }
+  out.enabled = true;
+  out.raw = m.encap == ctl::MirrorConfig::Encap::kRaw;
+  out.max_len = m.mtu + RTE_ETHER_HDR_LEN;
+  if (out.raw) return 0;
+  mirror::EncapConfig ec;
+  ec.kind = m.encap == ctl::MirrorConfig::Encap::kVxlan ? mirror::EncapKind::kVxlan
+            : m.encap == ctl::MirrorConfig::Encap::kGre ? mirror::EncapKind::kGre
+                                                         : mirror::EncapKind::kErspan2;
+  if (m.src_mac.empty())
+    rte_eth_macaddr_get(out.port, &ec.src_mac);
+  else
+    rte_ether_unformat_addr(m.src_mac.c_str(), &ec.src_mac);
+  rte_ether_unformat_addr(m.dst_mac.c_str(), &ec.dst_mac);
+  ec.src_ip = m.src_ip;
+  ec.dst_ip = m.dst_ip;
+  ec.mtu = m.mtu;
+  ec.vni = m.vni;
+  ec.session_id = m.session_id;
+  try {
+    out.tmpl = mirror::make_template(ec);
+  } catch (const std::invalid_argument& e) {
+    return fail(rt.cfg.file + ": [mirror]: " + e.what());
+  }
+  return 0;
 }
 
 /* rte_flow per port (port/steer.h): install the steering rules where the
@@ -319,10 +375,13 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
   }
 
+  inspect::MirrorOut mirror;
+  if (rc == 0 && c.mirror.enabled) rc = setup_mirror(rt, pool, mirror);
+
   std::vector<inspect::Stage*> stages;
   if (rc == 0) {
     try {
-      build_workers(rt, pool, !opt.out_dir.empty());
+      build_workers(rt, pool, !opt.out_dir.empty(), mirror);
     } catch (const std::exception& e) {
       rc = fail(e.what());
     }
@@ -478,6 +537,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.stages.clear();  // their tables and rings live in EAL memory
   for (size_t i = 0; i < rt.steering.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
   for (const auto& p : rt.ports) port::close_port(p.port_id);
+  for (uint16_t p : rt.ports_to_close) port::close_port(p);
   const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
   // EAL leaves its runtime directory (and the telemetry socket, unlinked

@@ -1,11 +1,14 @@
 #include "ctl/config.h"
 
+#include <rte_ether.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include <arpa/inet.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -594,7 +597,7 @@ Config parse_config(std::string_view text, const std::string& file) {
   c.file = file;
   r.only_keys(root, "the top level",
               {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
-               "reassembly", "http", "rules", "rule", "outputs", "steering"});
+               "reassembly", "http", "rules", "rule", "outputs", "steering", "mirror"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
   r.choice<Mode>(root, "mode", "mode",
@@ -681,6 +684,48 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.boolean(*t, "enabled", "http.enabled", c.http.enabled);
     r.uint(*t, "capture_bytes", "http.capture_bytes", 0, 16u << 20, c.http.capture_bytes);
     r.uint(*t, "capture_buffers", "http.capture_buffers", 16, 1u << 20, c.http.capture_buffers);
+  }
+  if (const toml::table* t = r.table(root, "mirror", "[mirror]")) {
+    MirrorConfig& m = c.mirror;
+    m.enabled = true;
+    r.only_keys(*t, "[mirror]", {"device", "encap", "vni", "session_id", "src_mac", "dst_mac",
+                                 "src_ip", "dst_ip", "mtu", "mbufs_per_worker"});
+    if (!r.string(*t, "device", "mirror.device", m.device))
+      r.error(at(t->source()), "[mirror] needs device: the port mirror copies leave by");
+    r.choice<MirrorConfig::Encap>(*t, "encap", "mirror.encap",
+                                  {{"raw", MirrorConfig::Encap::kRaw},
+                                   {"vxlan", MirrorConfig::Encap::kVxlan},
+                                   {"gre", MirrorConfig::Encap::kGre},
+                                   {"erspan", MirrorConfig::Encap::kErspan}},
+                                  m.encap);
+    r.uint(*t, "vni", "mirror.vni", 0, (1u << 24) - 1, m.vni);
+    r.uint(*t, "session_id", "mirror.session_id", 0, 1023, m.session_id);
+    r.uint(*t, "mtu", "mirror.mtu", 576, 9000, m.mtu);
+    r.uint(*t, "mbufs_per_worker", "mirror.mbufs_per_worker", 64, 1u << 20, m.mbufs_per_worker);
+    auto mac = [&](const char* key, std::string& out) {
+      rte_ether_addr a;
+      if (r.string(*t, key, std::string("mirror.") + key, out) &&
+          rte_ether_unformat_addr(out.c_str(), &a) != 0)
+        r.error(*t->get(key), std::string("mirror.") + key + " = \"" + out +
+                                  "\" is not a MAC address (02:00:00:00:00:01)");
+    };
+    mac("src_mac", m.src_mac);
+    mac("dst_mac", m.dst_mac);
+    auto ip = [&](const char* key, uint32_t& out) {
+      std::string s;
+      in_addr a;
+      if (!r.string(*t, key, std::string("mirror.") + key, s)) return false;
+      if (inet_pton(AF_INET, s.c_str(), &a) != 1) {
+        r.error(*t->get(key), std::string("mirror.") + key + " = \"" + s + "\" is not an IPv4 address");
+        return false;
+      }
+      out = ntohl(a.s_addr);
+      return true;
+    };
+    const bool has_src = ip("src_ip", m.src_ip), has_dst = ip("dst_ip", m.dst_ip);
+    if (m.encap != MirrorConfig::Encap::kRaw && (!has_src || !has_dst || m.dst_mac.empty()))
+      r.error(at(t->source()), "mirror.encap = tunnel needs src_ip, dst_ip (the collector) and "
+                               "dst_mac (its next hop)");
   }
   if (const toml::table* t = r.table(root, "steering", "[steering]")) {
     r.only_keys(*t, "[steering]", {"service_ports", "other", "hardware"});

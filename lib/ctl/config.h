@@ -119,6 +119,19 @@ struct OutputsConfig {
   bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz
 };
 
+/* [mirror]: where mirror rules send their flows' frames. */
+struct MirrorConfig {
+  bool enabled = false;
+  std::string device;                   // a vdev spec or PCI address of its own
+  enum class Encap : uint8_t { kRaw, kVxlan, kGre, kErspan } encap = Encap::kVxlan;
+  uint32_t vni = 0;
+  uint16_t session_id = 0;
+  std::string src_mac, dst_mac;         // src: the port's own when empty
+  uint32_t src_ip = 0, dst_ip = 0;      // host order
+  uint16_t mtu = 1500;                  // outer IPv4 datagram (raw: the frame)
+  uint32_t mbufs_per_worker = 4096;
+};
+
 struct Config {
   std::string file;    // "" for offline runs without --config
   Mode mode = Mode::kInline;
@@ -140,6 +153,7 @@ struct Config {
   OutputsConfig outputs;
   port::SteerSpec steering;          // [steering]: service ports, the rest
   match::RuleSet rules;              // [rules] and [[rule]]
+  MirrorConfig mirror;               // [mirror]
 
   /* Location of a port's key for run-time errors (queue limits of real
    * NICs are only known once EAL has probed them). */

@@ -26,13 +26,15 @@ unsigned inspect_memory_mb(const Config& c) {
       c.http.enabled ? uint64_t(c.outputs.record_ring) * 640 +
                            (c.outputs.gor ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
                      : 0;
+  // The mirror pool: one per process, mbufs_per_worker each.
+  const uint64_t mirror = c.mirror.enabled ? uint64_t(c.mirror.mbufs_per_worker) * (2048 + 128 + 192) : 0;
   // packets.pcap: the lookback ring, a last-seq per flow slot, the records.
   const uint64_t pcap =
       c.outputs.pcap ? (uint64_t(c.outputs.pcap_snaplen) + 64) * (c.outputs.pcap_lookback + 8192) +
                            8ull * c.flow.max_flows_per_worker
                      : 0;
   const uint64_t per_worker = (per_flow + http_per_flow) * c.flow.max_flows_per_worker +
-                              uint64_t(c.outputs.record_ring) * 2 * 256 + http_fixed + pcap;
+                              uint64_t(c.outputs.record_ring) * 2 * 256 + http_fixed + pcap + mirror;
   return unsigned((per_worker * c.workers.size() >> 20) + 16);
 }
 
@@ -77,6 +79,11 @@ std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extr
       any_pci = true;
       a.push_back("--allow=" + p.spec.device);
     }
+  }
+  if (c.mirror.enabled) {
+    const bool vdev = port::is_vdev(c.mirror.device);
+    a.push_back((vdev ? "--vdev=" : "--allow=") + c.mirror.device);
+    any_pci |= !vdev;
   }
   // Without a PCI port, probing PCI would only grab devices Loom does not
   // own (on VMs, the host's own virtio NIC).

@@ -30,6 +30,8 @@ struct Runtime {
   uint64_t start_tsc = 0;
   std::vector<port::PortState> ports;
   std::vector<port::InstallReport> steering;  // per port: rte_flow rules and results
+  int mirror_port = -1;                       // [mirror]'s port, -1 none
+  std::vector<uint16_t> ports_to_close;       // ports beyond `ports` (the mirror's)
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
   std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect
   sink::SinkSet sinks;            // streams.jsonl, messages.jsonl

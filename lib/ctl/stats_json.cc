@@ -83,6 +83,10 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   STREAMS(records_emitted); STREAMS(records_dropped); STREAMS(pcap_packets); STREAMS(pcap_dropped);
   STREAMS(pcap_lookback_missed);
 #undef STREAMS
+#define MIRROR(f) fn(ctx, "mirror", #f, sum([](const inspect::Stage& s) -> auto& { return s.mirror_stats.f; }))
+  MIRROR(copies); MIRROR(truncated); MIRROR(no_mbuf);
+#undef MIRROR
+  fn(ctx, "mirror", "tx_full", sum([](const inspect::Stage& s) -> auto& { return s.stats.mirror_tx_full; }));
 }
 
 void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st) {

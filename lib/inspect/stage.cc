@@ -8,6 +8,7 @@
 #include <string>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
@@ -29,7 +30,8 @@ uint32_t pow2_at_least(uint32_t n) {
 }  // namespace
 
 Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
-    : cfg_(cfg), worker_(worker), rss_(std::move(rss)), steer_(cfg.steering) {
+    : cfg_(cfg), worker_(worker), rss_(std::move(rss)), steer_(cfg.steering),
+      mirror_tmpl_(cfg.mirror.tmpl) {
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &Stage::on_end, this,
                                          &flow_stats, &Stage::on_visit);
   reasm::Consumer c;
@@ -335,12 +337,33 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
     }
     if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
     tcp(*f, dirs[j], m, p, ts);
+    if (f->flags & flow::kMirrored && cfg_.mirror.enabled) {
+      const MirrorOut& mo = cfg_.mirror;
+      rte_mbuf* c = mo.raw ? mirror::raw_copy(m, mo.pool, mo.max_len, mirror_tally_)
+                           : mirror::encap_copy(m, mo.pool, mirror_tmpl_,
+                                                mirror::inner_flow_hash(m), mirror_tally_);
+      if (c) mirror_q_[mirror_n_++] = c;
+    }
     if (f->flags & flow::kDropped) {
       drop[which[j]] = 1 + uint8_t(core::Drop::rule_drop);
       any_drop = true;
     }
   }
+  if (mirror_n_) mirror_flush();
   return any_drop ? withhold(w, pkts, n, drop) : n;
+}
+
+/* Mirror copies leave with the burst that made them; a mirror port that
+ * does not take them loses them (counted), the relay never waits. */
+void Stage::mirror_flush() noexcept {
+  const uint16_t sent = rte_eth_tx_burst(cfg_.mirror.port, uint16_t(worker_), mirror_q_, mirror_n_);
+  if (sent < mirror_n_) {
+    rte_pktmbuf_free_bulk(mirror_q_ + sent, mirror_n_ - sent);
+    stats.mirror_tx_full.add(mirror_n_ - sent);
+  }
+  mirror_n_ = 0;
+  mirror_tally_.commit(mirror_stats);
+  mirror_tally_ = {};
 }
 
 uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,

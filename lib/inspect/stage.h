@@ -30,6 +30,7 @@
 #include "flow/flow.h"
 #include "http/http.h"
 #include "match/match.h"
+#include "mirror/encap.h"
 #include "pkt/parse.h"
 #include "port/steer.h"
 #include "reasm/reasm.h"
@@ -60,6 +61,18 @@ struct PacketRecord {
   const uint8_t* data() const noexcept { return reinterpret_cast<const uint8_t*>(this + 1); }
 };
 
+/* Where mirror rules send frames: a TX queue per worker on the mirror
+ * port, copies from a pool of their own (never the relay's mbufs, so a
+ * slow mirror cannot hold RX buffers), raw or tunnelled. */
+struct MirrorOut {
+  bool enabled = false;
+  bool raw = false;
+  uint16_t port = 0;              // TX queue: the worker's id
+  rte_mempool* pool = nullptr;
+  uint32_t max_len = 0;           // raw: bytes of each frame kept (the MTU's frame)
+  mirror::EncapTemplate tmpl{};   // tunnel: copied per worker (it counts IDs)
+};
+
 struct Config {
   flow::TableConfig table;
   reasm::Limits limits;
@@ -79,6 +92,7 @@ struct Config {
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
   port::SteerSpec steering;       // service ports: the rest is not tracked (or dropped)
+  MirrorOut mirror;
 };
 
 /* The rules a worker applies: a compiled set, this worker's scratch and
@@ -108,6 +122,7 @@ struct Stats {
   core::Counter records_emitted, records_dropped;
   core::Counter pcap_packets, pcap_dropped;
   core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
+  core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
 };
 
 class Stage {
@@ -143,6 +158,7 @@ class Stage {
   const flow::Table& table() const noexcept { return *table_; }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
+  mirror::Stats mirror_stats;
   pkt::Stats pkt_stats;
   flow::TableStats flow_stats;
   reasm::Stats reasm_stats;
@@ -202,6 +218,7 @@ class Stage {
   http::Conn* conn(const flow::Flow& f) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   void take_rules() noexcept;
+  void mirror_flush() noexcept;
   void judge_flow(flow::Flow& f) noexcept;
   static http::Verdict on_message(void* self, http::Message& m);
   static void describe(void* self, http::Message& m);
@@ -233,6 +250,10 @@ class Stage {
   const ActiveRules* rules_ = nullptr;  // the worker's: what it applies now
   std::atomic<uint64_t> rules_seen_{0};
   flow::Flow* cur_flow_ = nullptr;      // the flow whose bytes the framer is handling
+  mirror::EncapTemplate mirror_tmpl_{};  // this worker's (its IDs and sequence numbers)
+  rte_mbuf* mirror_q_[core::kBurst];
+  uint16_t mirror_n_ = 0;
+  mirror::Tally mirror_tally_;
   int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
   uint64_t ts_flag_ = 0;
   uint64_t clock_ns_ = 0;           // latest time seen

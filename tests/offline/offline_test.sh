@@ -17,7 +17,9 @@
 #     packets.pcap into gzip parts that add up to the single files,
 #   - with [steering], track only the service ports and drop the rest in
 #     software, with the same results for what it tracks (steer_check.py),
-#   - with rules, export exactly the exchanges they select (rules_check.py).
+#   - with rules, export exactly the exchanges they select (rules_check.py)
+#     and mirror exactly the frames of the connections they select, in
+#     VXLAN, GRE and ERSPAN II (mirror_check.py).
 # Usage: tests/offline/offline_test.sh [BUILD_DIR] [CORPUS_DIR]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -112,6 +114,33 @@ for name in clean-v4 clean-v6 mix-v4 vlan-mix-v4 reorder-v4 dup-v4; do
   f=$(echo "$out" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
   pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))
 done
+
+# Mirror rules through a net_pcap mirror port: every frame of the port-8080
+# connections, decapsulated, is the capture's (mirror_check.py); tshark
+# decodes the tunnel too.
+cap=$corpus/captures/mix-v4.pcap
+if [ -f "$cap" ]; then
+  for encap in vxlan gre erspan; do
+    printf '%s\n' 'mode = "offline"' '[mirror]' \
+      "device = \"net_pcap1,tx_pcap=$tmp/mirror-$encap.pcap\"" "encap = \"$encap\"" \
+      'vni = 42' 'session_id = 7' 'mtu = 9000' 'src_ip = "192.0.2.1"' 'dst_ip = "192.0.2.9"' \
+      'dst_mac = "02:00:00:00:00:09"' '[[rule]]' 'name = "alt-port"' 'action = "mirror"' \
+      'server_port = [8080]' >"$tmp/mirror-$encap.toml"
+    "$loom" --pcap "$cap" --out "$tmp/mirror-$encap" --config "$tmp/mirror-$encap.toml" \
+      >"$tmp/mirror-$encap.log" 2>&1
+    check "mirror $encap exit" 0 $?
+    out=$($py "$here/mirror_check.py" "$cap" "$tmp/mirror-$encap.pcap" $encap 8080)
+    echo "$out" | grep FAIL
+    p=$(echo "$out" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
+    f=$(echo "$out" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
+    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))
+  done
+  if command -v tshark >/dev/null; then
+    check "mirror vxlan: tshark sees VNI 42 and port 8080 inside" \
+          "$(jget "$tmp/mirror-vxlan/stats.json" "d['totals']['mirror']['copies']")" \
+          "$(tshark -r "$tmp/mirror-vxlan.pcap" -Y 'vxlan.vni == 42 && tcp.port == 8080' 2>/dev/null | wc -l)"
+  fi
+fi
 
 # Rotation and gzip: the parts of http.gor and packets.pcap, read in order,
 # are the single files of an unrotated run (the part size is a bound).
