@@ -13,6 +13,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
 
+#include "pkt/rst.h"
 #include "port/rss.h"
 
 namespace inspect {
@@ -345,12 +346,48 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
       if (c) mirror_q_[mirror_n_++] = c;
     }
     if (f->flags & flow::kDropped) {
-      drop[which[j]] = 1 + uint8_t(core::Drop::rule_drop);
-      any_drop = true;
+      bool replaced = false;
+      if (f->reject == 1) {
+        f->reject = 2;
+        replaced = reject(w, q, p, pkts + which[j]);
+      }
+      if (!replaced) {
+        drop[which[j]] = 1 + uint8_t(core::Drop::rule_drop);
+        any_drop = true;
+      }
     }
   }
   if (mirror_n_) mirror_flush();
   return any_drop ? withhold(w, pkts, n, drop) : n;
+}
+
+/* A rejecting drop rule: a reset to each end, once. The one to the
+ * frame's destination takes the frame's place in the burst (it goes where
+ * the frame would have); the one back to its sender goes out the port the
+ * frame came in by, if this worker relays towards it (its buffer holds
+ * less than a burst between polls, and two bursts in all). True when *slot
+ * now holds the forward reset; the frame itself is then freed and counted
+ * here. */
+bool Stage::reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed& p,
+                   rte_mbuf** slot) noexcept {
+  if (q.tx_slot == core::kNoTx) return false;  // passive: no wire to reset on
+  rte_mbuf* m = *slot;
+  for (core::TxBuffer& b : w.txb) {
+    if (b.port != q.port || b.n >= core::kBurst) continue;
+    if (rte_mbuf* back = pkt::build_rst(m, p, true, w.pool)) {
+      b.pkts[b.n++] = back;
+      stats.resets_sent.add(1);
+    }
+    break;
+  }
+  if (rte_mbuf* fwd = pkt::build_rst(m, p, false, w.pool)) {
+    *slot = fwd;
+    rte_pktmbuf_free(m);
+    w.stats.drops[size_t(core::Drop::rule_drop)].add(1);
+    stats.resets_sent.add(1);
+    return true;
+  }
+  return false;
 }
 
 /* Mirror copies leave with the burst that made them; a mirror port that
@@ -623,7 +660,11 @@ void Stage::judge_flow(flow::Flow& f) noexcept {
   rules_->counters->actions[size_t(r.action)].add(1);
   switch (r.action) {
     case match::Action::kSkip: f.rules = flow::kRulesNoHttp; break;
-    case match::Action::kDrop: f.flags |= flow::kDropped; f.rules = flow::kRulesNoHttp; break;
+    case match::Action::kDrop:
+      f.flags |= flow::kDropped;
+      f.reject = r.reject;
+      f.rules = flow::kRulesNoHttp;
+      break;
     case match::Action::kMirror: f.flags |= flow::kMirrored; f.rules = flow::kRulesDecided; break;
     default: f.rules = flow::kRulesDecided; break;
   }
@@ -659,7 +700,10 @@ http::Verdict Stage::on_message(void* self, http::Message& m) {
   m.rule_index = int16_t(r.rule);
   describe(&s, m);
   if (s.cur_flow_) {
-    if (r.action == match::Action::kDrop) s.cur_flow_->flags |= flow::kDropped;
+    if (r.action == match::Action::kDrop && !(s.cur_flow_->flags & flow::kDropped)) {
+      s.cur_flow_->flags |= flow::kDropped;
+      s.cur_flow_->reject = r.reject;
+    }
     if (r.action == match::Action::kMirror) s.cur_flow_->flags |= flow::kMirrored;
   }
   return http::Verdict(r.action);

@@ -123,6 +123,7 @@ struct Stats {
   core::Counter pcap_packets, pcap_dropped;
   core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
   core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
+  core::Counter resets_sent;           // TCP resets a rejecting drop rule sent
 };
 
 class Stage {
@@ -219,6 +220,8 @@ class Stage {
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   void take_rules() noexcept;
   void mirror_flush() noexcept;
+  bool reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed& p,
+              rte_mbuf** slot) noexcept;
   void judge_flow(flow::Flow& f) noexcept;
   static http::Verdict on_message(void* self, http::Message& m);
   static void describe(void* self, http::Message& m);

@@ -6,7 +6,12 @@
 #include <random>
 #include <vector>
 
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include "eal_env.h"
 #include "pkt/parse.h"
+#include "pkt/rst.h"
 
 namespace {
 
@@ -251,6 +256,65 @@ TEST(Parse, SurvivesRandomMutations) {
     }
   }
   EXPECT_GT(malformed, 0);
+}
+
+}  // namespace
+
+namespace {
+
+// Resets for a rejecting drop rule (pkt/rst.h), read back by the parser
+// and checked against the frame they answer.
+
+void expect_resets(const Bytes& frame) {
+  pkt::Parsed p;
+  Malformed why{};
+  ASSERT_EQ(run(frame, p, why), Kind::kTcp);
+  rte_mbuf* m = loomtest::mbuf_of(frame.data(), uint16_t(frame.size()));
+  ASSERT_NE(m, nullptr);
+  for (bool reverse : {false, true}) {
+    rte_mbuf* r = pkt::build_rst(m, p, reverse, loomtest::test_pool());
+    ASSERT_NE(r, nullptr);
+    const uint8_t* d = rte_pktmbuf_mtod(r, const uint8_t*);
+    pkt::Parsed q;
+    ASSERT_EQ(pkt::parse(d, r->data_len, r->pkt_len, q, &why), Kind::kTcp) << reverse;
+    EXPECT_EQ(q.payload_len, 0u);
+    EXPECT_EQ(q.n_vlan, p.n_vlan);
+    const size_t alen = p.ip_version == 4 ? 4 : 16;
+    if (reverse) {
+      EXPECT_EQ(q.sport, p.dport);
+      EXPECT_EQ(q.dport, p.sport);
+      EXPECT_EQ(0, std::memcmp(q.src, p.dst, alen));
+      EXPECT_EQ(0, std::memcmp(q.dst, p.src, alen));
+      EXPECT_EQ(0, std::memcmp(d, frame.data() + 6, 6));  // MACs swapped
+      EXPECT_EQ(q.seq, p.ack);
+      EXPECT_EQ(q.ack, p.seq + p.payload_len);
+      EXPECT_EQ(q.tcp_flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+    } else {
+      EXPECT_EQ(q.sport, p.sport);
+      EXPECT_EQ(q.dport, p.dport);
+      EXPECT_EQ(0, std::memcmp(q.src, p.src, alen));
+      EXPECT_EQ(q.seq, p.seq);
+      EXPECT_EQ(q.tcp_flags, RTE_TCP_RST_FLAG);
+    }
+    const void* l3 = d + q.l3_off;
+    const void* l4 = d + q.l4_off;
+    if (p.ip_version == 4) {
+      EXPECT_EQ(rte_raw_cksum(l3, q.l4_off - q.l3_off), 0xFFFF);
+      EXPECT_EQ(rte_ipv4_udptcp_cksum_verify(static_cast<const rte_ipv4_hdr*>(l3), l4), 0);
+    } else if (q.l4_off == q.l3_off + 40) {
+      EXPECT_EQ(rte_ipv6_udptcp_cksum_verify(static_cast<const rte_ipv6_hdr*>(l3), l4), 0);
+    }
+    rte_pktmbuf_free(r);
+  }
+  rte_pktmbuf_free(m);
+}
+
+TEST(Rst, Ipv4Vlan) { expect_resets(cat(eth(0x0800, 1), ipv4(tcp(40000, 80, 1000, 10)))); }
+TEST(Rst, Ipv4) { expect_resets(cat(eth(0x0800), ipv4(tcp(40000, 80, 0xFFFFFFF0u, 100)))); }
+TEST(Rst, Ipv6) { expect_resets(cat(eth(0x86DD), ipv6(tcp(40000, 8080, 7, 0)))); }
+TEST(Rst, Ipv6WithExtensionHeader) {
+  const Bytes hop = {6, 0, 1, 4, 0, 0, 0, 0};  // hop-by-hop, next: TCP
+  expect_resets(cat(eth(0x86DD), ipv6(tcp(40000, 80, 7, 5), 0, hop)));
 }
 
 }  // namespace
