@@ -202,6 +202,20 @@ if [ -x "$gen" ]; then
   check "small pools: shortage counted" 1 "$(jget "$tmp/small/stats.json" "int(d['totals']['http']['raw_dropped'] > 0)")"
 fi
 
+# A rule Hyperscan refuses stops the start-up, naming the rule and the
+# pattern at its line and column; the offline run refuses it too.
+printf '%s\n' 'mode = "offline"' '[[rule]]' 'name = "broken-one"' 'action = "record"' \
+  'path = "^/a(b"' >"$tmp/badrule.toml"
+"$loom" --check-config "$tmp/badrule.toml" >/dev/null 2>"$tmp/badrule.err"
+check "bad regex: check-config exit" 1 $?
+grep -q "badrule.toml:5:8: rule \"broken-one\": pattern \"^/a(b\": Missing close parenthesis" "$tmp/badrule.err"
+check "bad regex: names the rule and pattern at its position" 0 $?
+"$loom" --pcap "$corpus/captures/clean-v4.pcap" --out "$tmp/badrule" --config "$tmp/badrule.toml" \
+  >/dev/null 2>"$tmp/badrule.run.err"
+check "bad regex: the run refuses to start" 1 $?
+grep -q 'rule "broken-one"' "$tmp/badrule.run.err"
+check "bad regex: the run says why" 0 $?
+
 # Usage errors are clear and non-zero.
 "$loom" --pcap /nonexistent.pcap --out "$tmp/x" >/dev/null 2>"$tmp/err.log"
 check "missing capture exit" 1 $?
