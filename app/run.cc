@@ -199,8 +199,9 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
                 rte_strerror(rte_errno) + "); lower mirror.mbufs_per_worker or raise eal.memory_mb");
   try {
     port::PortState st = port::setup_port(spec, rx_pool);
-    LOOM_LOG(INFO, "mirror port %s (%s, id %u): %u TX queues, encap %d", m.device.c_str(),
-             st.driver.c_str(), st.port_id, spec.tx_queues, int(m.encap));
+    static const char* const kEncap[] = {"raw", "vxlan", "gre", "erspan"};
+    LOOM_LOG(INFO, "mirror port %s (%s, id %u): %u TX queues, encap %s", m.device.c_str(),
+             st.driver.c_str(), st.port_id, spec.tx_queues, kEncap[size_t(m.encap)]);
     out.port = st.port_id;
     rt.mirror_port = st.port_id;
     rt.ports_to_close.push_back(st.port_id);

@@ -350,6 +350,7 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
       if (f->reject == 1) {
         f->reject = 2;
         replaced = reject(w, q, p, pkts + which[j]);
+        end_connection(*f, flow::End::kRst, ts);  // reset: over for both ends
       }
       if (!replaced) {
         drop[which[j]] = 1 + uint8_t(core::Drop::rule_drop);
@@ -479,6 +480,18 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     return;
   }
   reasm::HalfStream& h = f.hs[dir];
+  if (!cfg_.reassemble) [[unlikely]] {
+    // Flow tracking alone (perf/pipeline measures each stage's cost):
+    // states from the flags, the connection ends at its second FIN.
+    if (f.state == flow::State::kNew && (p.payload_len || ((fl & kAck) && !(fl & kSyn))))
+      f.state = flow::State::kEstablished;
+    if (fl & kFin) {
+      h.fin_done = 1;
+      f.state = flow::State::kClosing;
+    }
+    if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+    return;
+  }
   if (fl & kAck) reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
   if (p.payload_len) {
     reasm_->data(h, &f, dir, m, p.payload_off, seq, p.payload_len, ts);

@@ -89,6 +89,7 @@ struct Config {
   uint32_t pcap_snaplen = 2048;
   uint32_t pcap_lookback = 4096;  // recent packets kept for a selection made late
   uint32_t pcap_ring = 4096;      // packet records in flight to the writer
+  bool reassemble = true;         // false: flows only (perf/pipeline's first stage)
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
   port::SteerSpec steering;       // service ports: the rest is not tracked (or dropped)

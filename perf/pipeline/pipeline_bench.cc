@@ -1,0 +1,269 @@
+// The inspection pipeline in memory, stage by stage (issue: performance).
+//
+//   pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR]
+//
+// Loads every frame of CAP (perf/gen/loom_gen writes them) into mbufs
+// once, stamped with the capture's time as net_pcap would, then feeds them
+// to inspect::Stage::burst_hook in bursts of 32, exactly as a worker does
+// after rte_eth_rx_burst, once per configuration, adding one stage at a
+// time:
+//   parse + flow       header parsing, the flow table, TCP states
+//   + reassembly       in-order delivery, OFO held by reference
+//   + HTTP framing     llhttp per direction, pairing, message records
+//   + rules (10)       Hyperscan over every message (10 path/Host rules)
+//   + stream SHA-256   per-direction fingerprints (streams.jsonl's)
+//   + export           records through the rings to a sink thread writing
+//                      streams.jsonl and messages.jsonl under --out-dir
+// No file I/O and no NIC on the measured path: what is left is the
+// pipeline's own cost. Frames keep one extra reference while in use, so
+// every configuration replays the same mbufs. With --workers 2 the frames
+// are split by a symmetric hash of their addresses and ports, as RSS
+// would, and two threads run a Stage each (the sink then shares the CPUs).
+//
+// Prints a markdown table: Mpps, Gbit/s (frame bytes) and cycles per
+// packet (of the busiest worker), the best of --rounds runs.
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "inspect/stage.h"
+#include "match/match.h"
+#include "sink/sink.h"
+
+namespace {
+
+struct Frame {
+  uint64_t ts_us;
+  std::string bytes;
+};
+
+std::vector<Frame> read_pcap(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string d((std::istreambuf_iterator<char>(f)), {});
+  std::vector<Frame> out;
+  if (d.size() < 24) return out;
+  uint32_t magic;
+  std::memcpy(&magic, d.data(), 4);
+  const bool ns = magic == 0xa1b23c4d;
+  for (size_t off = 24; off + 16 <= d.size();) {
+    uint32_t h[4];
+    std::memcpy(h, d.data() + off, 16);
+    if (off + 16 + h[2] > d.size()) break;
+    out.push_back({uint64_t(h[0]) * 1000000 + (ns ? h[1] / 1000 : h[1]), d.substr(off + 16, h[2])});
+    off += 16 + h[2];
+  }
+  return out;
+}
+
+/* Symmetric: both directions of a connection go to the same worker. */
+unsigned worker_of(const std::string& f, unsigned workers) {
+  if (workers == 1 || f.size() < 54) return 0;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(f.data());
+  size_t l3 = 14;
+  if (p[12] == 0x81 && p[13] == 0x00) l3 = 18;
+  const bool v6 = p[l3 - 2] == 0x86;
+  const size_t alen = v6 ? 16 : 4, aoff = v6 ? 8 : 12, l4 = l3 + (v6 ? 40 : (p[l3] & 15) * 4);
+  uint32_t h = 0;
+  for (size_t i = 0; i < alen; i++) h += uint32_t(p[l3 + aoff + i]) ^ uint32_t(p[l3 + aoff + alen + i]);
+  if (l4 + 4 <= f.size()) h += uint32_t(p[l4] << 8 | p[l4 + 1]) + uint32_t(p[l4 + 2] << 8 | p[l4 + 3]);
+  return (h * 2654435761u >> 16) % workers;
+}
+
+match::RuleSet ten_rules() {
+  match::RuleSet set;
+  for (int i = 0; i < 10; i++) {
+    match::Rule r;
+    r.name = "r" + std::to_string(i);
+    r.action = match::Action::kTag;
+    r.tag = "t";
+    match::Condition c;
+    c.field = i % 2 ? match::Field::kPath : match::Field::kHost;
+    c.pattern = (i % 2 ? "^/svc" : "^api") + std::to_string(i) + (i % 2 ? "/" : "\\.example$");
+    r.conds.push_back(c);
+    set.rules.push_back(r);
+  }
+  return set;
+}
+
+struct Stage {
+  const char* name;
+  bool reassemble, streams, http, rules, exported;
+};
+
+/* Empties a stage's rings when nothing reads them (drain callback). */
+void discard(void* p) {
+  auto* st = static_cast<inspect::Stage*>(p);
+  void* r;
+  while (st->ring() && rte_ring_sc_dequeue(st->ring(), &r) == 0) rte_mempool_put(st->record_pool(), r);
+  while (st->message_ring() && rte_ring_sc_dequeue(st->message_ring(), &r) == 0) {
+    inspect::Stage::release_message(st, r);
+    rte_mempool_put(st->message_pool(), r);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string pcap, out_dir = "/dev/shm";
+  unsigned workers = 1, rounds = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--pcap") pcap = argv[i + 1];
+    else if (a == "--workers") workers = unsigned(std::atoi(argv[i + 1]));
+    else if (a == "--rounds") rounds = unsigned(std::atoi(argv[i + 1]));
+    else if (a == "--out-dir") out_dir = argv[i + 1];
+  }
+  if (pcap.empty() || workers < 1 || workers > 2 || rounds < 1) {
+    std::fprintf(stderr, "usage: pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR]\n");
+    return 2;
+  }
+  const std::vector<Frame> frames = read_pcap(pcap);
+  if (frames.empty()) {
+    std::fprintf(stderr, "pipeline_bench: no frames in %s\n", pcap.c_str());
+    return 1;
+  }
+  uint64_t bytes = 0;
+  for (const Frame& f : frames) bytes += f.bytes.size();
+  // Memory: every frame in an mbuf, plus what reassembly and records hold.
+  const unsigned mb = unsigned((frames.size() * 2560 >> 20) + 1024 * workers + 256);
+  std::vector<std::string> args = {"pipeline_bench", "--no-huge", "-m", std::to_string(mb),
+                                   "--no-pci", "--no-telemetry", "-l", "0",
+                                   "--file-prefix=pbench" + std::to_string(getpid()), "--log-level=warning"};
+  std::vector<char*> av;
+  for (auto& s : args) av.push_back(s.data());
+  if (rte_eal_init(int(av.size()), av.data()) < 0) return 1;
+  int ts_off;
+  uint64_t ts_flag;
+  if (rte_mbuf_dyn_rx_timestamp_register(&ts_off, &ts_flag) != 0) return 1;
+  rte_mempool* pool = rte_pktmbuf_pool_create("bench", unsigned(frames.size() + 65536), 256, 0,
+                                              2048 + RTE_PKTMBUF_HEADROOM, 0);
+  if (!pool) return 1;
+  std::vector<std::vector<rte_mbuf*>> per(workers);
+  for (const Frame& f : frames) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (!m) return 1;
+    std::memcpy(rte_pktmbuf_append(m, uint16_t(f.bytes.size())), f.bytes.data(), f.bytes.size());
+    *RTE_MBUF_DYNFIELD(m, ts_off, rte_mbuf_timestamp_t*) = f.ts_us;
+    m->ol_flags |= ts_flag;
+    per[worker_of(f.bytes, workers)].push_back(m);
+  }
+  std::vector<match::CompileError> errs;
+  auto db = match::Database::compile(ten_rules(), &errs);
+
+  const Stage stages[] = {
+      {"parse + flow", false, false, false, false, false},
+      {"+ reassembly", true, false, false, false, false},
+      {"+ HTTP framing", true, false, true, false, false},
+      {"+ rules (10)", true, false, true, true, false},
+      {"+ stream SHA-256", true, true, true, true, false},
+      {"+ export (JSON Lines)", true, true, true, true, true},
+  };
+  std::printf("%s: %zu frames, %.0f bytes/frame, %u worker(s), best of %u\n\n", pcap.c_str(),
+              frames.size(), double(bytes) / double(frames.size()), workers, rounds);
+  std::printf("| stage | Mpps | Gbit/s | cycles/packet |\n|---|---:|---:|---:|\n");
+  const double hz = double(rte_get_tsc_hz());
+  for (const Stage& sc : stages) {
+    double best = 1e30;
+    uint64_t best_cycles = 0, busiest = 0;
+    for (unsigned round = 0; round < rounds; round++) {
+      inspect::Config ic;
+      ic.table.max_flows = 65536;
+      ic.reassemble = sc.reassemble;
+      ic.streams = sc.streams;
+      ic.http = sc.http;
+      ic.http_records = sc.http;
+      ic.message_files = sc.exported;
+      ic.idle_sweep = false;
+      ic.lossless = sc.exported;  // export: nothing dropped, the sink keeps up or the worker waits
+      inspect::PortRss rss;
+      rss.ts_unit_ns = 1000;
+      std::vector<std::unique_ptr<inspect::Stage>> st;
+      std::vector<std::unique_ptr<match::Scratch>> scratch;
+      std::vector<std::unique_ptr<match::Counters>> counters;
+      std::vector<inspect::ActiveRules> active(workers);
+      for (unsigned w = 0; w < workers; w++) {
+        st.push_back(std::make_unique<inspect::Stage>(ic, w, 0, std::vector<inspect::PortRss>{rss}));
+        if (sc.rules && db) {
+          scratch.push_back(std::make_unique<match::Scratch>(*db));
+          counters.push_back(std::make_unique<match::Counters>(db->rules().rules.size()));
+          active[w] = {db.get(), scratch.back().get(), counters.back().get(), 1};
+          st[w]->offer_rules(&active[w]);
+        }
+      }
+      sink::SinkSet sinks;
+      if (sc.exported) {
+        std::vector<sink::Source> s_src, m_src;
+        for (auto& s : st) {
+          s_src.push_back({s->ring(), s->record_pool(), nullptr, nullptr});
+          m_src.push_back({s->message_ring(), s->message_pool(), &inspect::Stage::release_message, s.get()});
+        }
+        const std::string dir = out_dir + "/pbench-" + std::to_string(getpid());
+        (void)!std::system(("mkdir -p " + dir).c_str());
+        sinks.add({{"streams", dir + "/streams.jsonl",
+                    [](const void* r) { return inspect::record_json(*static_cast<const inspect::StreamRecord*>(r)); }}},
+                  s_src);
+        sinks.add({{"messages", dir + "/messages.jsonl",
+                    [](const void* r) { return http::message_json(*static_cast<const http::Message*>(r)); }}},
+                  m_src);
+        sinks.start(1);
+      }
+      std::vector<uint64_t> cycles(workers, 0);
+      auto run = [&](unsigned w) {
+        if (workers > 1) rte_thread_register();
+        core::WorkerCtx ctx;
+        core::RxQueue q;
+        std::vector<rte_mbuf*>& ms = per[w];
+        const uint64_t t0 = rte_rdtsc();
+        for (size_t i = 0; i < ms.size(); i += core::kBurst) {
+          const uint16_t n = uint16_t(std::min<size_t>(core::kBurst, ms.size() - i));
+          rte_mbuf* burst[core::kBurst];
+          for (uint16_t k = 0; k < n; k++) {
+            burst[k] = ms[i + k];
+            rte_mbuf_refcnt_update(burst[k], 1);  // the worker frees its burst; we keep the frame
+          }
+          const uint16_t kept = inspect::Stage::burst_hook(st[w].get(), ctx, q, burst, n);
+          rte_pktmbuf_free_bulk(burst, kept);
+        }
+        cycles[w] = rte_rdtsc() - t0;
+        if (workers > 1) rte_thread_unregister();
+      };
+      if (workers == 1) {
+        run(0);
+      } else {
+        std::thread a(run, 0), b(run, 1);
+        a.join();
+        b.join();
+      }
+      const uint64_t worst = *std::max_element(cycles.begin(), cycles.end());
+      const double secs = double(worst) / hz;
+      if (secs < best) {
+        best = secs;
+        const unsigned bw = unsigned(std::max_element(cycles.begin(), cycles.end()) - cycles.begin());
+        best_cycles = worst;
+        busiest = per[bw].size();
+      }
+      for (auto& s : st) s->finish(flow::End::kCaptureEnd, sc.exported ? nullptr : discard, s.get());
+      if (sc.exported) sinks.stop();
+      for (auto& s : st) discard(s.get());
+    }
+    std::printf("| %s | %.2f | %.2f | %.0f |\n", sc.name, double(frames.size()) / best / 1e6,
+                double(bytes) * 8 / best / 1e9, double(best_cycles) / double(busiest));
+    std::fflush(stdout);
+  }
+  for (auto& v : per)
+    for (rte_mbuf* m : v) rte_pktmbuf_free(m);
+  rte_eal_cleanup();
+  return 0;
+}
