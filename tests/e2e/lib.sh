@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up, teardown and helpers of the namespace end-to-end tests
 # (tests/e2e/*_ns_test.sh). Sourced, not run; the test sets E2E_SUITE (the
 # label of its closing "E2E_SUITE: N passed, M failed" line) first.
@@ -80,6 +81,7 @@ e2e_preflight() {
 }
 
 # e2e_names: the names of this run (unique by the script's pid).
+# shellcheck disable=SC2034  # used by the tests that source this file
 e2e_names() {
   S=$$
   NSA=loomA$S
@@ -268,11 +270,12 @@ e2e_check_config() {
 }
 
 # start_failed MESSAGE: Loom did not come up. Fatal (die) unless
-# E2E_SOFT_START=1, where it counts a failure, shows the logs, stops what
-# is left of Loom and lets the caller go on (e2e_start_loom returns 1).
+# E2E_SOFT_START=1, where it counts a failure (prefixed by $E2E_CONTEXT),
+# shows the logs, stops what is left of Loom and lets the caller go on
+# (e2e_start_loom returns 1).
 start_failed() {
   [[ ${E2E_SOFT_START:-0} == 1 ]] || die "$1"
-  bad "$1"
+  bad "${E2E_CONTEXT:+$E2E_CONTEXT: }$1"
   show_logs
   if [[ -n $LOOM_PID ]]; then
     stop_pid "$LOOM_PID" 50

@@ -168,11 +168,16 @@ curl_loop() {
   done
 }
 
+# count_lines FILE: its number of lines, 0 when it does not exist yet.
+count_lines() {
+  if [[ -f $1 ]]; then wc -l <"$1"; else echo 0; fi
+}
+
 # loop_result DESC LOG MIN: every curl of a curl_loop was answered 200, and
 # there were at least MIN.
 loop_result() {
   local n good
-  n=$(cat "$2" 2>/dev/null | wc -l)
+  n=$(count_lines "$2")
   good=$(awk '$1 == 0 && $2 == 200' "$2" 2>/dev/null | wc -l)
   if ((n >= $3 && good == n)); then
     ok "$1: $good/$n answered 200"
@@ -202,6 +207,7 @@ SCN=0
 scenario_begin() {
   SCN=$((SCN + 1))
   SNAME=$1
+  E2E_CONTEXT=$1
   SDIR=$TMP/$1
   TOML=$SDIR/loom.toml
   OUT=$SDIR/out
@@ -258,6 +264,7 @@ scenario_drop() {
   e2e_stop_loom
   check_ge "drop: workers[0].drops.rule_drop" "$(sj '.workers[0].drops.rule_drop')" 1
   check_ge "drop: totals.http_verdicts.drop" "$(sj '.totals.http_verdicts.drop')" 1
+  check_ge "drop: rules.hits[\"block-admin\"]" "$(sj '.rules.hits["block-admin"]')" 1
   local req
   req=$(jq -c 'select(.kind == "request" and .uri == "/admin/x")' "$OUT/messages.jsonl" 2>/dev/null | head -1)
   if [[ -n $req ]]; then
@@ -275,24 +282,29 @@ scenario_reject() {
 reject = true" || return
   e2e_start_loom "$TOML" "$OUT" "$SPREFIX" || return
   expect_ok "reject: before" "http://$IPB/index.html"
-  local rc code t port
+  local rc code t port srv_est
   read -r rc code t port <<<"$(http_get "http://$IPB/admin/x")"
-  echo "reject: /admin/x: curl exit $rc, HTTP $code after $t s"
+  echo "reject: /admin/x: curl exit $rc, HTTP $code after $t s (client port $port)"
+  # "Both ways": nginx's end of that connection must be gone too (without
+  # a reset it stays established, waiting for the withheld request).
+  sleep 0.2
+  srv_est=$(ns_exec "$NSB" ss -Htn state established "( dport = :$port )" | grep -c .)
   expect_ok "reject: after" "http://$IPB/index.html"
   e2e_stop_loom
   check_ge "reject: workers[0].drops.rule_drop" "$(sj '.workers[0].drops.rule_drop')" 1
   # Evidence that this binary sends resets: a counter named reject/rst that
-  # moved (other than the stream stage's rst_without_flow), or a log line.
+  # moved (not the flow table's ended_rst nor rst_without_flow), or a log line.
   local evidence
-  evidence=$(stat_paths 'reject|rst' | awk '$1 !~ /rst_without_flow|ended_rst/ && $2 > 0' | tr '\n' ' ')
-  [[ -z $evidence ]] && evidence=$(grep -i -m1 'reject\|reset' "$LOOM_LOG" | tr '\n' ' ')
+  evidence=$(stat_paths '(^|[._])(reject|rst)' | awk '$1 !~ /rst_without_flow|ended_rst/ && $2 > 0' | paste -sd ' ')
+  [[ -z $evidence ]] && evidence=$(grep -i -m1 'reject\|reset' "$LOOM_LOG")
   if [[ $rc -eq 0 ]]; then
     bad "reject: /admin/x was answered (HTTP $code), expected a reset"
   elif [[ $rc -eq 52 || $rc -eq 56 ]] && awk -v t="$t" 'BEGIN { exit !(t < 1.5) }'; then
     ok "reject: /admin/x reset fast (curl exit $rc after $t s)"
+    check_eq "reject: nginx's end of the /admin/x connection reset too (established sockets left)" "$srv_est" 0
     [[ -n $evidence ]] && echo "  reject evidence: $evidence"
   elif [[ $rc -eq 28 && -z $evidence ]]; then
-    note_skip "reject: NOT IMPLEMENTED in this binary? /admin/x timed out like a plain drop (curl exit 28 after $t s) and no reject/RST counter or log line shows a reset was sent"
+    note_skip "reject: NOT IMPLEMENTED in this binary? /admin/x timed out like a plain drop (curl exit 28 after $t s), nginx's end still established ($srv_est), and no reject/RST counter or log line shows a reset was sent"
   else
     bad "reject: /admin/x: curl exit $rc after $t s, expected a fast reset (exit 52 or 56, < 1.5 s)${evidence:+; reject evidence: $evidence}"
   fi
@@ -354,7 +366,7 @@ scenario_reload() {
   BG_PIDS+=($!)
   local loop_b=$!
   for _ in $(seq 50); do  # until 5 /b answers, at most 5 s
-    (($(cat "$SDIR/loop-b.log" 2>/dev/null | wc -l) >= 5)) && break
+    (($(count_lines "$SDIR/loop-b.log") >= 5)) && break
     sleep 0.1
   done
   touch "$SDIR/stop-b"
@@ -398,6 +410,9 @@ scenario_reload() {
   e2e_stop_loom
   check_ge "reload: totals.http_verdicts.drop (/a, then /b twice)" "$(sj '.totals.http_verdicts.drop')" 3
   check_ge "reload: workers[0].drops.rule_drop" "$(sj '.workers[0].drops.rule_drop')" 1
+  check_eq "reload: stats.json rules generation/reloads/reload_errors" \
+    "$(sj '.rules | "\(.generation)/\(.reloads)/\(.reload_errors)"')" "2/1/1"
+  check_ge "reload: rules.hits[\"block-b\"] (generation 2: /b twice)" "$(sj '.rules.hits["block-b"]')" 2
 }
 
 # ------------------------------------------------------------ 4. mirror
@@ -429,12 +444,14 @@ dst_mac = \"02:00:00:00:00:09\"" || return
   local counters
   counters=$(stat_paths mirror | grep -v 'http_verdicts')
   echo "  stats.json mirror counters:"
-  echo "${counters:-    (none)}" | sed 's/^/    /'
-  if [[ -n $(awk '$2 > 0' <<<"$counters") ]]; then
-    ok "mirror: a mirror counter of stats.json is > 0"
-  else
-    bad "mirror: no mirror counter (other than http_verdicts.mirror) is > 0 in stats.json"
-  fi
+  echo "${counters:-(none)}" | sed 's/^/    /'
+  local copies
+  copies=$(sj '.totals.mirror.copies')
+  check_ge "mirror: totals.mirror.copies" "$copies" 1
+  check_ge "mirror: workers[0].mirror.copies" "$(sj '.workers[0].mirror.copies')" 1
+  check_eq "mirror: totals.mirror truncated/no_mbuf/tx_full" \
+    "$(sj '.totals.mirror | "\(.truncated)/\(.no_mbuf)/\(.tx_full)"')" "0/0/0"
+  check_eq "mirror: rules.hits[\"mirror-api\"]" "$(sj '.rules.hits["mirror-api"]')" 1
 
   if [[ ! -s $pcap ]]; then
     bad "mirror: $pcap missing or empty"
@@ -448,12 +465,13 @@ dst_mac = \"02:00:00:00:00:09\"" || return
   n_all=$(tshark -r "$pcap" -T fields -e frame.number 2>/dev/null | wc -l)
   fields=$(tshark -r "$pcap" -Y vxlan -T fields -e vxlan.vni -e http.request.uri 2>/dev/null)
   n_vx=$(grep -c . <<<"$fields")
-  echo "  mirror.pcap: $n_all frame(s), $n_vx VXLAN; URIs: $(cut -f2 <<<"$fields" | grep . | sort | uniq -c | tr '\n' ' ')"
+  echo "  mirror.pcap: $n_all frame(s), $n_vx VXLAN; URIs: $(cut -f2 <<<"$fields" | grep . | sort | uniq -c | awk '{print $2 " x" $1}' | paste -sd ' ')"
   check_ge "mirror: VXLAN frames in mirror.pcap" "$n_vx" 1
-  vnis=$(cut -f1 <<<"$fields" | sort -u | tr '\n' ' ')
-  check_eq "mirror: VNIs" "$vnis" "42 "
-  uris=$(cut -f2 <<<"$fields" | grep . | sort -u | tr '\n' ' ')
-  check_eq "mirror: request URIs in the mirrored frames" "$uris" "/api/x "
+  check_eq "mirror: VXLAN frames in mirror.pcap == totals.mirror.copies" "$n_vx" "$copies"
+  vnis=$(cut -f1 <<<"$fields" | sort -u | paste -sd ' ')
+  check_eq "mirror: VNIs" "$vnis" "42"
+  uris=$(cut -f2 <<<"$fields" | grep . | sort -u | paste -sd ' ')
+  check_eq "mirror: request URIs in the mirrored frames" "$uris" "/api/x"
   # Every mirrored frame belongs to the /api/x connection (its client
   # port), in both directions.
   ports=$(tshark -r "$pcap" -Y vxlan -T fields -e tcp.srcport -e tcp.dstport 2>/dev/null)
@@ -462,8 +480,8 @@ dst_mac = \"02:00:00:00:00:09\"" || return
   check_ge "mirror: mirrored frames client -> server" "$(awk -v p="$api_port" '$1 == p' <<<"$ports" | grep -c .)" 1
   check_ge "mirror: mirrored frames server -> client" "$(awk -v p="$api_port" '$2 == p' <<<"$ports" | grep -c .)" 1
   outer=$(tshark -r "$pcap" -Y vxlan -T fields -E occurrence=f -e eth.dst -e ip.src -e ip.dst -e udp.dstport \
-    2>/dev/null | sort -u | tr '\t\n' '  ')
-  check_eq "mirror: outer eth.dst ip.src ip.dst udp.dstport" "$outer" "02:00:00:00:00:09 192.0.2.1 192.0.2.9 4789 "
+    2>/dev/null | sort -u | tr '\t' ' ' | paste -sd ';')
+  check_eq "mirror: outer eth.dst ip.src ip.dst udp.dstport" "$outer" "02:00:00:00:00:09 192.0.2.1 192.0.2.9 4789"
 }
 
 # ---------------------------------------------------------------- run
