@@ -10,25 +10,15 @@
 #include <toml++/toml.h>
 
 #include "ctl/config.h"
+#include "ctl/reader.h"
 #include "match/match.h"
 
 namespace ctl {
 
 namespace {
 
-Where at(const toml::source_region& r) { return {r.begin.line, r.begin.column}; }
-
-const char* type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date/time";
-  }
-}
+using detail::at;
+using detail::type_name;
 
 const std::initializer_list<std::pair<std::string_view, match::Action>> kActions = {
     {"record", match::Action::kRecord}, {"skip", match::Action::kSkip},
@@ -40,70 +30,7 @@ const std::initializer_list<std::pair<std::string_view, match::Field>> kFields =
     {"path", match::Field::kPath},     {"query", match::Field::kQuery},
     {"host", match::Field::kHost},     {"body", match::Field::kBody}};
 
-/* The same checks and wording as config.cc's Reader, for the keys rules
- * use; every problem is recorded with its location. */
-class RulesReader {
- public:
-  RulesReader(const std::string& file, std::vector<ConfigError>& errs)
-      : file_(file), errs_(errs) {}
-
-  void error(Where w, std::string msg) { errs_.push_back({file_, w, std::move(msg)}); }
-  void error(const toml::node& n, std::string msg) { error(at(n.source()), std::move(msg)); }
-
-  void only_keys(const toml::table& t, const std::string& ctx,
-                 std::initializer_list<std::string_view> allowed) {
-    std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    for (auto&& [k, v] : t)
-      if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end())
-        error(at(k.source()), "unknown key '" + std::string(k.str()) + "' in " + ctx +
-                                  "; allowed keys are: " + list);
-  }
-
-  const toml::node* typed(const toml::table& t, std::string_view key, toml::node_type type,
-                          const std::string& what) {
-    const toml::node* n = t.get(key);
-    if (n && n->type() != type) {
-      error(*n, what + " must be " + type_name(type) + ", not " + type_name(n->type()));
-      return nullptr;
-    }
-    return n;
-  }
-
-  bool string(const toml::table& t, std::string_view key, const std::string& what,
-              std::string& out) {
-    const toml::node* n = typed(t, key, toml::node_type::string, what);
-    if (n) out = n->as_string()->get();
-    return n;
-  }
-
-  bool boolean(const toml::table& t, std::string_view key, const std::string& what, bool& out) {
-    const toml::node* n = typed(t, key, toml::node_type::boolean, what);
-    if (n) out = n->as_boolean()->get();
-    return n;
-  }
-
-  template <class E>
-  bool choice(const toml::table& t, std::string_view key, const std::string& what,
-              std::initializer_list<std::pair<std::string_view, E>> options, E& out) {
-    std::string s;
-    if (!string(t, key, what, s)) return false;
-    std::string list;
-    for (auto& [name, val] : options) {
-      if (name == s) {
-        out = val;
-        return true;
-      }
-      list += (list.empty() ? "\"" : ", \"") + std::string(name) + "\"";
-    }
-    error(*t.get(key), what + " = \"" + s + "\" is not one of " + list);
-    return false;
-  }
-
- private:
-  const std::string& file_;
-  std::vector<ConfigError>& errs_;
-};
+using RulesReader = detail::Reader;
 
 bool valid_rule_name(const std::string& s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
