@@ -24,6 +24,7 @@
 // packet (of the busiest worker), the best of --rounds runs.
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -137,23 +138,27 @@ int main(int argc, char** argv) {
   uint64_t bytes = 0;
   for (const Frame& f : frames) bytes += f.bytes.size();
   // Memory: every frame in an mbuf, plus what reassembly and records hold.
-  const unsigned mb = unsigned((frames.size() * 2560 >> 20) + 1024 * workers + 256);
+  const unsigned mb = unsigned((frames.size() * 2560 >> 20) + 2048 * workers + 256);
   std::vector<std::string> args = {"pipeline_bench", "--no-huge", "-m", std::to_string(mb),
                                    "--no-pci", "--no-telemetry", "-l", "0",
                                    "--file-prefix=pbench" + std::to_string(getpid()), "--log-level=warning"};
   std::vector<char*> av;
   for (auto& s : args) av.push_back(s.data());
-  if (rte_eal_init(int(av.size()), av.data()) < 0) return 1;
+  auto die = [](const char* what) {
+    std::fprintf(stderr, "pipeline_bench: %s: %s\n", what, rte_strerror(rte_errno));
+    return 1;
+  };
+  if (rte_eal_init(int(av.size()), av.data()) < 0) return die("EAL");
   int ts_off;
   uint64_t ts_flag;
-  if (rte_mbuf_dyn_rx_timestamp_register(&ts_off, &ts_flag) != 0) return 1;
+  if (rte_mbuf_dyn_rx_timestamp_register(&ts_off, &ts_flag) != 0) return die("timestamp field");
   rte_mempool* pool = rte_pktmbuf_pool_create("bench", unsigned(frames.size() + 65536), 256, 0,
                                               2048 + RTE_PKTMBUF_HEADROOM, 0);
-  if (!pool) return 1;
+  if (!pool) return die("mbuf pool");
   std::vector<std::vector<rte_mbuf*>> per(workers);
   for (const Frame& f : frames) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
-    if (!m) return 1;
+    if (!m) return die("mbuf");
     std::memcpy(rte_pktmbuf_append(m, uint16_t(f.bytes.size())), f.bytes.data(), f.bytes.size());
     *RTE_MBUF_DYNFIELD(m, ts_off, rte_mbuf_timestamp_t*) = f.ts_us;
     m->ol_flags |= ts_flag;
