@@ -13,6 +13,9 @@
 #                     assertions; it only has to run)
 #   perf-reasm-smoke  the reassembly benchmark on small generated captures;
 #                     its counts must equal the generator's truth
+#   perf-pipeline-smoke  the in-memory pipeline benchmark, 2 workers, on a
+#                     small capture; every stage's counts equal the truth
+#   perf-match-smoke  the rules benchmark, briefly (it only has to run)
 # Ends with "N passed, M failed" over all test cases and checks.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,6 +71,19 @@ DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against
 # the generator's truth (and a one-second taste of the reassembly benchmark).
 PACKETS=20000 RUNS=1 run_suite perf-reasm-smoke perf/reasm_bench.sh
+smoke_dir=$(mktemp -d /tmp/loom-smoke.XXXXXX)
+build/perf/gen/loom_gen --flows 500 --pairs 5 --seed 3 --ofo-pct 5 --out "$smoke_dir/p.pcap" \
+  >"$smoke_dir/p.truth" 2>/dev/null
+run_suite perf-pipeline-smoke build/perf/pipeline/pipeline_bench --pcap "$smoke_dir/p.pcap" \
+  --workers 2 --rounds 1 --truth "$smoke_dir/p.truth" --out-dir "$smoke_dir"
+match_smoke() {
+  local rows
+  rows=$(build/perf/match/match_bench --benchmark_min_time=0.01 | grep -c '^BM_Match/')
+  echo "match_bench rows: $rows"
+  [ "$rows" -eq 3 ] && echo "perf-match-smoke: 1 passed, 0 failed" || echo "perf-match-smoke: 0 passed, 1 failed"
+}
+run_suite perf-match-smoke match_smoke
+rm -rf "$smoke_dir"
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"

@@ -1,6 +1,6 @@
 // The inspection pipeline in memory, stage by stage (issue: performance).
 //
-//   pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR]
+//   pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR] [--truth FILE]
 //
 // Loads every frame of CAP (perf/gen/loom_gen writes them) into mbufs
 // once, stamped with the capture's time as net_pcap would, then feeds them
@@ -21,7 +21,11 @@
 // would, and two threads run a Stage each (the sink then shares the CPUs).
 //
 // Prints a markdown table: Mpps, Gbit/s (frame bytes) and cycles per
-// packet (of the busiest worker), the best of --rounds runs.
+// packet (of the busiest worker), the best of --rounds runs. With --truth
+// (loom_gen's stdout), each configuration's counts must equal it —
+// connections, delivered stream bytes, requests and responses — so a
+// fast number from a pipeline that lost work cannot pass; the last line
+// is then "pipeline: N passed, M failed" and the exit status 1 on a miss.
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -34,6 +38,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -117,7 +122,7 @@ void discard(void* p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string pcap, out_dir = "/dev/shm";
+  std::string pcap, out_dir = "/dev/shm", truth_file;
   unsigned workers = 1, rounds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -125,6 +130,7 @@ int main(int argc, char** argv) {
     else if (a == "--workers") workers = unsigned(std::atoi(argv[i + 1]));
     else if (a == "--rounds") rounds = unsigned(std::atoi(argv[i + 1]));
     else if (a == "--out-dir") out_dir = argv[i + 1];
+    else if (a == "--truth") truth_file = argv[i + 1];
   }
   if (pcap.empty() || workers < 1 || workers > 2 || rounds < 1) {
     std::fprintf(stderr, "usage: pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR]\n");
@@ -164,6 +170,24 @@ int main(int argc, char** argv) {
     m->ol_flags |= ts_flag;
     per[worker_of(f.bytes, workers)].push_back(m);
   }
+  std::map<std::string, uint64_t> truth;
+  if (!truth_file.empty()) {
+    std::ifstream t(truth_file);
+    std::string k;
+    uint64_t v;
+    while (t >> k >> v) truth[k] = v;
+  }
+  unsigned passed = 0, failed = 0;
+  auto expect = [&](const char* stage, const char* what, uint64_t got, const char* key) {
+    if (truth.empty()) return;
+    const uint64_t want = truth[key];
+    if (got == want) {
+      passed++;
+    } else {
+      failed++;
+      std::fprintf(stderr, "FAIL: %s: %s %" PRIu64 ", truth %" PRIu64 "\n", stage, what, got, want);
+    }
+  };
   std::vector<match::CompileError> errs;
   auto db = match::Database::compile(ten_rules(), &errs);
 
@@ -260,6 +284,24 @@ int main(int argc, char** argv) {
         busiest = per[bw].size();
       }
       for (auto& s : st) s->finish(flow::End::kCaptureEnd, sc.exported ? nullptr : discard, s.get());
+      if (round == 0) {
+        uint64_t conns = 0, delivered = 0, req = 0, resp = 0;
+        for (auto& s : st) {
+          conns += s->flow_stats.inserts.get() + s->flow_stats.reused.get();
+          delivered += s->reasm_stats.bytes_delivered.get();
+          req += s->http_stats.requests.get();
+          resp += s->http_stats.responses.get();
+        }
+        expect(sc.name, "connections", conns, "connections");
+        if (sc.reassemble) {
+          truth["stream_bytes"] = truth["stream_bytes_c2s"] + truth["stream_bytes_s2c"];
+          expect(sc.name, "delivered bytes", delivered, "stream_bytes");
+        }
+        if (sc.http) {
+          expect(sc.name, "requests", req, "requests");
+          expect(sc.name, "responses", resp, "responses");
+        }
+      }
       if (sc.exported) sinks.stop();
       for (auto& s : st) discard(s.get());
     }
@@ -270,5 +312,7 @@ int main(int argc, char** argv) {
   for (auto& v : per)
     for (rte_mbuf* m : v) rte_pktmbuf_free(m);
   rte_eal_cleanup();
-  return 0;
+  if (truth.empty()) return 0;
+  std::printf("\npipeline: %u passed, %u failed\n", passed, failed);
+  return failed ? 1 : 0;
 }
