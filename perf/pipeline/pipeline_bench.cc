@@ -232,13 +232,13 @@ int main(int argc, char** argv) {
         }
       }
       sink::SinkSet sinks;
+      const std::string dir = out_dir + "/pbench-" + std::to_string(getpid());
       if (sc.exported) {
         std::vector<sink::Source> s_src, m_src;
         for (auto& s : st) {
           s_src.push_back({s->ring(), s->record_pool(), nullptr, nullptr});
           m_src.push_back({s->message_ring(), s->message_pool(), &inspect::Stage::release_message, s.get()});
         }
-        const std::string dir = out_dir + "/pbench-" + std::to_string(getpid());
         (void)!std::system(("mkdir -p " + dir).c_str());
         sinks.add({{"streams", dir + "/streams.jsonl",
                     [](const void* r) { return inspect::record_json(*static_cast<const inspect::StreamRecord*>(r)); }}},
@@ -302,7 +302,10 @@ int main(int argc, char** argv) {
           expect(sc.name, "responses", resp, "responses");
         }
       }
-      if (sc.exported) sinks.stop();
+      if (sc.exported) {
+        sinks.stop();
+        (void)!std::system(("rm -rf " + dir).c_str());  // measured, not kept
+      }
       for (auto& s : st) discard(s.get());
     }
     std::printf("| %s | %.2f | %.2f | %.0f |\n", sc.name, double(frames.size()) / best / 1e6,
