@@ -79,6 +79,7 @@ bool RuleEngine::load(const match::RuleSet& set, std::string* error) {
   // Stages that run no rules report generation 0; a set with no rules is
   // offered as nullptr, so they match it once they moved on.
   if (!cur_->db) cur_->number = 0;
+  if (!old_) return true;  // the first set: nothing to hand over (workers may not run yet)
   for (int i = 0; i < 200 && !settled(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (settled()) old_.reset();
   return true;
