@@ -16,6 +16,8 @@
 #   perf-pipeline-smoke  the in-memory pipeline benchmark, 2 workers, on a
 #                     small capture; every stage's counts equal the truth
 #   perf-match-smoke  the rules benchmark, briefly (it only has to run)
+#   perf-flow-smoke   the flow-table scale benchmark, one round; every key
+#                     inserted is found again
 # Ends with "N passed, M failed" over all test cases and checks.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,6 +85,7 @@ match_smoke() {
   [ "$rows" -eq 3 ] && echo "perf-match-smoke: 1 passed, 0 failed" || echo "perf-match-smoke: 0 passed, 1 failed"
 }
 run_suite perf-match-smoke match_smoke
+run_suite perf-flow-smoke build/perf/flow/flow_bench --rounds 1
 rm -rf "$smoke_dir"
 
 echo
