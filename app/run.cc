@@ -147,6 +147,7 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir,
     w->burst = c.burst;
     w->pool = pool;
     w->lossless_rx = c.mode == ctl::Mode::kOffline;
+    w->latency = c.latency;
     w->drain_tsc = rte_get_tsc_hz() * c.tx_drain_us / 1000000;
     if (c.inspect) {
       auto st = std::make_unique<inspect::Stage>(ic, unsigned(i),

@@ -26,6 +26,10 @@ void tx_flush(WorkerCtx& w, TxBuffer& b) noexcept {
   // Frames handed to the PMD are no longer ours (many PMDs free them inside
   // tx_burst): nothing here reads them after this call.
   const uint16_t sent = rte_eth_tx_burst(b.port, b.queue, b.pkts, b.n);
+  if (w.latency) {
+    const uint64_t now = rte_rdtsc();
+    for (uint16_t i = 0; i < sent; i++) w.hold.add(now - b.rx_tsc[i]);
+  }
   if (sent < b.n) [[unlikely]] {
     // Tail drop, no retry: waiting here would delay every other queue this
     // worker owns, and the peer's ring being full means it is already late.
@@ -59,6 +63,7 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
   if (got == 0) return 0;
 
   w.stats.rx_packets.add(got);
+  const uint64_t rx_tsc = w.latency ? rte_rdtsc() : 0;  // before inspection: it is part of the hold
 
   const uint16_t n = w.hook ? w.hook(w.hook_ctx, w, q, pkts, got) : got;
 
@@ -66,6 +71,8 @@ uint16_t poll_queue(WorkerCtx& w, const RxQueue& q) noexcept {
     rte_pktmbuf_free_bulk(pkts, n);
     return got;
   }
+  if (w.latency)
+    for (uint16_t i = 0; i < n; i++) b->rx_tsc[b->n + i] = rx_tsc;
   b->n += n;
   if (b->n >= kBurst) tx_flush(w, *b);
   return got;

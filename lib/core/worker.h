@@ -28,6 +28,7 @@
 #include <rte_mbuf.h>
 
 #include "core/counter.h"
+#include "core/latency.h"
 
 namespace core {
 
@@ -69,6 +70,7 @@ struct TxBuffer {
   uint16_t queue = 0;
   uint16_t n = 0;
   rte_mbuf* pkts[2 * kBurst];
+  uint64_t rx_tsc[2 * kBurst];  // worker.latency: when each frame was received
 };
 
 struct WorkerCtx;
@@ -94,11 +96,13 @@ struct alignas(64) WorkerCtx {
   uint64_t drain_tsc = 0;          // TX drain period in TSC cycles
   uint16_t burst = kBurst;         // RX burst size, <= kBurst
   bool lossless_rx = false;        // offline: never let the PMD hit rx_nombuf
+  bool latency = false;            // worker.latency: fill `hold` (core/latency.h)
   struct rte_mempool* pool = nullptr;
   BurstHook hook = nullptr;
   IdleHook idle_hook = nullptr;
   void* hook_ctx = nullptr;
   WorkerStats stats;
+  LatencyHist hold;                // RX to TX, in TSC cycles, per relayed frame
 };
 
 /* rte_eal_remote_launch entry point; arg is a WorkerCtx*. Returns 0 after

@@ -487,7 +487,8 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.uint(*t, "mbuf_data_room", "mempool.mbuf_data_room", 1024, 65535, c.mbuf_data_room);
   }
   if (const toml::table* t = r.table(root, "worker", "[worker]")) {
-    r.only_keys(*t, "[worker]", {"burst", "tx_drain_us", "inspect"});
+    r.only_keys(*t, "[worker]", {"burst", "tx_drain_us", "inspect", "latency"});
+    r.boolean(*t, "latency", "worker.latency", c.latency);
     r.boolean(*t, "inspect", "worker.inspect", c.inspect);
     r.uint(*t, "burst", "worker.burst", 1, core::kBurst, c.burst);
     r.uint(*t, "tx_drain_us", "worker.tx_drain_us", 1, 100000, c.tx_drain_us);

@@ -142,6 +142,7 @@ struct Config {
   uint16_t burst = 32;
   uint32_t tx_drain_us = 100;
   bool inspect = true;               // false: plain relay, no per-packet work
+  bool latency = false;              // RX-to-TX histogram per worker (core/latency.h)
   uint32_t mbufs = 0;                // 0: port::auto_pool_size
   uint32_t mempool_cache = 256;
   uint16_t mbuf_data_room = 2048 + 128;

@@ -1,5 +1,7 @@
 #include "ctl/stats_json.h"
 
+#include <rte_cycles.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -111,6 +113,16 @@ void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>
   if (c.block) j.end_object();
 }
 
+static void write_latency(JsonWriter& j, const core::LatencySummary& s) {
+  j.begin_object("latency");  // RX to TX, relayed frames (worker.latency)
+  j.kv("samples", s.samples);
+  j.kv("p50_ns", s.p50_ns);
+  j.kv("p99_ns", s.p99_ns);
+  j.kv("p999_ns", s.p999_ns);
+  j.kv("max_ns", s.max_ns);
+  j.end_object();
+}
+
 static void write_drops(JsonWriter& j, const uint64_t* d) {
   j.begin_object("drops");
   for (size_t i = 0; i < core::kNumDrops; i++) j.kv(core::kDropNames[i], d[i]);
@@ -139,6 +151,11 @@ std::string stats_json(const Runtime& rt) {
   j.kv("tx_bytes", t.tx_bytes);
   write_drops(j, t.drops);
   write_inspect_stats(j, all);
+  if (rt.cfg.latency) {
+    std::vector<const core::LatencyHist*> h;
+    for (const auto& w : rt.workers) h.push_back(&w->hold);
+    write_latency(j, core::summarize(h.data(), h.size(), rte_get_tsc_hz()));
+  }
   j.end_object();
 
   j.begin_array("ports");
@@ -200,6 +217,10 @@ std::string stats_json(const Runtime& rt) {
     uint64_t d[core::kNumDrops];
     for (size_t k = 0; k < core::kNumDrops; k++) d[k] = w.stats.drops[k].get();
     write_drops(j, d);
+    if (rt.cfg.latency) {
+      const core::LatencyHist* h = &w.hold;
+      write_latency(j, core::summarize(&h, 1, rte_get_tsc_hz()));
+    }
     if (i < rt.stages.size()) write_inspect_stats(j, {rt.stages[i].get()});
     j.end_object();
   }

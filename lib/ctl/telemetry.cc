@@ -385,6 +385,25 @@ int cmd_drops(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+int cmd_latency(const char*, const char* params, rte_tel_data* d) {
+  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
+  rte_tel_data_start_dict(d);
+  if (!g_rt->cfg.latency) {
+    rte_tel_data_add_dict_string(d, "status", "off: set worker.latency = true");
+    return 0;
+  }
+  std::vector<const core::LatencyHist*> h;
+  for (const auto& w : g_rt->workers)
+    if (!params || !*params || w->id == std::strtoul(params, nullptr, 10)) h.push_back(&w->hold);
+  const core::LatencySummary s = core::summarize(h.data(), h.size(), rte_get_tsc_hz());
+  add_u64(d, "samples", s.samples);
+  add_u64(d, "p50_ns", s.p50_ns);
+  add_u64(d, "p99_ns", s.p99_ns);
+  add_u64(d, "p999_ns", s.p999_ns);
+  add_u64(d, "max_ns", s.max_ns);
+  return 0;
+}
+
 /* 64 rules a page: names up to 64 characters keep a page near 6 KB. */
 constexpr size_t kRulesPerPage = 64;
 
@@ -465,6 +484,7 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},
       {"/loom/flow", cmd_flow, "Flows of one endpoint. Param: addr:port, [v6]:port, addr."},
       {"/loom/drops", cmd_drops, "Every drop and malformed counter with its meaning."},
+      {"/loom/latency", cmd_latency, "Relay hold RX to TX: p50/p99/p99.9. Param: worker id."},
       {"/loom/rules", cmd_rules, "Rules: generation, reloads, hits per rule. Param: page."},
       {"/loom/rules_reload", cmd_rules_reload, "Re-read the startup file's rules; keep old if bad."},
   };

@@ -376,6 +376,7 @@ bool Stage::reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed
   for (core::TxBuffer& b : w.txb) {
     if (b.port != q.port || b.n >= core::kBurst) continue;
     if (rte_mbuf* back = pkt::build_rst(m, p, true, w.pool)) {
+      b.rx_tsc[b.n] = rte_rdtsc();
       b.pkts[b.n++] = back;
       stats.resets_sent.add(1);
     }
