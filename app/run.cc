@@ -187,8 +187,11 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
   port::PortSpec spec;
   spec.name = "mirror";
   spec.device = m.device;
-  spec.rx_queues = 1;  // ethdev wants one; never polled
-  spec.tx_queues = uint16_t(std::max<size_t>(1, rt.cfg.workers.size()));
+  // One TX queue per worker, and one more for the collectors' prober.
+  spec.tx_queues = uint16_t(std::max<size_t>(1, rt.cfg.workers.size()) + (m.collectors.empty() ? 0 : 1));
+  // As many RX queues: af_packet opens one socket per queue pair and fans
+  // frames out over them, so the prober reads them all (the workers none).
+  spec.rx_queues = spec.tx_queues;
   spec.rss = false;
   spec.promiscuous = false;
   spec.link_wait_ms = 0;
@@ -204,6 +207,7 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
     LOOM_LOG(INFO, "mirror port %s (%s, id %u): %u TX queues, encap %s", m.device.c_str(),
              st.driver.c_str(), st.port_id, spec.tx_queues, kEncap[size_t(m.encap)]);
     out.port = st.port_id;
+    out.rx_queues = spec.rx_queues;
     rt.mirror_port = st.port_id;
     rt.ports_to_close.push_back(st.port_id);
   } catch (const port::SetupError& e) {
@@ -221,9 +225,9 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
     rte_eth_macaddr_get(out.port, &ec.src_mac);
   else
     rte_ether_unformat_addr(m.src_mac.c_str(), &ec.src_mac);
-  rte_ether_unformat_addr(m.dst_mac.c_str(), &ec.dst_mac);
+  if (!m.dst_mac.empty()) rte_ether_unformat_addr(m.dst_mac.c_str(), &ec.dst_mac);
   ec.src_ip = m.src_ip;
-  ec.dst_ip = m.dst_ip;
+  ec.dst_ip = m.collectors.empty() ? m.dst_ip : m.collectors[0].ip;  // checked here, replaced per choice
   ec.mtu = m.mtu;
   ec.vni = m.vni;
   ec.session_id = m.session_id;
@@ -232,6 +236,8 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
   } catch (const std::invalid_argument& e) {
     return fail(rt.cfg.file + ": [mirror]: " + e.what());
   }
+  out.chosen = !m.collectors.empty();
+  rt.mirror_base = ec;
   return 0;
 }
 
@@ -389,6 +395,16 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
     for (auto& st : rt.stages) stages.push_back(st.get());
     rt.rules.attach(stages);
+    if (rc == 0 && mirror.chosen) {
+      try {
+        rt.prober = std::make_unique<ctl::Prober>(c.mirror, c.eal.file_prefix, mirror.port,
+                                                  uint16_t(c.workers.size()), mirror.rx_queues,
+                                                  mirror.pool, stages, rt.mirror_base);
+        rt.prober->start();
+      } catch (const std::exception& e) {
+        rc = fail(std::string("[[collectors]]: ") + e.what());
+      }
+    }
     if (std::string err; rc == 0 && !rt.rules.load(c.rules, &err)) rc = fail("rules: " + err);
     rt.ready.store(rc == 0, std::memory_order_release);
     if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
@@ -534,6 +550,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   rt.ready.store(false, std::memory_order_release);
+  if (rt.prober) rt.prober->stop();  // the workers have stopped: its targets may go
   rt.rules.detach();
   rt.sinks.stop();    // before the rings it drains go away
   rt.stages.clear();  // their tables and rings live in EAL memory

@@ -459,7 +459,8 @@ Config parse_config(std::string_view text, const std::string& file) {
   c.file = file;
   r.only_keys(root, "the top level",
               {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
-               "reassembly", "http", "rules", "rule", "outputs", "steering", "mirror"});
+               "reassembly", "http", "rules", "rule", "outputs", "steering", "mirror",
+               "collectors", "probe"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
   r.choice<Mode>(root, "mode", "mode",
@@ -586,9 +587,60 @@ Config parse_config(std::string_view text, const std::string& file) {
       return true;
     };
     const bool has_src = ip("src_ip", m.src_ip), has_dst = ip("dst_ip", m.dst_ip);
-    if (m.encap != MirrorConfig::Encap::kRaw && (!has_src || !has_dst || m.dst_mac.empty()))
+    each_table(r, root, "collectors", [&](const toml::table& ct, size_t i) {
+      const std::string ctx = "collectors[" + std::to_string(i) + "]";
+      r.only_keys(ct, "[[collectors]]", {"name", "ip", "multiplier"});
+      CollectorConfig cc;
+      if (!r.string(ct, "name", ctx + ".name", cc.name) || !valid_name(cc.name, true))
+        r.error(at(ct.source()), ctx + " needs a name: 1-32 letters, digits, '_' or '-'");
+      for (const CollectorConfig& o : m.collectors)
+        if (o.name == cc.name) r.error(*ct.get("name"), ctx + ": collector name \"" + cc.name + "\" is used twice");
+      std::string s;
+      in_addr a;
+      if (!r.string(ct, "ip", ctx + ".ip", s) || inet_pton(AF_INET, s.c_str(), &a) != 1)
+        r.error(ct.get("ip") ? at(ct.get("ip")->source()) : at(ct.source()),
+                ctx + " needs ip: the collector's IPv4 address");
+      else
+        cc.ip = ntohl(a.s_addr);
+      if (const toml::node* mn = ct.get("multiplier")) {
+        const std::optional<double> v = mn->value<double>();
+        if (!v || *v < 0.1 || *v > 10) r.error(*mn, ctx + ".multiplier must be a number from 0.1 to 10");
+        else cc.multiplier = *v;
+      }
+      m.collectors.push_back(cc);
+    });
+    if (m.collectors.size() > 16) r.error(at(t->source()), "at most 16 [[collectors]]");
+    if (m.encap != MirrorConfig::Encap::kRaw && m.collectors.empty() &&
+        (!has_src || !has_dst || m.dst_mac.empty()))
       r.error(at(t->source()), "mirror.encap = tunnel needs src_ip, dst_ip (the collector) and "
-                               "dst_mac (its next hop)");
+                               "dst_mac (its next hop), or [[collectors]]");
+    if (!m.collectors.empty() && (m.encap == MirrorConfig::Encap::kRaw || !has_src))
+      r.error(at(t->source()), "[[collectors]] need a tunnel (mirror.encap) and mirror.src_ip, "
+                               "the address Loom probes them and sends the mirror from");
+    if (const toml::table* pt = r.table(root, "probe", "[probe]")) {
+      ProbeConfig& p = m.probe;
+      r.only_keys(*pt, "[probe]", {"method", "udp_port", "window_ms", "full_every_ms",
+                                   "incremental_every_ms", "timeout_ms", "stagger_ms", "margin_ms",
+                                   "ratio", "lost_after", "tries"});
+      r.choice<bool>(*pt, "method", "probe.method", {{"icmp", false}, {"udp", true}}, p.udp);
+      r.uint(*pt, "udp_port", "probe.udp_port", 1, 65535, p.udp_port);
+      r.uint(*pt, "window_ms", "probe.window_ms", 100, 86400000, p.window_ms);
+      r.uint(*pt, "full_every_ms", "probe.full_every_ms", 100, 86400000, p.full_every_ms);
+      r.uint(*pt, "incremental_every_ms", "probe.incremental_every_ms", 10, 86400000, p.incremental_every_ms);
+      r.uint(*pt, "timeout_ms", "probe.timeout_ms", 1, 60000, p.timeout_ms);
+      r.uint(*pt, "stagger_ms", "probe.stagger_ms", 0, 60000, p.stagger_ms);
+      r.uint(*pt, "margin_ms", "probe.margin_ms", 0, 60000, p.margin_ms);
+      r.uint(*pt, "lost_after", "probe.lost_after", 1, 100, p.lost_after);
+      r.uint(*pt, "tries", "probe.tries", 1, 100, p.tries);
+      if (const toml::node* rn = pt->get("ratio")) {
+        const std::optional<double> v = rn->value<double>();
+        if (!v || *v <= 0 || *v > 1) r.error(*rn, "probe.ratio must be a number in (0, 1]");
+        else p.ratio = *v;
+      }
+    }
+  } else if (root.get("collectors") || root.get("probe")) {
+    r.error(at((root.get("collectors") ? root.get("collectors") : root.get("probe"))->source()),
+            "[[collectors]] and [probe] need a [mirror] section: the port they are reached by");
   }
   if (const toml::table* t = r.table(root, "steering", "[steering]")) {
     r.only_keys(*t, "[steering]", {"service_ports", "other", "hardware"});

@@ -119,6 +119,28 @@ struct OutputsConfig {
   bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz
 };
 
+/* [[collectors]]: remote mirror receivers Loom chooses between. */
+struct CollectorConfig {
+  std::string name;
+  uint32_t ip = 0;                      // IPv4, host order
+  double multiplier = 1.0;              // effective latency = RTT x multiplier
+};
+
+/* [probe]: how collectors are probed and chosen (lib/mirror/collectors.h). */
+struct ProbeConfig {
+  bool udp = false;                     // method = "udp"; else ICMP echo
+  uint16_t udp_port = 7;
+  uint32_t window_ms = 300000;          // best RTT kept over this window
+  uint32_t full_every_ms = 240000;
+  uint32_t incremental_every_ms = 30000;
+  uint32_t timeout_ms = 1000;
+  uint32_t stagger_ms = 100;
+  uint32_t margin_ms = 10;              // a better collector is faster by this ...
+  double ratio = 2.0 / 3.0;             // ... and at most this times the current
+  uint32_t lost_after = 3;              // timeouts in a row
+  uint32_t tries = 3;                   // probes per collector in a full round
+};
+
 /* [mirror]: where mirror rules send their flows' frames. */
 struct MirrorConfig {
   bool enabled = false;
@@ -130,6 +152,8 @@ struct MirrorConfig {
   uint32_t src_ip = 0, dst_ip = 0;      // host order
   uint16_t mtu = 1500;                  // outer IPv4 datagram (raw: the frame)
   uint32_t mbufs_per_worker = 4096;
+  std::vector<CollectorConfig> collectors;  // empty: dst_ip/dst_mac, fixed
+  ProbeConfig probe;
 };
 
 struct Config {

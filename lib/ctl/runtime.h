@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/worker.h"
+#include "ctl/collectors.h"
 #include "ctl/config.h"
 #include "ctl/rules.h"
 #include "inspect/stage.h"
@@ -31,6 +32,8 @@ struct Runtime {
   std::vector<port::PortState> ports;
   std::vector<port::InstallReport> steering;  // per port: rte_flow rules and results
   int mirror_port = -1;                       // [mirror]'s port, -1 none
+  mirror::EncapConfig mirror_base;            // the tunnel; collectors fill in their address
+  std::unique_ptr<Prober> prober;             // [[collectors]]: probing and choice
   std::vector<uint16_t> ports_to_close;       // ports beyond `ports` (the mirror's)
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
   std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect

@@ -194,6 +194,32 @@ std::string stats_json(const Runtime& rt) {
     j.end_object();
   }
 
+  if (rt.prober) {
+    const Prober::View v = rt.prober->view();
+    j.begin_object("collectors");
+    j.kv("current", v.current);
+    j.kv("switches", v.switches);
+    j.kv("last_reason", v.last_reason);
+    uint64_t unresolved = 0;
+    for (const auto& s : rt.stages) unresolved += s->stats.mirror_no_collector.get();
+    j.kv("mirror_no_collector", unresolved);
+    for (size_t i = 0; i < v.collectors.size(); i++) {
+      const Prober::CollectorView& c = v.collectors[i];
+      uint64_t sent = 0, lost = 0;
+      for (const auto& s : rt.stages) {
+        sent += s->stats.mirrored_to[i].get();
+        lost += s->stats.mirror_lost_to[i].get();
+      }
+      j.begin_object(c.name);
+      j.kv("probes_sent", c.probes.sent);
+      j.kv("probes_answered", c.probes.answered);
+      j.kv("mirrored", sent);
+      j.kv("mirror_dropped", lost);
+      j.end_object();
+    }
+    j.end_object();
+  }
+
   // Written after the sinks stopped: every record is in its file.
   j.begin_object("outputs");
   for (const auto& o : rt.sinks.outputs()) {

@@ -270,6 +270,13 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
   uint8_t drop[core::kBurst];  // 0, or 1 + core::Drop: withheld from the relay
   bool any_drop = false;
   take_rules();
+  if (cfg_.mirror.chosen) {
+    const CollectorTarget* t = collector_offered_.load(std::memory_order_acquire);
+    if (t != collector_) {
+      collector_ = t;
+      if (t) mirror_tmpl_ = t->tmpl;
+    }
+  }
   flow::Key keys[core::kBurst];
   const flow::Key* kp[core::kBurst];
   uint8_t dirs[core::kBurst];
@@ -340,10 +347,14 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
     tcp(*f, dirs[j], m, p, ts);
     if (f->flags & flow::kMirrored && cfg_.mirror.enabled) {
       const MirrorOut& mo = cfg_.mirror;
-      rte_mbuf* c = mo.raw ? mirror::raw_copy(m, mo.pool, mo.max_len, mirror_tally_)
-                           : mirror::encap_copy(m, mo.pool, mirror_tmpl_,
-                                                mirror::inner_flow_hash(m), mirror_tally_);
-      if (c) mirror_q_[mirror_n_++] = c;
+      if (mo.chosen && !collector_) {
+        stats.mirror_no_collector.add(1);
+      } else {
+        rte_mbuf* c = mo.raw ? mirror::raw_copy(m, mo.pool, mo.max_len, mirror_tally_)
+                             : mirror::encap_copy(m, mo.pool, mirror_tmpl_,
+                                                  mirror::inner_flow_hash(m), mirror_tally_);
+        if (c) mirror_q_[mirror_n_++] = c;
+      }
     }
     if (f->flags & flow::kDropped) {
       bool replaced = false;
@@ -399,6 +410,10 @@ void Stage::mirror_flush() noexcept {
   if (sent < mirror_n_) {
     rte_pktmbuf_free_bulk(mirror_q_ + sent, mirror_n_ - sent);
     stats.mirror_tx_full.add(mirror_n_ - sent);
+  }
+  if (collector_) {  // per collector too: a switch loses nothing unseen
+    stats.mirrored_to[collector_->index].add(sent);
+    stats.mirror_lost_to[collector_->index].add(mirror_n_ - sent);
   }
   mirror_n_ = 0;
   mirror_tally_.commit(mirror_stats);

@@ -67,7 +67,9 @@ struct PacketRecord {
 struct MirrorOut {
   bool enabled = false;
   bool raw = false;
+  bool chosen = false;            // collectors: the target comes from offer_collector()
   uint16_t port = 0;              // TX queue: the worker's id
+  uint16_t rx_queues = 0;         // the port's (only the collectors' prober reads them)
   rte_mempool* pool = nullptr;
   uint32_t max_len = 0;           // raw: bytes of each frame kept (the MTU's frame)
   mirror::EncapTemplate tmpl{};   // tunnel: copied per worker (it counts IDs)
@@ -106,6 +108,15 @@ struct ActiveRules {
   uint64_t generation = 0;
 };
 
+/* The collector mirror copies go to, as the prober chose it: the outer
+ * headers towards it. Immutable once offered; the worker copies the
+ * template (it counts IPv4 IDs and GRE sequence numbers). */
+struct CollectorTarget {
+  mirror::EncapTemplate tmpl;
+  uint16_t index = 0;             // in [[collectors]] order
+};
+constexpr size_t kMaxCollectors = 16;
+
 /* RSS as programmed on one port, to spot flows hashed to another worker. */
 struct PortRss {
   bool active = false;
@@ -125,6 +136,9 @@ struct Stats {
   core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
   core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
   core::Counter resets_sent;           // TCP resets a rejecting drop rule sent
+  core::Counter mirror_no_collector;   // copies not made: no collector reachable yet (no MAC)
+  core::Counter mirrored_to[kMaxCollectors];  // copies the mirror port took, per collector
+  core::Counter mirror_lost_to[kMaxCollectors];  // ... and refused (TX full), per collector
 };
 
 class Stage {
@@ -152,6 +166,11 @@ class Stage {
   void offer_rules(const ActiveRules* r) noexcept { offered_.store(r, std::memory_order_release); }
   uint64_t rules_generation() const noexcept { return rules_seen_.load(std::memory_order_acquire); }
   bool has_raw() const noexcept { return raw_.pool != nullptr; }
+  /* Collectors: where mirror copies go from the next burst on (nullptr:
+   * nowhere yet). The target must outlive the stage's use of it. */
+  void offer_collector(const CollectorTarget* t) noexcept {
+    collector_offered_.store(t, std::memory_order_release);
+  }
 
   rte_ring* packet_ring() const noexcept { return packets_.ring; }
   rte_mempool* packet_pool() const noexcept { return packets_.pool; }
@@ -255,6 +274,8 @@ class Stage {
   std::atomic<uint64_t> rules_seen_{0};
   flow::Flow* cur_flow_ = nullptr;      // the flow whose bytes the framer is handling
   mirror::EncapTemplate mirror_tmpl_{};  // this worker's (its IDs and sequence numbers)
+  std::atomic<const CollectorTarget*> collector_offered_{nullptr};
+  const CollectorTarget* collector_ = nullptr;  // the worker's: where copies go now
   rte_mbuf* mirror_q_[core::kBurst];
   uint16_t mirror_n_ = 0;
   mirror::Tally mirror_tally_;
