@@ -280,3 +280,64 @@ TEST(Config, MissingFileIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+
+// [steering], [mirror], [[collectors]], [probe]: what they accept and
+// where they point when they refuse.
+const std::string kMirror = std::string(kGood) + R"(
+[mirror]
+device = "net_pcap2,tx_pcap=/tmp/m.pcap"
+encap = "vxlan"
+src_ip = "192.0.2.1"
+)";
+
+TEST(Config, CollectorsAndProbe) {
+  const ctl::Config c = parse_config(kMirror + R"(
+[[collectors]]
+name = "eu-1"
+ip = "192.0.2.10"
+multiplier = 1.5
+[[collectors]]
+name = "us_2"
+ip = "192.0.2.11"
+[probe]
+method = "udp"
+udp_port = 7007
+window_ms = 3000
+ratio = 0.5
+)", "t.toml");
+  ASSERT_EQ(c.mirror.collectors.size(), 2u);
+  EXPECT_EQ(c.mirror.collectors[0].name, "eu-1");
+  EXPECT_EQ(c.mirror.collectors[0].ip, 0xC000020Au);
+  EXPECT_DOUBLE_EQ(c.mirror.collectors[0].multiplier, 1.5);
+  EXPECT_DOUBLE_EQ(c.mirror.collectors[1].multiplier, 1.0);
+  EXPECT_TRUE(c.mirror.probe.udp);
+  EXPECT_EQ(c.mirror.probe.udp_port, 7007);
+  EXPECT_EQ(c.mirror.probe.window_ms, 3000u);
+  EXPECT_DOUBLE_EQ(c.mirror.probe.ratio, 0.5);
+  EXPECT_EQ(c.mirror.probe.margin_ms, 10u);  // the default
+}
+
+TEST(Config, CollectorRejections) {
+  expect_one(kMirror + "[[collectors]]\nname = \"a\"\nip = \"300.1.1.1\"\n", 28, 6, "needs ip");
+  expect_one(kMirror + "[[collectors]]\nname = \"a\"\nip = \"192.0.2.9\"\nmultiplier = 20\n", 29, 14,
+             "multiplier must be a number from 0.1 to 10");
+  expect_one(kMirror + "[[collectors]]\nname = \"a\"\nip = \"192.0.2.9\"\n[probe]\nratio = 1.5\n", 30, 9,
+             "probe.ratio must be a number in (0, 1]");
+  expect_one(std::string(kGood) + "[[collectors]]\nname = \"a\"\nip = \"192.0.2.9\"\n", 21, 1,
+             "need a [mirror] section");
+}
+
+TEST(Config, SteeringPortsAndRanges) {
+  const ctl::Config c =
+      parse_config(std::string(kGood) + "[steering]\nservice_ports = [80, \"8000-8099\"]\nother = \"drop\"\n", "t.toml");
+  ASSERT_EQ(c.steering.service_ports.size(), 2u);
+  EXPECT_EQ(c.steering.service_ports[1].lo, 8000);
+  EXPECT_EQ(c.steering.service_ports[1].hi, 8099);
+  EXPECT_EQ(c.steering.rest, port::Rest::kDrop);
+  expect_one(std::string(kGood) + "[steering]\nservice_ports = [80, \"99-9\"]\n", 22, 22,
+             "must be a port from 1 to 65535 or a range");
+}
+
+}  // namespace
