@@ -64,6 +64,23 @@ bool starts_message(const uint8_t* p, size_t n, bool request) {
   return false;
 }
 
+/* Whether the last n bytes of the data (too few for starts_message to
+ * decide) could be the beginning of a start line: they are kept and
+ * searched again with the next segment. */
+bool may_start_message(const uint8_t* p, size_t n, bool request) {
+  if (!request) {
+    static const char kPrefix[] = "HTTP/1.x NNN ";
+    for (size_t i = 0; i < n; i++) {
+      const char want = kPrefix[i];
+      if (want == 'x' || want == 'N' ? !digit(p[i]) : p[i] != uint8_t(want)) return false;
+    }
+    return n < 13;
+  }
+  for (const char* m : kMethods)
+    if (n <= std::strlen(m) && std::memcmp(p, m, n) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 struct Framer::Call {
@@ -237,6 +254,7 @@ void Framer::reset(Side& s, bool request) noexcept {
   s.is_host = 0;
   s.slot = kNoSlot;
   s.in_msg = 0;
+  s.carry_len = 0;  // bytes before a cut never join what comes after it
 }
 
 void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2]) noexcept {
@@ -466,12 +484,20 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
   const bool request = dir == c.client;
   while (len && !c.off) {
     if (s.state == kResync) {
+      if (s.carry_len && resume_carry(c, f, dir, p, len, ts)) continue;
       // Candidates begin with 'H' (responses) or a method's capital.
       uint32_t i = 0;
       for (; i < len; i++) {
         const uint8_t ch = p[i];
-        if ((request ? (ch >= 'C' && ch <= 'T') : ch == 'H') && starts_message(p + i, len - i, request))
-          break;
+        if (!(request ? (ch >= 'C' && ch <= 'T') : ch == 'H')) continue;
+        if (starts_message(p + i, len - i, request)) break;
+        if (len - i < sizeof s.carry && may_start_message(p + i, len - i, request)) {
+          // Too short to tell: the next segment decides.
+          s.carry_len = uint8_t(len - i);
+          std::memcpy(s.carry, p + i, s.carry_len);
+          s_->resync_skipped.add(i);
+          return;
+        }
       }
       s_->resync_skipped.add(i);
       if (i == len) return;
@@ -529,6 +555,33 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
     p += used + 1;
     len -= used + 1;
   }
+}
+
+/* A resync kept the tail of the last segment (carry): look for a start
+ * line that begins there and runs into this segment. Found: the carried
+ * bytes from there are parsed first, and the caller goes on parsing p.
+ * Not found: they are dropped (counted as skipped). */
+bool Framer::resume_carry(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
+                          uint64_t ts) noexcept {
+  Side& s = c.side[dir];
+  const bool request = dir == c.client;
+  uint8_t joined[sizeof s.carry + 64];
+  const uint32_t n = s.carry_len, more = std::min<uint32_t>(len, 64);
+  std::memcpy(joined, s.carry, n);
+  std::memcpy(joined + n, p, more);
+  s.carry_len = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    if (!starts_message(joined + j, n - j + more, request)) continue;
+    s_->resync_skipped.add(j);
+    s_->resyncs.add(1);
+    s.state = kParsing;
+    uint8_t head[sizeof s.carry];
+    std::memcpy(head, joined + j, n - j);
+    feed(c, f, dir, head, n - j, ts);
+    return true;
+  }
+  s_->resync_skipped.add(n);
+  return false;
 }
 
 void Framer::data(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,

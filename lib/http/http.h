@@ -165,6 +165,8 @@ struct Side {
   uint8_t in_msg;         // a message has begun and not ended
   uint8_t has_start;      // ... and its start line got as far as a target/status
   uint32_t hdr_bytes;     // start line and header block so far
+  uint8_t carry_len;      // resync: the data's tail that may begin a start line
+  uint8_t carry[15];      // ... kept for the next segment ("HTTP/1.1 2" | "00 OK")
 };
 
 constexpr uint8_t kNoSlot = 0xFF;
@@ -221,6 +223,8 @@ class Framer {
   friend struct Callbacks;
   void feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
             uint64_t ts) noexcept;
+  bool resume_carry(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
+                    uint64_t ts) noexcept;
   void capture(Message* m, const uint8_t* p, uint32_t n) noexcept;
   Verdict judge(Conn& c, Message* m) noexcept;  // the rules' verdict, once per message
   void deliver(Conn& c, Message* m) noexcept;   // judge, then export or release

@@ -193,6 +193,35 @@ TEST(Http, GapCutsTheMessageAndResyncsAtTheNextOne) {
   EXPECT_GT(h.st.resync_skipped.get(), 0u);
 }
 
+TEST(Http, ResyncFindsAStartLineSplitAcrossSegmentsAtEveryByte) {
+  // After a gap, the next response's status line (and a request line)
+  // split anywhere between two segments must still be found.
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  const std::string req = "DELETE /x HTTP/1.1\r\n\r\n";
+  for (size_t cut = 1; cut < 16; cut++) {
+    Harness h;
+    h.c2s("GET /1 HTTP/1.1\r\n\r\n");
+    h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst");
+    h.fr->gap(*h.conn, h.f, 1, 3);
+    h.fr->gap(*h.conn, h.f, 0, 3);
+    const std::string s = "\x01binary" + resp, q = "junk" + req;
+    h.s2c(s.substr(0, 7 + cut));
+    h.s2c(s.substr(7 + cut));
+    h.c2s(q.substr(0, 4 + cut));
+    h.c2s(q.substr(4 + cut));
+    h.end();
+    const auto r = h.kind(false);
+    ASSERT_EQ(r.size(), 2u) << cut;
+    EXPECT_EQ(r[1].status, 200) << cut;
+    EXPECT_EQ(r[1].body_len, 2u) << cut;
+    EXPECT_FALSE(r[1].flags & http::kIncomplete) << cut;
+    const auto rq = h.kind(true);
+    ASSERT_EQ(rq.size(), 2u) << cut;
+    EXPECT_STREQ(rq[1].method, "DELETE") << cut;
+    EXPECT_EQ(std::string(rq[1].uri, rq[1].uri_len), "/x") << cut;
+  }
+}
+
 TEST(Http, MidStreamStartResyncs) {
   Harness h(false);
   h.s2c("ue\": 1}\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
