@@ -8,7 +8,7 @@ pkgs=(
   libdpdk-dev dpdk dpdk-dev          # DPDK 22.11: libraries, testpmd, dpdk-telemetry.py
   libhyperscan-dev libtbb-dev node-llhttp libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nginx curl iproute2 ethtool jq procps  # end-to-end test peers and tools
+  nginx curl iproute2 ethtool jq procps sockperf  # end-to-end test peers and tools
 )
 missing=()
 for p in "${pkgs[@]}"; do

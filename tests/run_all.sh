@@ -8,6 +8,9 @@
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
 #   e2e-rules   drop/reject rules, steering, rule reload (SIGHUP) and the
 #               VXLAN mirror through the same relay (root only)
+#   e2e-collectors  mirror collector choice by probed latency (UDP echo
+#               with live delays in a third netns), hysteresis, lost and
+#               fallback, VXLAN copies counted per collector (root only)
 #   slow-sink   a stalled output never slows the worker: drops are counted
 #   perf-relay-smoke  the relay benchmark, one second per engine (no timing
 #                     assertions; it only has to run)
@@ -18,6 +21,9 @@
 #   perf-match-smoke  the rules benchmark, briefly (it only has to run)
 #   perf-flow-smoke   the flow-table scale benchmark, one round; every key
 #                     inserted is found again
+#   perf-latency-smoke  sockperf ping-pong through Loom (latency histogram
+#                     on) and through a Linux bridge, 1 s each at light
+#                     load; every run must give numbers (root, sockperf)
 # Ends with "N passed, M failed" over all test cases and checks.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,6 +74,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   run_suite offline-asan tests/offline/offline_test.sh build-asan
 run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
+run_suite e2e-collectors tests/e2e/collectors_ns_test.sh
 run_suite slow-sink tests/e2e/slow_sink_test.sh
 DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against
@@ -86,6 +93,7 @@ match_smoke() {
 }
 run_suite perf-match-smoke match_smoke
 run_suite perf-flow-smoke build/perf/flow/flow_bench --rounds 1
+run_suite perf-latency-smoke perf/latency_bench.sh --smoke
 rm -rf "$smoke_dir"
 
 echo

@@ -104,6 +104,8 @@ e2e_names() {
   FG_PID=
   BG_PIDS=()             # background helpers (curl loops) to stop at exit
   NS_CREATED=0
+  E2E_EXTRA_NS=()        # further namespaces a test made, deleted at exit
+  E2E_EXTRA_LINKS=()     # further root-namespace links, deleted at exit
 }
 
 show_logs() {
@@ -152,6 +154,9 @@ cleanup() {
     ip link del "$IFAD" 2>/dev/null
     ip link del "$IFBD" 2>/dev/null
   fi
+  local x
+  for x in "${E2E_EXTRA_NS[@]}"; do ip netns del "$x" 2>/dev/null; done
+  for x in "${E2E_EXTRA_LINKS[@]}"; do ip link del "$x" 2>/dev/null; done
   local p
   for p in "${E2E_PREFIXES[@]}"; do rm -rf "/var/run/dpdk/$p"; done
   if [[ ${LOOM_E2E_KEEP:-0} == 1 ]]; then
