@@ -84,7 +84,17 @@ void Prober::receive(uint16_t q, uint64_t tsc, uint64_t now) {
     const uint32_t len = rte_pktmbuf_data_len(rx[i]);
     mirror::Neighbour nb;
     mirror::ProbeReply rep;
-    if (mirror::parse_arp_reply(d, len, nb)) {
+    bool asked = false;
+    const bool arp = len >= 14 && d[12] == 0x08 && d[13] == 0x06;
+    if (rte_mbuf* m = arp ? rte_pktmbuf_alloc(pool_) : nullptr) {
+      asked = mirror::answer_arp_request(d, len, our_mac_, base_.src_ip, m, nb);
+      if (asked)
+        send(m);
+      else
+        rte_pktmbuf_free(m);
+    }
+    if (asked || mirror::parse_arp_reply(d, len, nb)) {
+      // A request for us tells the asker's address as well as a reply does.
       for (size_t c = 0; c < peers_.size(); c++)
         if (cfg_.collectors[c].ip == nb.ip) {
           peers_[c].mac = nb.mac;

@@ -7,7 +7,9 @@
  * the workers'). Every 200 µs it
  *   - reads what came back: ARP replies give collectors' MACs, echo
  *     replies (ICMP, or UDP from the collector's echo port) their RTT,
- *     measured with the TSC the probe carried;
+ *     measured with the TSC the probe carried; ARP requests for Loom's
+ *     own mirror address (src_ip) are answered, or a collector's kernel
+ *     would stop sending replies once it forgets Loom's MAC;
  *   - times out probes unanswered after probe.timeout_ms;
  *   - asks by ARP for MACs it lacks (once a second) or that are a minute
  *     old;

@@ -203,6 +203,7 @@ std::string stats_json(const Runtime& rt) {
     uint64_t unresolved = 0;
     for (const auto& s : rt.stages) unresolved += s->stats.mirror_no_collector.get();
     j.kv("mirror_no_collector", unresolved);
+    j.begin_array("list");  // file order, as /loom/collectors' c0, c1, ...
     for (size_t i = 0; i < v.collectors.size(); i++) {
       const Prober::CollectorView& c = v.collectors[i];
       uint64_t sent = 0, lost = 0;
@@ -210,13 +211,19 @@ std::string stats_json(const Runtime& rt) {
         sent += s->stats.mirrored_to[i].get();
         lost += s->stats.mirror_lost_to[i].get();
       }
-      j.begin_object(c.name);
+      j.begin_object();
+      j.kv("name", c.name);
+      j.kv("mac_known", uint64_t(c.mac_known));
+      if (c.last_rtt_ns) j.kv("last_rtt_us", *c.last_rtt_ns / 1000);
+      if (c.best_rtt_ns) j.kv("best_rtt_us", *c.best_rtt_ns / 1000);
       j.kv("probes_sent", c.probes.sent);
       j.kv("probes_answered", c.probes.answered);
+      j.kv("probes_timed_out", c.probes.timeouts);
       j.kv("mirrored", sent);
       j.kv("mirror_dropped", lost);
       j.end_object();
     }
+    j.end_array();
     j.end_object();
   }
 

@@ -115,18 +115,44 @@ bool build_arp_request(rte_mbuf* m, const rte_ether_addr& our_mac, uint32_t our_
   return true;
 }
 
-bool parse_arp_reply(const uint8_t* frame, uint32_t len, Neighbour& out) noexcept {
-  if (len < RTE_ETHER_HDR_LEN + sizeof(rte_arp_hdr)) return false;
+/* The Ethernet/IPv4 ARP message of `frame` with this opcode, or nullptr. */
+static const rte_arp_hdr* arp_of(const uint8_t* frame, uint32_t len, uint16_t opcode) noexcept {
+  if (len < RTE_ETHER_HDR_LEN + sizeof(rte_arp_hdr)) return nullptr;
   const auto* e = reinterpret_cast<const rte_ether_hdr*>(frame);
-  if (e->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) return false;
+  if (e->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) return nullptr;
   const auto* arp = reinterpret_cast<const rte_arp_hdr*>(frame + RTE_ETHER_HDR_LEN);
   if (arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
       arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
       arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4 ||
-      arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REPLY))
-    return false;
+      arp->arp_opcode != rte_cpu_to_be_16(opcode))
+    return nullptr;
+  return arp;
+}
+
+bool parse_arp_reply(const uint8_t* frame, uint32_t len, Neighbour& out) noexcept {
+  const rte_arp_hdr* arp = arp_of(frame, len, RTE_ARP_OP_REPLY);
+  if (!arp) return false;
   out.ip = rte_be_to_cpu_32(arp->arp_data.arp_sip);
   out.mac = arp->arp_data.arp_sha;
+  return true;
+}
+
+bool answer_arp_request(const uint8_t* frame, uint32_t len, const rte_ether_addr& our_mac,
+                        uint32_t our_ip, rte_mbuf* m, Neighbour& asker) noexcept {
+  const rte_arp_hdr* req = arp_of(frame, len, RTE_ARP_OP_REQUEST);
+  if (!req || rte_be_to_cpu_32(req->arp_data.arp_tip) != our_ip) return false;
+  uint8_t* f = frame_of(m, RTE_ETHER_HDR_LEN + sizeof(rte_arp_hdr));
+  if (f == nullptr) return false;
+  asker.ip = rte_be_to_cpu_32(req->arp_data.arp_sip);
+  asker.mac = req->arp_data.arp_sha;
+  put_eth(f, asker.mac, our_mac, RTE_ETHER_TYPE_ARP);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(f + RTE_ETHER_HDR_LEN);
+  *arp = *req;
+  arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+  arp->arp_data.arp_tha = req->arp_data.arp_sha;
+  arp->arp_data.arp_tip = req->arp_data.arp_sip;
+  arp->arp_data.arp_sha = our_mac;
+  arp->arp_data.arp_sip = rte_cpu_to_be_32(our_ip);
   return true;
 }
 

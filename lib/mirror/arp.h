@@ -45,6 +45,13 @@ struct Neighbour {
  * other frame. The caller checks that out.ip is the address it asked for. */
 bool parse_arp_reply(const uint8_t* frame, uint32_t len, Neighbour& out) noexcept;
 
+/* If frame is an ARP request for our_ip, writes the reply into the empty
+ * mbuf m, fills `asker` with the requester's pair and returns true. A
+ * collector's kernel forgets Loom's MAC after a while and asks again;
+ * unanswered, it would drop its echo replies. */
+bool answer_arp_request(const uint8_t* frame, uint32_t len, const rte_ether_addr& our_mac,
+                        uint32_t our_ip, rte_mbuf* m, Neighbour& asker) noexcept;
+
 /* Who sends a probe to whom: our MAC and the next hop's, our address and
  * the collector's. */
 struct ProbeAddrs {

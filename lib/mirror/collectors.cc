@@ -132,7 +132,11 @@ std::optional<size_t> Chooser::best(uint64_t now) const {
 }
 
 void Chooser::switch_to(size_t i, SwitchReason why) {
-  if (i == current_) return;
+  if (i == current_) {
+    // Already there, but now for want of any answer: say so (no switch).
+    if (why == SwitchReason::kFallback) reason_ = why;
+    return;
+  }
   current_ = i;
   reason_ = why;
   switches_++;

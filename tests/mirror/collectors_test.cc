@@ -162,6 +162,17 @@ TEST(CollectorChooser, AllLostFallsBackDeterministically) {
   EXPECT_EQ(picked.size(), 3u);
 }
 
+TEST(CollectorChooser, AllLostWhileOnTheFallbackSaysSo) {
+  // Never left the fallback, and now nobody answers: the reason tells
+  // (not a switch).
+  Chooser c(three(), {});
+  for (size_t i = 0; i < c.size(); i++)
+    for (int k = 0; k < 3; k++) c.on_timeout(i, 1 * kS);
+  EXPECT_EQ(c.evaluate(1 * kS), c.fallback());
+  EXPECT_EQ(c.last_reason(), SwitchReason::kFallback);
+  EXPECT_EQ(c.switches(), 0u);
+}
+
 TEST(CollectorChooser, MultipliersChangeTheChoice) {
   // The initial choice depends on the names only, so a first Chooser says
   // which collectors are the others.

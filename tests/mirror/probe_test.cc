@@ -89,6 +89,34 @@ TEST_F(Arp, RequestAndReply) {
   EXPECT_FALSE(mirror::parse_arp_reply(ipv6.data(), uint32_t(ipv6.size()), n));
 }
 
+TEST_F(Arp, AnswersRequestsForOurAddressOnly) {
+  // The collector (kThem, kHopMac) asks who has kUs: Loom answers.
+  rte_mbuf* q = fresh();
+  ASSERT_TRUE(mirror::build_arp_request(q, kHopMac, kThem, kUs));
+  const Bytes req = bytes_of(q);
+  mirror::Neighbour asker{};
+  rte_mbuf* r = fresh();
+  ASSERT_TRUE(mirror::answer_arp_request(req.data(), uint32_t(req.size()), kOurMac, kUs, r, asker));
+  EXPECT_EQ(asker.ip, kThem);
+  EXPECT_TRUE(rte_is_same_ether_addr(&asker.mac, &kHopMac));
+  const Bytes rep = bytes_of(r);
+  const Bytes expect = {
+      0x02, 0xBB, 0, 0, 0, 0x02, 0x02, 0xAA, 0, 0, 0, 0x01, 0x08, 0x06,  // to the asker, from us
+      0, 1, 0x08, 0, 6, 4, 0, 2,                                        // Ethernet/IPv4, reply
+      0x02, 0xAA, 0, 0, 0, 0x01, 10, 0, 0, 1,                           // sender: us
+      0x02, 0xBB, 0, 0, 0, 0x02, 10, 0, 0, 9};                          // target: the asker
+  EXPECT_EQ(Bytes(rep.begin(), rep.begin() + 42), expect);
+  mirror::Neighbour n{};
+  ASSERT_TRUE(mirror::parse_arp_reply(rep.data(), uint32_t(rep.size()), n));
+  EXPECT_EQ(n.ip, kUs);
+  // Not for us, or not a request: no answer.
+  rte_mbuf* other = fresh();
+  ASSERT_TRUE(mirror::build_arp_request(other, kHopMac, kThem, kUs + 1));
+  const Bytes req2 = bytes_of(other);
+  EXPECT_FALSE(mirror::answer_arp_request(req2.data(), uint32_t(req2.size()), kOurMac, kUs, fresh(), asker));
+  EXPECT_FALSE(mirror::answer_arp_request(rep.data(), uint32_t(rep.size()), kOurMac, kUs, fresh(), asker));
+}
+
 TEST_F(MirrorProbe, IcmpEchoRoundTrip) {
   rte_mbuf* m = fresh();
   ASSERT_TRUE(mirror::build_icmp_echo(m, kAddrs, 0x4C4D, 3, 0x0102030405060708ull));
