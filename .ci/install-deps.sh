@@ -9,6 +9,8 @@ pkgs=(
   libhyperscan-dev libtbb-dev node-llhttp libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx curl iproute2 ethtool jq procps sockperf  # end-to-end test peers and tools
+  zlib1g-dev                         # gzip output parts
+  libnids-dev tcpflow tshark time python3-matplotlib  # perf/: peers, timing, chart
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -28,6 +30,11 @@ if [ ! -e "$policy" ]; then
   created_policy=1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common (pulled in by tshark) asks whether non-root users may
+# capture; answer "no" up front so the install never waits on a question.
+if printf '%s\n' "${missing[@]}" | grep -qx -e tshark -e wireshark-common; then
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections
+fi
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 [ "$created_policy" -eq 0 ] || $SUDO rm -f "$policy"

@@ -16,6 +16,8 @@
 #                     assertions; it only has to run)
 #   perf-reasm-smoke  the reassembly benchmark on small generated captures;
 #                     its counts must equal the generator's truth
+#   perf-peers-smoke  Loom vs libnids, tcpflow and tshark on a small capture;
+#                     Loom's counts must equal the truth, every engine must run
 #   perf-pipeline-smoke  the in-memory pipeline benchmark, 2 workers, on a
 #                     small capture; every stage's counts equal the truth
 #   perf-match-smoke  the rules benchmark, briefly (it only has to run)
@@ -80,6 +82,7 @@ DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against
 # the generator's truth (and a one-second taste of the reassembly benchmark).
 PACKETS=20000 RUNS=1 run_suite perf-reasm-smoke perf/reasm_bench.sh
+run_suite perf-peers-smoke perf/peers_bench.sh --smoke
 smoke_dir=$(mktemp -d /tmp/loom-smoke.XXXXXX)
 build/perf/gen/loom_gen --flows 500 --pairs 5 --seed 3 --ofo-pct 5 --out "$smoke_dir/p.pcap" \
   >"$smoke_dir/p.truth" 2>/dev/null
