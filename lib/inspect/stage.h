@@ -1,15 +1,20 @@
 /* inspect: the worker's inspection stage, run on every RX burst before
- * the frames are relayed or freed: parse, bulk flow lookup, TCP tracking
- * and reassembly, per-direction stream fingerprints, and a StreamRecord
- * per connection direction when the connection ends.
+ * the frames are relayed or freed: parse, steering (port/steer.h), bulk
+ * flow lookup, TCP tracking and reassembly, HTTP framing, the operator's
+ * rules (flow rules at a connection's first packet, then per message),
+ * per-direction stream fingerprints and their records, packets.pcap's
+ * selection, mirror copies, and the frames a drop withholds from the
+ * relay (the burst hook returns how many to relay).
  *
  * One Stage per worker, built on the main lcore at start-up (all memory:
- * flow table, OFO nodes, record pool and ring, allocated there) and then
- * used only by its worker, except finish(), which the main lcore calls once
- * the worker has stopped. Records leave through a single-producer ring to
- * the main lcore, which writes streams.jsonl: the worker never does file
- * I/O. A full ring drops the record and counts it (records_dropped), except
- * in lossless (offline) runs, where the worker waits for the writer.
+ * flow table, OFO nodes, record pools and rings, lookback, allocated there)
+ * and then used only by its worker, except finish(), which the main lcore
+ * calls once the worker has stopped. Records leave through single-producer
+ * rings to the sink thread: the worker never does file I/O. A full ring
+ * drops the record and counts it, except in lossless (offline) runs, where
+ * the worker waits for the writer. What the control path changes at run
+ * time (rules, the chosen collector) it offers through an atomic pointer
+ * that the worker takes between bursts.
  *
  * Time: packets carry the PMD's RX timestamp where it has one (net_pcap:
  * the capture's), else the burst is stamped from the TSC once. Timeouts
