@@ -86,20 +86,14 @@ done
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-resolve() {
-  case "$1" in
-    /*) echo "$1" ;;
-    *) if [ -e "$1" ]; then echo "$PWD/$1"; else echo "$ROOT/$1"; fi ;;
-  esac
-}
+# shellcheck source=perf/common.sh
+. "$HERE/common.sh"
 GEN=$(resolve "${GEN:-build/perf/gen/loom_gen}")
 LOOM=$(resolve "${LOOM:-build/app/loom}")
 [ -n "$OUT" ] && OUT=$(resolve "$OUT")
 [ -n "$MD" ] && MD=$(resolve "$MD")
 if [ -z "$OUT" ] && [ "$SMOKE" = 0 ]; then OUT=$ROOT/perf/results/peers.json; fi
-if [ -z "${PYTHON:-}" ]; then
-  if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
-fi
+pick_python
 TIME=/usr/bin/time
 log() { echo "peers_bench: $*" >&2; }
 
@@ -153,16 +147,11 @@ printf 'mode = "offline"\n[http]\nenabled = false\n[outputs]\nstreams = false\n'
 printf 'mode = "offline"\n[worker]\ninspect = false\n' > "$WORK/rx.toml"
 
 # ---- capture: calibrate the number of connections, then generate
-truth() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) exit 1 }' "$1"; }
 # The same calibration as perf/reasm_bench.sh, so the same PACKETS, SEED and
 # PAIRS give the same capture (1,000,401 packets for the default 1000000).
-CAL_FLOWS=$(( PACKETS / 40 > 20 ? PACKETS / 40 : 20 ))
-"$GEN" --flows "$CAL_FLOWS" --pairs "$PAIRS" --seed "$SEED" --ofo-pct 0 --out "$WORK/cal.pcap" \
-  > "$WORK/cal.truth" 2>/dev/null || { log "generator failed"; exit 1; }
-CAL_PKTS=$(truth "$WORK/cal.truth" packets)
-rm -f "$WORK/cal.pcap"
-FLOWS=$(( (PACKETS * CAL_FLOWS + CAL_PKTS / 2) / CAL_PKTS ))
-[ "$FLOWS" -ge 1 ] || FLOWS=1
+read -r FLOWS _ _ < <(calibrate_flows "$GEN" "$PACKETS" "$WORK" --pairs "$PAIRS" --seed "$SEED" --ofo-pct 0) ||
+  { log "generator failed"; exit 1; }
+[ -n "${FLOWS:-}" ] || { log "generator failed"; exit 1; }
 CAP=$WORK/cap.pcap
 GEN_ARGS=(--flows "$FLOWS" --pairs "$PAIRS" --seed "$SEED" --ofo-pct "$OFO_PCT")
 "$GEN" "${GEN_ARGS[@]}" --out "$CAP" > "$WORK/cap.truth" 2> "$WORK/gen.log" ||

@@ -77,18 +77,12 @@ done
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-resolve() {
-  case "$1" in
-    /*) echo "$1" ;;
-    *) if [ -e "$1" ]; then echo "$PWD/$1"; else echo "$ROOT/$1"; fi ;;
-  esac
-}
+# shellcheck source=perf/common.sh
+. "$HERE/common.sh"
 GEN=$(resolve "${GEN:-build/perf/gen/loom_gen}")
 LOOM=$(resolve "${LOOM:-build/app/loom}")
 BASE_CFG=$ROOT/drivers_cfg/pcap-offline.toml
-if [ -z "${PYTHON:-}" ]; then
-  if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
-fi
+pick_python
 [ -x "$GEN" ] || { echo "reasm_bench: generator $GEN not found or not executable (build first, or set GEN)" >&2; exit 1; }
 [ -x "$LOOM" ] || { echo "reasm_bench: $LOOM not found or not executable (build first, or set LOOM)" >&2; exit 1; }
 [ -r "$BASE_CFG" ] || { echo "reasm_bench: $BASE_CFG not readable" >&2; exit 1; }
@@ -115,7 +109,6 @@ log() { echo "reasm_bench: $*" >&2; }
 now() { date +%s.%N; }
 
 # key value from a truth file
-truth() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) exit 1 }' "$1"; }
 
 # ---- configs: the stock offline file with worker.inspect forced
 mkcfg() {
@@ -134,14 +127,11 @@ DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 gen_opts() {  # FLOWS OFO
   echo "--flows $1 --pairs $PAIRS --ofo-pct $2 --dup-pct $DUP_PCT --seed $SEED"
 }
-CAL_FLOWS=$(( PACKETS / 40 > 20 ? PACKETS / 40 : 20 ))
 # shellcheck disable=SC2046
-"$GEN" $(gen_opts "$CAL_FLOWS" 0) --out "$WORK/cal.pcap" > "$WORK/cal.truth" 2>/dev/null ||
-  { log "generator failed: $GEN $(gen_opts "$CAL_FLOWS" 0)"; exit 1; }
-CAL_PKTS=$(truth "$WORK/cal.truth" packets)
-rm -f "$WORK/cal.pcap"
-FLOWS=$(( (PACKETS * CAL_FLOWS + CAL_PKTS / 2) / CAL_PKTS ))
-[ "$FLOWS" -ge 1 ] || FLOWS=1
+read -r FLOWS CAL_FLOWS CAL_PKTS < <(calibrate_flows "$GEN" "$PACKETS" "$WORK" \
+  --pairs "$PAIRS" --ofo-pct 0 --dup-pct "$DUP_PCT" --seed "$SEED") ||
+  { log "generator failed: $GEN"; exit 1; }
+[ -n "${FLOWS:-}" ] || { log "generator failed: $GEN"; exit 1; }
 log "$CAL_PKTS packets for $CAL_FLOWS connections: $FLOWS connections for ~$PACKETS packets"
 
 CAPS=(cap0 cap1)
