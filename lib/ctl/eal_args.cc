@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "http/http.h"
 #include "port/port.h"
 
 namespace ctl {
@@ -19,12 +20,14 @@ unsigned inspect_memory_mb(const Config& c) {
   // Per flow: the 256-byte record, ~100 bytes of hash key and bucket, and
   // two 128-byte stream fingerprints. Per worker: the record ring and pool.
   const uint64_t per_flow = 256 + 100 + (c.outputs.streams ? 256 : 0);
-  // HTTP: two llhttp parsers and the pairing queue per flow slot (~700 B),
-  // message records (~600 B each) and the raw capture buffers.
-  const uint64_t http_per_flow = c.http.enabled ? 768 : 0;
+  // HTTP: two llhttp parsers and the pairing queue per flow slot, message
+  // records (each plus the mempool's header) and the raw capture buffers
+  // (for http.gor, and for rules, which may read headers and body).
+  const bool raw = c.outputs.gor || !c.rules.rules.empty();
+  const uint64_t http_per_flow = c.http.enabled ? sizeof(http::Conn) : 0;
   const uint64_t http_fixed =
-      c.http.enabled ? uint64_t(c.outputs.record_ring) * 640 +
-                           (c.outputs.gor ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
+      c.http.enabled ? uint64_t(c.outputs.record_ring + 1023) * (sizeof(http::Message) + 64) +
+                           (raw ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
                      : 0;
   // The mirror pool: one per process, mbufs_per_worker each.
   const uint64_t mirror = c.mirror.enabled ? uint64_t(c.mirror.mbufs_per_worker) * (2048 + 128 + 192) : 0;
