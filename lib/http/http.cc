@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cinttypes>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 
 #include <rte_hash_crc.h>
@@ -145,11 +146,12 @@ struct Callbacks {
   }
   static int header_field(llhttp_t* p, const char* at, size_t n) {
     if (count_header(p, n)) return HPE_USER;
+    // Only "Host" is looked for: keep the name's first bytes, lower-cased
+    // (| 0x20 turns no other byte into one of "host"), and its length.
     Side& s = *call_of(p).side;
-    for (size_t i = 0; i < n; i++) {
-      if (s.field_len < sizeof s.field) s.field[s.field_len] = char(std::tolower((unsigned char)at[i]));
-      if (s.field_len < 255) s.field_len++;
-    }
+    for (size_t i = 0; i < n && s.field_len + i < sizeof s.field; i++)
+      s.field[s.field_len + i] = char(at[i] | 0x20);
+    s.field_len = uint8_t(std::min<size_t>(255, s.field_len + n));
     return 0;
   }
   static int header_field_complete(llhttp_t* p) {
