@@ -244,8 +244,8 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
 /* rte_flow per port (port/steer.h): install the steering rules where the
  * NIC takes them all, log each rule's result, and say which ports fall
  * back to software (the workers check every frame either way). With
- * check_only, validate and print instead. Returns an exit code. */
-int steer_ports(ctl::Runtime& rt, bool check_only) {
+ * check_only, validate and print instead. */
+void steer_ports(ctl::Runtime& rt, bool check_only) {
   const ctl::Config& c = rt.cfg;
   const std::vector<port::FlowRule> rules = port::steer_rules(c.steering);
   for (const port::PortState& p : rt.ports) {
@@ -280,7 +280,6 @@ int steer_ports(ctl::Runtime& rt, bool check_only) {
     }
     rt.steering.push_back(std::move(rep));
   }
-  return 0;
 }
 
 void log_summary(const ctl::Runtime& rt, double wall) {
@@ -374,7 +373,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   if (rc == 0) {
-    rc = steer_ports(rt, opt.check_flows);
+    steer_ports(rt, opt.check_flows);
     if (opt.check_flows) {
       for (size_t i = 0; i < rt.ports.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
       for (const auto& p : rt.ports) port::close_port(p.port_id);

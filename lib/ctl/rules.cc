@@ -61,7 +61,10 @@ bool RuleEngine::load(const match::RuleSet& set, std::string* error) {
       return false;
     }
   }
-  gen->number = next_gen_++;
+  // Stages that run no rules report generation 0: a set with no rules is
+  // that generation, so they match it once they have moved on.
+  const uint64_t number = next_gen_++;  // counted even when empty: numbers say how many loads
+  gen->number = gen->db ? number : 0;
   for (size_t i = 0; i < stages_.size(); i++) {
     gen->counters.push_back(std::make_unique<match::Counters>(set.rules.size()));
     inspect::ActiveRules a;
@@ -76,9 +79,6 @@ bool RuleEngine::load(const match::RuleSet& set, std::string* error) {
     stages_[i]->offer_rules(gen->db ? &gen->active[i] : nullptr);
   old_ = std::move(cur_);
   cur_ = std::move(gen);
-  // Stages that run no rules report generation 0; a set with no rules is
-  // offered as nullptr, so they match it once they moved on.
-  if (!cur_->db) cur_->number = 0;
   if (!old_) return true;  // the first set: nothing to hand over (workers may not run yet)
   for (int i = 0; i < 200 && !settled(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (settled()) old_.reset();

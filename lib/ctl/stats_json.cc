@@ -66,12 +66,10 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   HTTP(records_dropped); HTTP(raw_dropped); HTTP(raw_truncated); HTTP(oversize_headers);
   HTTP(not_http);
 #undef HTTP
-  static const char* const kVerdicts[http::kNumVerdicts] = {"record", "skip", "tag", "mirror",
-                                                            "drop"};
   for (size_t v = 0; v < http::kNumVerdicts; v++) {
     uint64_t n = 0;
     for (const inspect::Stage* s : st) n += s->http_stats.verdicts[v].get();
-    fn(ctx, "http_verdicts", kVerdicts[v], n);
+    fn(ctx, "http_verdicts", http::verdict_name(http::Verdict(v)), n);
   }
   // Parse errors by llhttp's reason (HPE_OK, index 0, is never counted).
   for (size_t e = 1; e < http::kNumErrors; e++) {

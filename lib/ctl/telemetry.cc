@@ -323,6 +323,12 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
                                               : dropped_messages);
     rte_tel_data_add_dict_container(d, o.name.c_str(), c, 0);
   }
+  if (rt.cfg.mirror.enabled) {  // the mirror port is an output too
+    std::vector<const inspect::Stage*> st;
+    for (const auto& s : rt.stages) st.push_back(s.get());
+    static const char* const blocks[] = {"mirror", nullptr};
+    add_inspect(d, st, blocks);
+  }
   return 0;
 }
 
@@ -521,7 +527,7 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
       {"/loom/flows", cmd_flows, "Flow table: active, inserts, evictions. Param: worker id."},
       {"/loom/reasm", cmd_reasm, "Reassembly: OFO, gaps, overlaps, memcap. Param: worker id."},
-      {"/loom/outputs", cmd_outputs, "Per output: written, bytes, dropped, ring depth."},
+      {"/loom/outputs", cmd_outputs, "Per output: written, bytes, dropped; mirror copies."},
       {"/loom/http", cmd_http, "HTTP messages, resyncs, parse errors. Param: worker id."},
       {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},
       {"/loom/flow", cmd_flow, "Flows of one endpoint. Param: addr:port, [v6]:port, addr."},

@@ -101,6 +101,11 @@ struct Framer::Call {
 
 static Framer::Call& call_of(llhttp_t* p) { return *static_cast<Framer::Call*>(p->data); }
 
+const char* verdict_name(Verdict v) noexcept {
+  static const char* const names[kNumVerdicts] = {"record", "skip", "tag", "mirror", "drop"};
+  return size_t(v) < kNumVerdicts ? names[size_t(v)] : "record";
+}
+
 const char* error_name(size_t err) noexcept {
   static char names[kNumErrors][40];
   static bool init = [] {
@@ -706,11 +711,10 @@ std::string message_json(const Message& m) {
     o += buf;
   }
   if (m.rule[0]) {
-    static const char* const verdicts[kNumVerdicts] = {"record", "skip", "tag", "mirror", "drop"};
     o += "\"rule\":";
     json_str(o, m.rule, std::strlen(m.rule));
     o += ",\"action\":\"";
-    o += verdicts[m.verdict < kNumVerdicts ? m.verdict : 0];
+    o += verdict_name(Verdict(m.verdict));
     o += "\",";
   }
   if (m.tag[0]) {

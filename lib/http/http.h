@@ -108,6 +108,8 @@ enum class Verdict : uint8_t {
   kDrop,     // export it; inline, stop relaying its flow
 };
 constexpr size_t kNumVerdicts = 5;
+/* "record", "skip", "tag", "mirror", "drop": messages.jsonl and counters. */
+const char* verdict_name(Verdict v) noexcept;
 
 /* Called once per finished message, on the worker: a request as soon as
  * it ends (so that a drop verdict can stop the packet that completed it),

@@ -79,10 +79,6 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     };
     sink.emit = [](void* self, http::Message* m) {
       auto* s = static_cast<Stage*>(self);
-      if (!s->cfg_.message_files) {  // made only to select packets.pcap's connections
-        s->framer_sink_.release(self, m);
-        return;
-      }
       uint8_t* raw = m->raw;
       const bool ok = s->push(s->messages_, m);
       if (raw) {
@@ -108,7 +104,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       s->messages_.held--;
       rte_mempool_put(s->messages_.pool, m);
     };
-    framer_sink_ = sink;
+    // Records no file reads (made for the rules and packets.pcap's
+    // selection) go back as soon as they are judged.
+    if (!cfg.message_files) sink.emit = sink.release;
     framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
     framer_->set_rules({this, &Stage::on_message, &Stage::describe});
   }
@@ -576,6 +574,16 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   stats.records_emitted.add(1);
 }
 
+namespace {
+
+/* The first n bytes of m's frame into dst (m may be segmented). */
+void copy_head(const rte_mbuf* m, uint32_t n, uint8_t* dst) noexcept {
+  const void* d = rte_pktmbuf_read(m, 0, n, dst);
+  if (d != dst) std::memcpy(dst, d, n);
+}
+
+}  // namespace
+
 Stage::Lookback& Stage::lookback_at(uint64_t seq) noexcept {
   return *reinterpret_cast<Lookback*>(lookback_ + lb_stride_ * ((seq - 1) % cfg_.pcap_lookback));
 }
@@ -587,23 +595,17 @@ void Stage::pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const ui
   r->ts_ns = ts;
   r->wirelen = wirelen;
   r->caplen = caplen;
-  if (m) {
-    const void* d = rte_pktmbuf_read(m, 0, caplen, r->data());
-    if (d != r->data()) std::memcpy(r->data(), d, caplen);
-  } else {
+  if (m)
+    copy_head(m, caplen, r->data());
+  else
     std::memcpy(r->data(), bytes, caplen);
-  }
   if (push(packets_, r)) stats.pcap_packets.add(1);
 }
 
 void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
   const uint32_t caplen = std::min<uint32_t>(m->pkt_len, cfg_.pcap_snaplen);
+  if (!conns_) f.flags |= flow::kPcap;  // no framing, no selection by message: every connection
   if (f.flags & flow::kPcap) {
-    pcap_emit(ts, m->pkt_len, m, nullptr, caplen);
-    return;
-  }
-  if (!conns_) {  // no framing, no selection by message: every connection
-    f.flags |= flow::kPcap;
     pcap_emit(ts, m->pkt_len, m, nullptr, caplen);
     return;
   }
@@ -615,8 +617,7 @@ void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
   e.ts_ns = ts;
   e.caplen = caplen;
   e.wirelen = m->pkt_len;
-  const void* d = rte_pktmbuf_read(m, 0, caplen, e.data());
-  if (d != e.data()) std::memcpy(e.data(), d, caplen);
+  copy_head(m, caplen, e.data());
   lb_last_[slot] = lb_seq_;
 }
 
@@ -687,16 +688,18 @@ void Stage::judge_flow(flow::Flow& f) noexcept {
   if (r.rule == match::kUndecided || r.rule == match::kNoRule) return;  // messages decide
   rules_->counters->hits[size_t(r.rule)].add(1);
   rules_->counters->actions[size_t(r.action)].add(1);
-  switch (r.action) {
-    case match::Action::kSkip: f.rules = flow::kRulesNoHttp; break;
-    case match::Action::kDrop:
-      f.flags |= flow::kDropped;
-      f.reject = r.reject;
-      f.rules = flow::kRulesNoHttp;
-      break;
-    case match::Action::kMirror: f.flags |= flow::kMirrored; f.rules = flow::kRulesDecided; break;
-    default: f.rules = flow::kRulesDecided; break;
+  act_on(f, r);
+  const bool no_http = r.action == match::Action::kSkip || r.action == match::Action::kDrop;
+  f.rules = no_http ? flow::kRulesNoHttp : flow::kRulesDecided;
+}
+
+/* What a drop or mirror decision does to the flow's later frames. */
+void Stage::act_on(flow::Flow& f, const match::Result& r) noexcept {
+  if (r.action == match::Action::kDrop && !(f.flags & flow::kDropped)) {
+    f.flags |= flow::kDropped;
+    f.reject = r.reject;
   }
+  if (r.action == match::Action::kMirror) f.flags |= flow::kMirrored;
 }
 
 void Stage::describe(void* self, http::Message& m) {
@@ -728,13 +731,7 @@ http::Verdict Stage::on_message(void* self, http::Message& m) {
   const match::Result r = a.db->match(*a.scratch, flow_view(m.key, m.client_side), mv, a.counters);
   m.rule_index = int16_t(r.rule);
   describe(&s, m);
-  if (s.cur_flow_) {
-    if (r.action == match::Action::kDrop && !(s.cur_flow_->flags & flow::kDropped)) {
-      s.cur_flow_->flags |= flow::kDropped;
-      s.cur_flow_->reject = r.reject;
-    }
-    if (r.action == match::Action::kMirror) s.cur_flow_->flags |= flow::kMirrored;
-  }
+  if (s.cur_flow_) s.act_on(*s.cur_flow_, r);
   return http::Verdict(r.action);
 }
 

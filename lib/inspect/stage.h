@@ -248,6 +248,7 @@ class Stage {
   bool reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed& p,
               rte_mbuf** slot) noexcept;
   void judge_flow(flow::Flow& f) noexcept;
+  void act_on(flow::Flow& f, const match::Result& r) noexcept;
   static http::Verdict on_message(void* self, http::Message& m);
   static void describe(void* self, http::Message& m);
   uint64_t tsc_clock() const noexcept;
@@ -270,7 +271,6 @@ class Stage {
   uint64_t* lb_last_ = nullptr;     // per flow slot: seq of its latest saved packet
   http::Conn* conns_ = nullptr;     // 1 per flow slot, only with http
   std::unique_ptr<http::Framer> framer_;
-  http::Sink framer_sink_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;
   port::Steer steer_;

@@ -15,7 +15,9 @@ TEST(Latency, BucketsAreContiguousAndNarrow) {
     const uint64_t hi = core::LatencyHist::upper(b);
     EXPECT_EQ(core::LatencyHist::bucket(expect_lo), b);
     EXPECT_EQ(core::LatencyHist::bucket(hi), b);
-    if (expect_lo >= 8) EXPECT_LE(double(hi - expect_lo + 1) / double(expect_lo), 0.125 + 1e-9) << b;
+    if (expect_lo >= 8) {
+      EXPECT_LE(double(hi - expect_lo + 1) / double(expect_lo), 0.125 + 1e-9) << b;
+    }
     expect_lo = hi + 1;
   }
   std::mt19937_64 rng(1);
@@ -23,7 +25,9 @@ TEST(Latency, BucketsAreContiguousAndNarrow) {
     const uint64_t v = rng() >> (rng() % 60);
     const size_t b = core::LatencyHist::bucket(v);
     EXPECT_LE(v, core::LatencyHist::upper(b));
-    if (b) EXPECT_GT(v, core::LatencyHist::upper(b - 1));
+    if (b) {
+      EXPECT_GT(v, core::LatencyHist::upper(b - 1));
+    }
   }
 }
 
