@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <map>
 #include <memory>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -20,6 +23,7 @@
 #include <rte_mbuf.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "ctl/eal_args.h"
 #include "ctl/pcap_count.h"
 #include "ctl/runtime.h"
@@ -196,8 +200,8 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
   spec.promiscuous = false;
   spec.link_wait_ms = 0;
   const unsigned n = m.mbufs_per_worker * unsigned(spec.tx_queues);
-  out.pool = rte_pktmbuf_pool_create("loom_mirror", n, 256, 0, 2048 + RTE_PKTMBUF_HEADROOM,
-                                     int(rte_socket_id()));
+  out.pool = core::mem::pktmbuf_pool_create("loom_mirror", n, 256, 2048 + RTE_PKTMBUF_HEADROOM,
+                                           int(rte_socket_id()), !port::is_vdev(m.device));
   if (!out.pool)
     return fail("cannot create the mirror pool of " + std::to_string(n) + " mbufs (" +
                 rte_strerror(rte_errno) + "); lower mirror.mbufs_per_worker or raise eal.memory_mb");
@@ -299,20 +303,34 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.version = LOOM_VERSION;
   const ctl::Config& c = rt.cfg;
 
+  // Offline, the capture's records are counted (net_pcap gives no end of
+  // file) on the main lcore's CPU while the worker runs: walking a million
+  // record headers takes as long as the worker's first 0.1-0.2 s.
+  std::future<std::optional<uint64_t>> counting;
+  uint64_t most_records = UINT64_MAX;
   if (c.mode == ctl::Mode::kOffline) {
-    if (auto n = ctl::count_pcap_records(c.pcap)) {
+    counting = std::async(std::launch::async, ctl::count_pcap_records, c.pcap);
+    struct stat st;
+    if (::stat(c.pcap.c_str(), &st) == 0 && st.st_size > 24) most_records = uint64_t(st.st_size - 24) / 16;
+  }
+  auto counted = [&rt, &counting](bool wait) {
+    if (!counting.valid()) return;
+    if (!wait && counting.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    if (auto n = counting.get()) {
       rt.capture_packets = *n;
       rt.capture_count_known = true;
     }
-  }
+  };
 
   std::vector<port::PortSpec> specs;
   for (const auto& p : c.ports) specs.push_back(p.spec);
   // Reassembly holds mbufs by reference: the pool also covers every
   // worker's memcap, so a full OFO budget never starves RX.
   // The memcap counts mbuf buffers (buf_len == the data room).
-  const uint64_t memcap_mbufs =
-      c.inspect ? (uint64_t(c.reasm.memcap_mb) << 20) / c.mbuf_data_room : 0;
+  uint64_t memcap_mbufs = c.inspect ? (uint64_t(c.reasm.memcap_mb) << 20) / c.mbuf_data_room : 0;
+  // Offline, nothing can hold more frames than the capture has (a record
+  // takes 16 bytes at least).
+  memcap_mbufs = std::min<uint64_t>(memcap_mbufs, most_records);
   const uint32_t mbufs =
       c.mbufs ? c.mbufs
               : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache,
@@ -342,8 +360,10 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.start_tsc = rte_get_tsc_cycles();
 
   int rc = 0;
-  rte_mempool* pool = rte_pktmbuf_pool_create("loom_mbufs", mbufs, c.mempool_cache, 0,
-                                              c.mbuf_data_room, int(rte_socket_id()));
+  bool dma = false;  // a PCI port may DMA into the pool: EAL memory then
+  for (const auto& p : c.ports) dma |= !port::is_vdev(p.spec.device);
+  rte_mempool* pool = core::mem::pktmbuf_pool_create("loom_mbufs", mbufs, c.mempool_cache,
+                                                     c.mbuf_data_room, int(rte_socket_id()), dma);
   if (!pool) {
     rte_eal_cleanup();
     return fail("cannot create the mbuf pool of " + std::to_string(mbufs) + " mbufs (" +
@@ -491,6 +511,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
           LOOM_LOG(ERR, "rules reload refused, the running rules stay: %s", err.c_str());
       }
       if (c.mode != ctl::Mode::kOffline) continue;
+      counted(false);
       const uint64_t rx = ctl::totals(rt).rx_packets;
       if (rt.capture_count_known && rx >= rt.capture_packets) {
         rt.end_reason = "capture-end";
@@ -507,6 +528,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     // The sink thread keeps draining while the workers finish their last
     // loop (a lossless worker may be waiting for room in its ring).
     rte_eal_mp_wait_lcore();
+    counted(true);
     // The workers are gone: their flows are ours to end now. Offline this is
     // the capture's end; live, a shutdown.
     const flow::End why =

@@ -10,7 +10,7 @@
 
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
-#include <rte_malloc.h>
+#include "core/mem.h"
 
 namespace flow {
 
@@ -98,7 +98,7 @@ Table::Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, 
                              " flows for worker " + std::to_string(worker) + ": " +
                              rte_strerror(rte_errno));
   flows_ = static_cast<Flow*>(
-      rte_zmalloc_socket("loom_flow_records", sizeof(Flow) * size_t(cfg.max_flows), 64, socket));
+      core::mem::zalloc("loom_flow_records", sizeof(Flow) * size_t(cfg.max_flows), socket));
   if (!flows_) {
     rte_hash_free(hash_);
     throw std::runtime_error("cannot allocate " + std::to_string(sizeof(Flow) * cfg.max_flows >> 20) +
@@ -109,7 +109,7 @@ Table::Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, 
 
 Table::~Table() {
   rte_hash_free(hash_);
-  rte_free(flows_);
+  core::mem::free(flows_);
 }
 
 void Table::lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexcept {

@@ -10,7 +10,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_errno.h>
-#include <rte_malloc.h>
+#include "core/mem.h"
 #include <rte_mbuf_dyn.h>
 
 #include "pkt/rst.h"
@@ -41,8 +41,8 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   c.gap = &Stage::on_gap;
   reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, c, &reasm_stats);
   if (cfg.streams) {
-    sides_ = static_cast<Side*>(rte_zmalloc_socket(
-        "loom_stream_sides", sizeof(Side) * 2 * size_t(cfg.table.max_flows), 64, socket));
+    sides_ = static_cast<Side*>(core::mem::zalloc(
+        "loom_stream_sides", sizeof(Side) * 2 * size_t(cfg.table.max_flows), socket));
     if (!sides_)
       throw std::runtime_error("cannot allocate stream fingerprints for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
@@ -50,8 +50,8 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     make_channel(streams_, "streams", sizeof(StreamRecord), socket, cfg.record_ring);
   }
   if (cfg.http) {
-    conns_ = static_cast<http::Conn*>(rte_zmalloc_socket(
-        "loom_http_conns", sizeof(http::Conn) * size_t(cfg.table.max_flows), 64, socket));
+    conns_ = static_cast<http::Conn*>(core::mem::zalloc(
+        "loom_http_conns", sizeof(http::Conn) * size_t(cfg.table.max_flows), socket));
     if (!conns_)
       throw std::runtime_error("cannot allocate HTTP parser state for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
@@ -59,9 +59,8 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     make_channel(messages_, "msgs", sizeof(http::Message), socket, cfg.record_ring);
     if (cfg.raw_bytes && cfg.raw_buffers) {
       raw_.dropped = &http_stats.raw_dropped;
-      raw_.pool = rte_mempool_create(("loom_raw_" + std::to_string(worker)).c_str(),
-                                     cfg.raw_buffers, cfg.raw_bytes, 0, 0, nullptr, nullptr, nullptr,
-                                     nullptr, socket, 0);
+      raw_.pool = core::mem::pool_create(("loom_raw_" + std::to_string(worker)).c_str(),
+                                         cfg.raw_buffers, cfg.raw_bytes, 0, socket);
       raw_.capacity = cfg.raw_buffers;
       if (!raw_.pool)
         throw std::runtime_error("cannot allocate " + std::to_string(cfg.raw_buffers) +
@@ -116,9 +115,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     lb_stride_ = RTE_ALIGN_CEIL(sizeof(Lookback) + cfg.pcap_snaplen, 64);
     if (cfg.pcap_lookback) {
       lookback_ = static_cast<uint8_t*>(
-          rte_zmalloc_socket("loom_lookback", lb_stride_ * cfg.pcap_lookback, 64, socket));
-      lb_last_ = static_cast<uint64_t*>(rte_zmalloc_socket(
-          "loom_lookback_last", sizeof(uint64_t) * cfg.table.max_flows, 64, socket));
+          core::mem::zalloc("loom_lookback", lb_stride_ * cfg.pcap_lookback, socket));
+      lb_last_ = static_cast<uint64_t*>(core::mem::zalloc(
+          "loom_lookback_last", sizeof(uint64_t) * cfg.table.max_flows, socket));
       if (!lookback_ || !lb_last_)
         throw std::runtime_error("cannot allocate the pcap lookback of worker " +
                                  std::to_string(worker) + "; lower outputs.pcap_lookback or raise eal.memory_mb");
@@ -139,8 +138,7 @@ void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket,
   const std::string name = std::string("loom_") + what + "_" + std::to_string(worker_);
   const uint32_t n = pow2_at_least(records);
   ch.ring = rte_ring_create(name.c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ch.pool = rte_mempool_create((name + "_pool").c_str(), n + 1023, unsigned(size), 0, 0, nullptr,
-                               nullptr, nullptr, nullptr, socket, 0);
+  ch.pool = core::mem::pool_create((name + "_pool").c_str(), n + 1023, unsigned(size), 0, socket);
   ch.capacity = n + 1023;
   if (!ch.ring || !ch.pool)
     throw std::runtime_error("cannot allocate " + std::string(what) + " records for worker " +
@@ -209,10 +207,10 @@ http::Conn* Stage::conn(const flow::Flow& f) noexcept { return &conns_[table_->i
 Stage::~Stage() {
   table_.reset();
   reasm_.reset();
-  rte_free(sides_);
-  rte_free(conns_);
-  rte_free(lookback_);
-  rte_free(lb_last_);
+  core::mem::free(sides_);
+  core::mem::free(conns_);
+  core::mem::free(lookback_);
+  core::mem::free(lb_last_);
   for (Channel* ch : {&streams_, &messages_, &raw_, &packets_}) {
     rte_ring_free(ch->ring);
     rte_mempool_free(ch->pool);

@@ -74,11 +74,11 @@ uint32_t auto_pool_size(const std::vector<PortSpec>& ports, unsigned n_workers,
   // and a per-lcore cache that can hold up to 1.5x its nominal size.
   n += uint64_t(n_workers) * (3u * core::kBurst * (ports.size() + 1) + cache_size * 3 / 2);
   // What reassembly may hold by reference (every worker's memcap), plus
-  // headroom.
+  // headroom. Not rounded up to 2^k - 1: that saves ring slots, a few
+  // bytes each, and costs up to twice the mbufs, every one of which is
+  // touched when the pool is populated.
   n += held_by_reference + 4096;
-  uint32_t pow2 = 1;
-  while (pow2 - 1 < n) pow2 <<= 1;
-  return pow2 - 1;
+  return uint32_t(std::min<uint64_t>(n, UINT32_MAX));
 }
 
 PortState setup_port(const PortSpec& spec, rte_mempool* pool) {

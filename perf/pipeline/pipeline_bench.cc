@@ -1,6 +1,6 @@
 // The inspection pipeline in memory, stage by stage (issue: performance).
 //
-//   pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR] [--truth FILE]
+//   pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR] [--truth FILE] [--stage N]
 //
 // Loads every frame of CAP (perf/gen/loom_gen writes them) into mbufs
 // once, stamped with the capture's time as net_pcap would, then feeds them
@@ -123,7 +123,7 @@ void discard(void* p) {
 
 int main(int argc, char** argv) {
   std::string pcap, out_dir = "/dev/shm", truth_file;
-  unsigned workers = 1, rounds = 3;
+  unsigned workers = 1, rounds = 3, only = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--pcap") pcap = argv[i + 1];
@@ -131,9 +131,10 @@ int main(int argc, char** argv) {
     else if (a == "--rounds") rounds = unsigned(std::atoi(argv[i + 1]));
     else if (a == "--out-dir") out_dir = argv[i + 1];
     else if (a == "--truth") truth_file = argv[i + 1];
+    else if (a == "--stage") only = unsigned(std::atoi(argv[i + 1]));  // one row, for a profiler
   }
   if (pcap.empty() || workers < 1 || workers > 2 || rounds < 1) {
-    std::fprintf(stderr, "usage: pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR]\n");
+    std::fprintf(stderr, "usage: pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR] [--truth FILE] [--stage N]\n");
     return 2;
   }
   const std::vector<Frame> frames = read_pcap(pcap);
@@ -207,6 +208,7 @@ int main(int argc, char** argv) {
   std::printf("| stage | Mpps | Gbit/s | cycles/packet |\n|---|---:|---:|---:|\n");
   const double hz = double(rte_get_tsc_hz());
   for (const Stage& sc : stages) {
+    if (only && &sc != &stages[only - 1]) continue;
     double best = 1e30;
     uint64_t best_cycles = 0, busiest = 0;
     for (unsigned round = 0; round < rounds; round++) {
