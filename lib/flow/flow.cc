@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -37,17 +38,41 @@ int make_key(const pkt::Parsed& p, Key& k) noexcept {
   return 1;
 }
 
-void endpoint_str(const Key& k, int side, char* out, size_t n) noexcept {
-  char ip[INET6_ADDRSTRLEN] = "?";
+size_t endpoint_str(const Key& k, int side, char* out, size_t n) noexcept {
+  // Once per record on the sink thread: digits by hand, not snprintf().
+  char b[INET6_ADDRSTRLEN + 8];
+  char* p = b;
+  auto dec = [](char* q, unsigned v) {
+    char t[5];
+    int d = 0;
+    do {
+      t[d++] = char('0' + v % 10);
+      v /= 10;
+    } while (v);
+    while (d) *q++ = t[--d];
+    return q;
+  };
   const uint8_t* a = side == 0 ? k.a : k.b;
   const uint16_t port = side == 0 ? k.pa : k.pb;
   if (k.ipver == 6) {
-    inet_ntop(AF_INET6, a, ip, sizeof ip);
-    std::snprintf(out, n, "[%s]:%u", ip, port);
+    *p++ = '[';
+    if (!inet_ntop(AF_INET6, a, p, INET6_ADDRSTRLEN)) *p = 0;
+    p += std::strlen(p);
+    *p++ = ']';
   } else {
-    inet_ntop(AF_INET, a, ip, sizeof ip);
-    std::snprintf(out, n, "%s:%u", ip, port);
+    for (int i = 0; i < 4; i++) {
+      if (i) *p++ = '.';
+      p = dec(p, a[i]);
+    }
   }
+  *p++ = ':';
+  p = dec(p, port);
+  const size_t len = std::min(size_t(p - b), n ? n - 1 : 0);
+  if (n) {
+    std::memcpy(out, b, len);
+    out[len] = 0;
+  }
+  return len;
 }
 
 const char* state_name(State s) noexcept {

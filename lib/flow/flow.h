@@ -51,8 +51,9 @@ static_assert(sizeof(Key) == 40);
  * from endpoint a to endpoint b, 1 otherwise. */
 int make_key(const pkt::Parsed& p, Key& k) noexcept;
 
-/* "ip:port" or "[ipv6]:port" of one endpoint (0: a, 1: b). */
-void endpoint_str(const Key& k, int side, char* out, size_t n) noexcept;
+/* "ip:port" or "[ipv6]:port" of one endpoint (0: a, 1: b), NUL-terminated
+ * in out (cut at n - 1); returns its length. */
+size_t endpoint_str(const Key& k, int side, char* out, size_t n) noexcept;
 
 enum class State : uint8_t { kNew, kEstablished, kClosing, kClosed };
 const char* state_name(State s) noexcept;

@@ -8,6 +8,8 @@
 
 #include <rte_hash_crc.h>
 
+#include "core/json.h"
+
 namespace http {
 
 namespace {
@@ -190,7 +192,10 @@ struct Callbacks {
     }
     if (p->type == HTTP_REQUEST) {
       if (m) {
-        std::snprintf(m->method, sizeof m->method, "%s", llhttp_method_name(llhttp_method_t(p->method)));
+        const char* name = llhttp_method_name(llhttp_method_t(p->method));
+        const size_t len = strnlen(name, sizeof m->method - 1);
+        std::memcpy(m->method, name, len);
+        m->method[len] = 0;
         if (p->upgrade) m->flags |= kUpgrade;
       }
       if (k.side->slot != kNoSlot) c.pending[k.side->slot].method = p->method;
@@ -624,30 +629,6 @@ void Framer::end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept {
   c.started = 0;
 }
 
-namespace {
-
-void json_str(std::string& o, const char* s, size_t n) {
-  o += '"';
-  for (size_t i = 0; i < n; i++) {
-    const unsigned char ch = (unsigned char)s[i];
-    if (ch == '"' || ch == '\\') {
-      o += '\\';
-      o += char(ch);
-    } else if (ch < 0x20 || ch >= 0x7F) {
-      // Bytes, not text: every non-ASCII byte is escaped on its own so the
-      // line stays valid JSON whatever the wire carried.
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", ch);
-      o += b;
-    } else {
-      o += char(ch);
-    }
-  }
-  o += '"';
-}
-
-}  // namespace
-
 std::string message_gor(const Message& m) {
   // Interim (1xx) responses are not separate exchanges to a replayer: the
   // final response carries the id. No raw bytes, no record.
@@ -670,62 +651,73 @@ std::string message_gor(const Message& m) {
 }
 
 std::string message_json(const Message& m) {
+  namespace j = core::json;
   std::string o;
   o.reserve(512);
-  char buf[256], cli[64], srv[64];
-  static const char* x = "0123456789abcdef";
-  char id[25];
-  for (int i = 0; i < 12; i++) {
-    id[2 * i] = x[m.id[i] >> 4];
-    id[2 * i + 1] = x[m.id[i] & 15];
-  }
-  id[24] = 0;
-  flow::endpoint_str(m.key, m.client_side, cli, sizeof cli);
-  flow::endpoint_str(m.key, 1 - m.client_side, srv, sizeof srv);
-  std::snprintf(buf, sizeof buf, "{\"id\":\"%s\",\"kind\":\"%s\",\"client\":\"%s\",\"server\":\"%s\",", id,
-                m.request ? "request" : "response", cli, srv);
-  o += buf;
-  std::snprintf(buf, sizeof buf, "\"index\":%u,", m.index);
-  o += buf;
+  char ep[64];
+  o += "{\"id\":\"";
+  j::hex(o, m.id, 12);
+  o += "\",\"kind\":\"";
+  o += m.request ? "request" : "response";
+  o += "\",\"client\":\"";
+  o.append(ep, flow::endpoint_str(m.key, m.client_side, ep, sizeof ep));
+  o += "\",\"server\":\"";
+  o.append(ep, flow::endpoint_str(m.key, 1 - m.client_side, ep, sizeof ep));
+  o += "\",\"index\":";
+  j::num(o, uint64_t(m.index));
+  o += ',';
   if (m.request) {
     o += "\"method\":";
-    json_str(o, m.method, std::strlen(m.method));
+    j::str(o, m.method, std::strlen(m.method));
     o += ",\"uri\":";
-    json_str(o, m.uri, m.uri_len);
+    j::str(o, m.uri, m.uri_len);
     o += ",\"host\":";
-    json_str(o, m.host, m.host_len);
+    j::str(o, m.host, m.host_len);
     o += ',';
   } else {
-    std::snprintf(buf, sizeof buf, "\"status\":%u,\"interim\":%s,", m.status,
-                  (m.flags & kInterim) ? "true" : "false");
-    o += buf;
+    o += "\"status\":";
+    j::num(o, uint64_t(m.status));
+    o += ",\"interim\":";
+    j::boolean(o, m.flags & kInterim);
+    o += ',';
   }
-  std::snprintf(buf, sizeof buf,
-                "\"body_len\":%" PRIu64 ",\"chunked\":%s,\"complete\":%s,\"ts_first_ns\":%" PRIu64
-                ",\"ts_last_ns\":%" PRIu64 ",",
-                m.body_len, m.chunked ? "true" : "false", (m.flags & kIncomplete) ? "false" : "true",
-                m.ts_first_ns, m.ts_last_ns);
-  o += buf;
+  o += "\"body_len\":";
+  j::num(o, uint64_t(m.body_len));
+  o += ",\"chunked\":";
+  j::boolean(o, m.chunked);
+  o += ",\"complete\":";
+  j::boolean(o, !(m.flags & kIncomplete));
+  o += ",\"ts_first_ns\":";
+  j::num(o, uint64_t(m.ts_first_ns));
+  o += ",\"ts_last_ns\":";
+  j::num(o, uint64_t(m.ts_last_ns));
+  o += ',';
   if (!m.request && m.latency_ns >= 0) {
-    std::snprintf(buf, sizeof buf, "\"latency_ns\":%" PRId64 ",", m.latency_ns);
-    o += buf;
+    o += "\"latency_ns\":";
+    j::num(o, int64_t(m.latency_ns));
+    o += ',';
   }
   if (m.rule[0]) {
     o += "\"rule\":";
-    json_str(o, m.rule, std::strlen(m.rule));
+    j::str(o, m.rule, std::strlen(m.rule));
     o += ",\"action\":\"";
     o += verdict_name(Verdict(m.verdict));
     o += "\",";
   }
   if (m.tag[0]) {
     o += "\"tag\":";
-    json_str(o, m.tag, std::strlen(m.tag));
+    j::str(o, m.tag, std::strlen(m.tag));
     o += ',';
   }
-  std::snprintf(buf, sizeof buf, "\"after_gap\":%s,\"paired\":%s,\"connection\":%u,\"vlan\":%u,\"flags\":[",
-                (m.flags & kAfterGap) ? "true" : "false", (m.flags & kUnpaired) ? "false" : "true",
-                m.generation, unsigned(m.key.vlan));
-  o += buf;
+  o += "\"after_gap\":";
+  j::boolean(o, m.flags & kAfterGap);
+  o += ",\"paired\":";
+  j::boolean(o, !(m.flags & kUnpaired));
+  o += ",\"connection\":";
+  j::num(o, uint64_t(m.generation));
+  o += ",\"vlan\":";
+  j::num(o, uint64_t(m.key.vlan));
+  o += ",\"flags\":[";
   static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
                                 "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
                                 "raw_truncated", "no_raw", "oversize_headers"};

@@ -10,6 +10,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_errno.h>
+#include "core/json.h"
 #include "core/mem.h"
 #include <rte_mbuf_dyn.h>
 
@@ -796,25 +797,40 @@ std::string pcap_record(const PacketRecord& r) {
 }
 
 std::string record_json(const StreamRecord& r) {
-  char src[64], dst[64], sha[65];
-  flow::endpoint_str(r.key, r.src_side, src, sizeof src);
-  flow::endpoint_str(r.key, 1 - r.src_side, dst, sizeof dst);
-  static const char* x = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    sha[2 * i] = x[r.sha256[i] >> 4];
-    sha[2 * i + 1] = x[r.sha256[i] & 15];
-  }
-  sha[64] = 0;
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "{\"src\":\"%s\",\"dst\":\"%s\",\"dir\":\"%s\",\"bytes\":%" PRIu64
-                ",\"sha256\":\"%s\",\"gaps\":%u,\"gap_bytes\":%" PRIu64 ",\"first_ts_ns\":%" PRIu64
-                ",\"last_ts_ns\":%" PRIu64 ",\"packets\":%" PRIu64
-                ",\"end\":\"%s\",\"client_inferred\":%s,\"connection\":%u,\"vlan\":%u}",
-                src, dst, r.c2s ? "c2s" : "s2c", r.bytes, sha, r.gaps, r.gap_bytes, r.first_ts_ns,
-                r.last_ts_ns, r.packets, flow::end_name(flow::End(r.end)),
-                r.client_inferred ? "true" : "false", r.generation, unsigned(r.key.vlan));
-  return std::string(buf) + "\n";
+  namespace j = core::json;
+  std::string o;
+  o.reserve(384);
+  char ep[64];
+  o += "{\"src\":\"";
+  o.append(ep, flow::endpoint_str(r.key, r.src_side, ep, sizeof ep));
+  o += "\",\"dst\":\"";
+  o.append(ep, flow::endpoint_str(r.key, 1 - r.src_side, ep, sizeof ep));
+  o += "\",\"dir\":\"";
+  o += r.c2s ? "c2s" : "s2c";
+  o += "\",\"bytes\":";
+  j::num(o, uint64_t(r.bytes));
+  o += ",\"sha256\":\"";
+  j::hex(o, r.sha256, 32);
+  o += "\",\"gaps\":";
+  j::num(o, uint64_t(r.gaps));
+  o += ",\"gap_bytes\":";
+  j::num(o, uint64_t(r.gap_bytes));
+  o += ",\"first_ts_ns\":";
+  j::num(o, uint64_t(r.first_ts_ns));
+  o += ",\"last_ts_ns\":";
+  j::num(o, uint64_t(r.last_ts_ns));
+  o += ",\"packets\":";
+  j::num(o, uint64_t(r.packets));
+  o += ",\"end\":\"";
+  o += flow::end_name(flow::End(r.end));
+  o += "\",\"client_inferred\":";
+  j::boolean(o, r.client_inferred);
+  o += ",\"connection\":";
+  j::num(o, uint64_t(r.generation));
+  o += ",\"vlan\":";
+  j::num(o, uint64_t(r.key.vlan));
+  o += "}\n";
+  return o;
 }
 
 }  // namespace inspect
