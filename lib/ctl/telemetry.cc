@@ -206,10 +206,13 @@ std::optional<int> open_reply(const char* params, rte_tel_data* d,
 int cmd_flows(const char*, const char* params, rte_tel_data* d) {
   std::vector<const inspect::Stage*> st;
   if (auto rc = open_reply(params, d, st)) return *rc;
-  uint64_t cap = 0;
-  for (const auto* s : st) cap += s->table().capacity();
+  uint64_t cap = 0, per = 0;
+  for (const auto* s : st) {
+    cap += s->table().capacity();
+    per = std::max<uint64_t>(per, s->table().bytes_per_flow());
+  }
   add_u64(d, "capacity", cap);
-  add_u64(d, "bytes_per_flow", sizeof(flow::Flow));
+  add_u64(d, "bytes_per_flow", per);
   static const char* const blocks[] = {"flows", nullptr};
   add_inspect(d, st, blocks);
   return 0;

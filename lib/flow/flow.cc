@@ -11,11 +11,13 @@
 
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
+#include <rte_prefetch.h>
+
 #include "core/mem.h"
 
 namespace flow {
 
-static_assert(sizeof(Flow) == 256, "keep a flow at four cache lines (docs/performance.md)");
+static_assert(sizeof(Flow) == 240, "per-flow state: docs/performance.md, State per flow");
 
 int make_key(const pkt::Parsed& p, Key& k) noexcept {
   const size_t alen = p.ip_version == 6 ? 16 : 4;
@@ -99,50 +101,87 @@ const char* end_name(End e) noexcept {
   return "?";
 }
 
-static uint32_t key_hash(const void* key, uint32_t len, uint32_t init) {
-  return rte_hash_crc(key, len, init);
+namespace {
+
+constexpr uint32_t kSlotBits = 24;  // flow.max_flows_per_worker <= 2^24
+constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
+
+// The home position takes the hash's high bits (multiply-shift onto any
+// index size), the signature its low 8.
+inline uint32_t sig_of(uint32_t h) noexcept {
+  const uint32_t s = h & 0xFF;
+  return s ? s : 1;  // never 0: an all-zero entry is an empty one
 }
+
+inline bool same(const Key& x, const Key& y) noexcept {
+  uint64_t a[5], b[5];
+  std::memcpy(a, &x, sizeof a);
+  std::memcpy(b, &y, sizeof b);
+  return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
+
+}  // namespace
+
+uint32_t Table::hash(const Key& k) noexcept { return rte_hash_crc(&k, sizeof k, 0); }
 
 Table::Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, void* ctx,
              TableStats* stats, VisitFn on_visit)
     : cfg_(cfg), on_end_(on_end), on_visit_(on_visit), ctx_(ctx), s_(stats) {
-  const std::string name = "loom_flows_" + std::to_string(worker);
-  rte_hash_parameters p{};
-  p.name = name.c_str();
-  p.entries = cfg.max_flows;
-  p.key_len = sizeof(Key);
-  p.hash_func = key_hash;
-  p.hash_func_init_val = 0;
-  p.socket_id = socket;
-  // Extendable buckets: without them a cuckoo table can refuse inserts
-  // well before `entries` when buckets collide.
-  p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-  hash_ = rte_hash_create(&p);
-  if (!hash_)
-    throw std::runtime_error("cannot create the flow table of " + std::to_string(cfg.max_flows) +
-                             " flows for worker " + std::to_string(worker) + ": " +
-                             rte_strerror(rte_errno));
+  if (cfg.max_flows == 0 || cfg.max_flows > (1u << kSlotBits))
+    throw std::runtime_error("flow table of " + std::to_string(cfg.max_flows) +
+                             " flows: 1 to 16777216 per worker");
+  // At most half full: linear probing stays at one or two index lines.
+  size_ = 2 * cfg.max_flows;
+  index_ = static_cast<uint32_t*>(core::mem::zalloc("loom_flow_index", sizeof(uint32_t) * size_, socket));
+  free_ = static_cast<uint32_t*>(
+      core::mem::zalloc("loom_flow_free", sizeof(uint32_t) * cfg.max_flows, socket));
   flows_ = static_cast<Flow*>(
       core::mem::zalloc("loom_flow_records", sizeof(Flow) * size_t(cfg.max_flows), socket));
-  if (!flows_) {
-    rte_hash_free(hash_);
-    throw std::runtime_error("cannot allocate " + std::to_string(sizeof(Flow) * cfg.max_flows >> 20) +
-                             " MB of flow records; raise eal.memory_mb or lower "
-                             "flow.max_flows_per_worker");
+  if (!index_ || !free_ || !flows_) {
+    core::mem::free(index_);
+    core::mem::free(free_);
+    core::mem::free(flows_);
+    throw std::runtime_error("cannot allocate " +
+                             std::to_string((sizeof(Flow) + 12) * cfg.max_flows >> 20) +
+                             " MB for the flow table of worker " + std::to_string(worker) +
+                             "; raise eal.memory_mb or lower flow.max_flows_per_worker");
   }
+  // Lowest slots first, as the sweeper and end_all walk them.
+  for (uint32_t i = 0; i < cfg.max_flows; i++) free_[i] = cfg.max_flows - 1 - i;
+  n_free_ = cfg.max_flows;
 }
 
 Table::~Table() {
-  rte_hash_free(hash_);
+  core::mem::free(index_);
+  core::mem::free(free_);
   core::mem::free(flows_);
 }
 
+int32_t Table::probe(const Key& k, uint32_t h) const noexcept {
+  const uint32_t sig = sig_of(h);
+  for (uint32_t i = home(h);; i = next(i)) {
+    const uint32_t e = index_[i];
+    if (!e) return -1;
+    if ((e >> kSlotBits) == sig && same(flows_[e & kSlotMask].key, k)) return int32_t(e & kSlotMask);
+  }
+}
+
 void Table::lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexcept {
-  // rte_hash_lookup_bulk takes at most RTE_HASH_LOOKUP_BULK_MAX keys.
-  for (uint32_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
-    const uint32_t m = n - i < RTE_HASH_LOOKUP_BULK_MAX ? n - i : RTE_HASH_LOOKUP_BULK_MAX;
-    rte_hash_lookup_bulk(hash_, reinterpret_cast<const void**>(const_cast<const Key**>(keys + i)),
-                         m, pos + i);
+  // Three passes so the cache misses of a burst overlap: hash and fetch
+  // every key's index line; then each first candidate's flow line; then
+  // compare (a signature match that is not the key probes on).
+  uint32_t h[64];
+  for (uint32_t base = 0; base < n; base += 64) {
+    const uint32_t m = n - base < 64 ? n - base : 64;
+    for (uint32_t i = 0; i < m; i++) {
+      h[i] = hash(*keys[base + i]);
+      rte_prefetch0(&index_[home(h[i])]);
+    }
+    for (uint32_t i = 0; i < m; i++) {
+      const uint32_t e = index_[home(h[i])];
+      if (e) rte_prefetch0(&flows_[e & kSlotMask]);
+    }
+    for (uint32_t i = 0; i < m; i++) pos[base + i] = probe(*keys[base + i], h[i]);
   }
 }
 
@@ -158,7 +197,7 @@ uint64_t Table::timeout_of(const Flow& f) const noexcept {
 
 void Table::remove(Flow& f, End why, uint64_t now_ns) noexcept {
   on_end_(ctx_, f, why, now_ns);
-  rte_hash_del_key(hash_, &f.key);
+  unlink(index_of(f));
   f.flags = 0;
   active_--;
   s_->active.set(active_);
@@ -197,14 +236,16 @@ bool Table::evict_one(uint64_t now_ns) noexcept {
 
 Flow* Table::insert(const Key& k, uint64_t now_ns) noexcept {
   sweep(now_ns, cfg_.sweep_per_insert);
-  int32_t pos = rte_hash_add_key(hash_, &k);
-  if (pos < 0) {
-    if (!cfg_.evict_when_full || !evict_one(now_ns) || (pos = rte_hash_add_key(hash_, &k)) < 0) {
-      s_->table_full_drops.add(1);
-      return nullptr;
-    }
+  if (!n_free_ && (!cfg_.evict_when_full || !evict_one(now_ns))) {
+    s_->table_full_drops.add(1);
+    return nullptr;
   }
-  Flow& f = flows_[pos];
+  const uint32_t slot = free_[--n_free_];
+  const uint32_t h = hash(k);
+  uint32_t i = home(h);
+  while (index_[i]) i = next(i);
+  index_[i] = slot | sig_of(h) << kSlotBits;
+  Flow& f = flows_[slot];
   std::memset(static_cast<void*>(&f), 0, sizeof f);  // all-zero is a valid empty flow
   f.key = k;
   f.flags = kInUse;
@@ -214,6 +255,24 @@ Flow* Table::insert(const Key& k, uint64_t now_ns) noexcept {
   s_->active.set(active_);
   s_->inserts.add(1);
   return &f;
+}
+
+void Table::unlink(uint32_t slot) noexcept {
+  uint32_t i = home(hash(flows_[slot].key));
+  while ((index_[i] & kSlotMask) != slot || !index_[i]) i = next(i);
+  // Backward-shift deletion: pull later entries of the run into the hole
+  // when their home allows it, so no tombstones lengthen later probes.
+  auto dist = [this](uint32_t from, uint32_t to) { return to >= from ? to - from : to + size_ - from; };
+  for (uint32_t j = next(i);; j = next(j)) {
+    const uint32_t e = index_[j];
+    if (!e) break;
+    if (dist(home(hash(flows_[e & kSlotMask].key)), j) >= dist(i, j)) {
+      index_[i] = e;
+      i = j;
+    }
+  }
+  index_[i] = 0;
+  free_[n_free_++] = slot;
 }
 
 void Table::end_all(End why, uint64_t now_ns) noexcept {

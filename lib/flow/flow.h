@@ -5,15 +5,20 @@
  * record, and the worker that symmetric RSS gives a connection owns it for
  * its whole life. IPv4 and IPv6, with the outer 802.1Q VID in the key.
  *
- * Storage is an rte_hash (cuckoo, extendable buckets, so all
- * max_flows_per_worker entries are usable) whose key positions index a
- * Flow array allocated once at start-up on the worker's socket; nothing is
- * allocated per packet. Lookups are done in bulk per burst. The hash is a
- * CRC32 (one SSE4.2 instruction per 8 bytes) of the canonical key, not the
- * NIC's RSS hash: net_pcap and af_packet deliver none, the RSS input has
- * no VLAN, and rte_hash needs one function for every packet of a flow or
- * its buckets disagree; the RSS hash's job, choosing the worker, is done
- * by then.
+ * Storage is a Flow array allocated once at start-up on the worker's
+ * socket, a free-slot stack, and an open-addressing index (linear probing,
+ * at most half full, backward-shift deletion): one 32-bit entry per index
+ * slot, the flow's slot plus 8 bits of its hash, so a probe rarely touches
+ * a flow that is not the one sought. All max_flows_per_worker slots are
+ * usable, and nothing is allocated per packet. It replaced an rte_hash,
+ * which kept a second copy of every key and its own buckets (~73 bytes a
+ * flow, ~330 with the record) and cost a lookup three cache misses (bucket,
+ * key, record) where this costs two (index line, record). Lookups are done
+ * in bulk per burst, the misses of a burst overlapped. The hash is a CRC32
+ * (one SSE4.2 instruction per 8 bytes) of the canonical key, not the NIC's
+ * RSS hash: net_pcap and af_packet deliver none, the RSS input has no
+ * VLAN, and the index needs one function for every packet of a flow; the
+ * RSS hash's job, choosing the worker, is done by then.
  *
  * Eviction is incremental: a clock hand visits a few slots per insert and
  * per idle poll and ends flows idle past their state's timeout (new,
@@ -29,7 +34,6 @@
 
 #include <cstdint>
 
-#include <rte_hash.h>
 
 #include "core/counter.h"
 #include "pkt/parse.h"
@@ -80,8 +84,10 @@ enum RulesState : uint8_t {
   kRulesDecided,        // decided at the start (mirror, record, tag); messages framed
 };
 
-/* 256 bytes: four cache lines; the first holds what a lookup touches. */
-struct alignas(64) Flow {
+/* 240 bytes (with two index entries and a free-stack entry, 252 per slot:
+ * within the 256 the performance issue allows an idle flow); the key,
+ * compared by every lookup, comes first. */
+struct alignas(16) Flow {
   Key key;
   State state;
   uint8_t flags;
@@ -146,7 +152,7 @@ class Table {
   /* One lookup (a flow created earlier in the burst the bulk lookup ran
    * for); nullptr when absent. */
   Flow* find(const Key& k) noexcept {
-    const int32_t pos = rte_hash_lookup(hash_, &k);
+    const int32_t pos = probe(k, hash(k));
     return pos >= 0 ? &flows_[pos] : nullptr;
   }
 
@@ -154,8 +160,8 @@ class Table {
   void lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexcept;
 
   /* Creates the flow of `k`, which must not be in the table (look it up
-   * first: rte_hash_add_key would hand back an existing entry, which this
-   * would then reset), evicting if configured; nullptr when the table is
+   * first: a second entry for one key would shadow the first), evicting if
+   * configured; nullptr when the table is
    * full and eviction is off or found nothing (counted). */
   Flow* insert(const Key& k, uint64_t now_ns) noexcept;
 
@@ -168,6 +174,9 @@ class Table {
   Flow& at(int32_t pos) noexcept { return flows_[pos]; }
   uint32_t index_of(const Flow& f) const noexcept { return uint32_t(&f - flows_); }
   uint32_t capacity() const noexcept { return cfg_.max_flows; }
+  /* The table's memory per slot: record, two index entries, free-stack
+   * entry. */
+  static constexpr uint32_t bytes_per_flow() noexcept { return sizeof(Flow) + 2 * 4 + 4; }
   uint32_t active() const noexcept { return active_; }
   const TableConfig& config() const noexcept { return cfg_; }
 
@@ -175,11 +184,19 @@ class Table {
   void end_all(End why, uint64_t now_ns) noexcept;
 
  private:
+  static uint32_t hash(const Key& k) noexcept;
+  int32_t probe(const Key& k, uint32_t h) const noexcept;
+  uint32_t home(uint32_t h) const noexcept { return uint32_t((uint64_t(h) * size_) >> 32); }
+  uint32_t next(uint32_t i) const noexcept { return i + 1 == size_ ? 0 : i + 1; }
+  void unlink(uint32_t slot) noexcept;
   uint64_t timeout_of(const Flow& f) const noexcept;
   bool evict_one(uint64_t now_ns) noexcept;
 
   TableConfig cfg_;
-  rte_hash* hash_ = nullptr;
+  uint32_t* index_ = nullptr;  // size_ entries: 0 empty, else slot | signature << 24
+  uint32_t size_ = 0;          // twice the slots
+  uint32_t* free_ = nullptr;   // stack of free slots
+  uint32_t n_free_ = 0;
   Flow* flows_ = nullptr;
   EndFn on_end_;
   VisitFn on_visit_;
