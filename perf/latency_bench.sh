@@ -275,6 +275,12 @@ loom_run() {
   tx=$(jq -r '.totals.tx_packets // empty' "$out/stats.json" 2>/dev/null)
   if [[ -n $hold ]] && [[ $(jq -r '.samples' <<<"$hold") -gt 0 ]]; then
     ok "$tag: Loom hold samples $(jq -r .samples <<<"$hold") (tx_packets $tx), p50/p99/p99.9 $(jq -r '"\(.p50_ns)/\(.p99_ns)/\(.p999_ns)"' <<<"$hold") ns"
+    # Every frame the PMD took was offered to it first, and stamped then.
+    if [[ $(jq -r '(.pre_tx_samples >= .samples) and (.pre_tx_p50_ns <= .p50_ns)' <<<"$hold") == true ]]; then
+      ok "$tag: Loom before TX samples $(jq -r .pre_tx_samples <<<"$hold"), p50/p99/p99.9 $(jq -r '"\(.pre_tx_p50_ns)/\(.pre_tx_p99_ns)/\(.pre_tx_p999_ns)"' <<<"$hold") ns (<= the hold)"
+    else
+      bad "$tag: before-TX histogram disagrees with the hold: $hold"
+    fi
   else
     bad "$tag: no totals.latency samples in $out/stats.json"
     show_logs
@@ -437,8 +443,9 @@ if sys.argv[2]:
 
 def us(ns): return f"{ns / 1000:.1f}"
 out = ["| topology | proto | load | msg/s asked / done | RTT p50 µs | RTT p99 µs | RTT p99.9 µs "
-       "| Loom hold p50 µs | hold p99 µs | hold p99.9 µs | hold samples | worker runnable, not running | steal |",
-       "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+       "| Loom hold p50 µs | hold p99 µs | hold p99.9 µs | hold samples "
+       "| before TX p50 µs | before TX p99 µs | before TX p99.9 µs | worker runnable, not running | steal |",
+       "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for r in runs:
     if r["tag"].startswith("calib-"): continue
     topo = f"Loom, tx_drain_us = {r['tx_drain_us']}" if r["topology"] == "loom" else "Linux bridge"
@@ -446,8 +453,9 @@ for r in runs:
     rtt = [("n/a" if sp["rtt_us"][k] is None else f"{sp['rtt_us'][k]:.1f}") for k in ("p50", "p99", "p999")] \
         if sp else ["n/a"] * 3
     done = f"{sp['mps']:,}" if sp else "n/a"
-    hold = [us(h[k]) for k in ("p50_ns", "p99_ns", "p999_ns")] + [f"{h['samples']:,}"] if h else \
-        (["n/a"] * 4 if r["topology"] == "loom" else ["–"] * 4)
+    hold = [us(h[k]) for k in ("p50_ns", "p99_ns", "p999_ns")] + [f"{h['samples']:,}"] \
+        + [us(h[k]) if k in h else "n/a" for k in ("pre_tx_p50_ns", "pre_tx_p99_ns", "pre_tx_p999_ns")] if h else \
+        (["n/a"] * 7 if r["topology"] == "loom" else ["–"] * 7)
     if r["topology"] == "loom":
         wait = f"{r['worker_runq_wait_ms']:.1f} ms ({r['worker_preemptions']}x)"
     else:
@@ -456,6 +464,17 @@ for r in runs:
     out.append(f"| {topo} | {r['proto'].upper()} | {r['load']} | {r['mps_asked']:,} / {done} | "
                + " | ".join(rtt + hold + [wait, f"{r['steal_ms']} ms"]) + " |")
 print("\n" + "\n".join(out) + "\n")
+# The issue's target: added relay latency p99.9 < 10 us at half load. Judged
+# on Loom's own share (RX to the tx_burst call) and on the whole hold.
+for r in runs:
+    h = r["loom_hold_ns"]
+    if r["topology"] != "loom" or r["load"] != "half" or not h or "pre_tx_p999_ns" not in h:
+        continue
+    own, whole = h["pre_tx_p999_ns"], h["p999_ns"]
+    print(f"Target, {r['proto'].upper()} half load: relay latency p99.9 < 10 µs: RX to the tx_burst call "
+          f"{us(own)} µs: **{'MET' if own < 10000 else 'MISSED'}**; RX to tx_burst's return (with "
+          f"af_packet's sendto) {us(whole)} µs: **{'MET' if whole < 10000 else 'MISSED'}**.")
+print()
 if calib:
     print("Half load = half of the max ping-pong rate through Loom (tx_drain_us = 1) in this run: "
           + ", ".join(f"{p.upper()} {m:,} msg/s" for p, m in calib.items() if m) + ".")

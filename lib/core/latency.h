@@ -3,8 +3,11 @@
  * With worker.latency on, a worker stamps each RX burst with the TSC and,
  * when the PMD takes the frames in rte_eth_tx_burst, adds now - stamp for
  * each of them to its histogram: the time Loom added to the frame
- * (inspection, TX buffering and the drain timer), not the wire's. One
- * rdtsc per RX burst and per TX burst, and one bucket increment per frame.
+ * (inspection, TX buffering and the drain timer), not the wire's. A second
+ * histogram takes the stamp just before rte_eth_tx_burst is called, which
+ * leaves out the PMD's own transmit work (for af_packet, a sendto() that
+ * delivers the frame through the peer's kernel stack). Two rdtsc per TX
+ * burst, one per RX burst, and two bucket increments per frame.
  *
  * Buckets are log-linear, 8 per power of two (at most 12.5% wide), over
  * TSC cycles up to 2^63: a fixed 4 KB per worker, no allocation, exact

@@ -23,6 +23,12 @@ namespace {
 
 void tx_flush(WorkerCtx& w, TxBuffer& b) noexcept {
   if (b.n == 0) return;
+  if (w.latency) {
+    // Loom's own share of the hold, without the PMD's transmit (for
+    // af_packet a sendto() into the peer's stack, tens of microseconds).
+    const uint64_t now = rte_rdtsc();
+    for (uint16_t i = 0; i < b.n; i++) w.pre_tx.add(now - b.rx_tsc[i]);
+  }
   // Frames handed to the PMD are no longer ours (many PMDs free them inside
   // tx_burst): nothing here reads them after this call.
   const uint16_t sent = rte_eth_tx_burst(b.port, b.queue, b.pkts, b.n);

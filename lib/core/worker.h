@@ -103,6 +103,7 @@ struct alignas(64) WorkerCtx {
   void* hook_ctx = nullptr;
   WorkerStats stats;
   LatencyHist hold;                // RX to TX, in TSC cycles, per relayed frame
+  LatencyHist pre_tx;              // RX to the rte_eth_tx_burst call, per frame offered
 };
 
 /* rte_eal_remote_launch entry point; arg is a WorkerCtx*. Returns 0 after

@@ -111,13 +111,23 @@ void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>
   if (c.block) j.end_object();
 }
 
-static void write_latency(JsonWriter& j, const core::LatencySummary& s) {
+static void write_latency(JsonWriter& j, const std::vector<const core::LatencyHist*>& hold,
+                          const std::vector<const core::LatencyHist*>& pre_tx) {
+  const uint64_t hz = rte_get_tsc_hz();
+  const core::LatencySummary s = core::summarize(hold.data(), hold.size(), hz);
+  const core::LatencySummary p = core::summarize(pre_tx.data(), pre_tx.size(), hz);
   j.begin_object("latency");  // RX to TX, relayed frames (worker.latency)
   j.kv("samples", s.samples);
   j.kv("p50_ns", s.p50_ns);
   j.kv("p99_ns", s.p99_ns);
   j.kv("p999_ns", s.p999_ns);
   j.kv("max_ns", s.max_ns);
+  // RX to the rte_eth_tx_burst call: without the PMD's transmit.
+  j.kv("pre_tx_samples", p.samples);
+  j.kv("pre_tx_p50_ns", p.p50_ns);
+  j.kv("pre_tx_p99_ns", p.p99_ns);
+  j.kv("pre_tx_p999_ns", p.p999_ns);
+  j.kv("pre_tx_max_ns", p.max_ns);
   j.end_object();
 }
 
@@ -150,9 +160,12 @@ std::string stats_json(const Runtime& rt) {
   write_drops(j, t.drops);
   write_inspect_stats(j, all);
   if (rt.cfg.latency) {
-    std::vector<const core::LatencyHist*> h;
-    for (const auto& w : rt.workers) h.push_back(&w->hold);
-    write_latency(j, core::summarize(h.data(), h.size(), rte_get_tsc_hz()));
+    std::vector<const core::LatencyHist*> h, p;
+    for (const auto& w : rt.workers) {
+      h.push_back(&w->hold);
+      p.push_back(&w->pre_tx);
+    }
+    write_latency(j, h, p);
   }
   j.end_object();
 
@@ -249,8 +262,7 @@ std::string stats_json(const Runtime& rt) {
     for (size_t k = 0; k < core::kNumDrops; k++) d[k] = w.stats.drops[k].get();
     write_drops(j, d);
     if (rt.cfg.latency) {
-      const core::LatencyHist* h = &w.hold;
-      write_latency(j, core::summarize(&h, 1, rte_get_tsc_hz()));
+      write_latency(j, {&w.hold}, {&w.pre_tx});
     }
     if (i < rt.stages.size()) write_inspect_stats(j, {rt.stages[i].get()});
     j.end_object();

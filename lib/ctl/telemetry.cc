@@ -401,15 +401,25 @@ int cmd_latency(const char*, const char* params, rte_tel_data* d) {
     rte_tel_data_add_dict_string(d, "status", "off: set worker.latency = true");
     return 0;
   }
-  std::vector<const core::LatencyHist*> h;
+  std::vector<const core::LatencyHist*> h, p;
   for (const auto& w : g_rt->workers)
-    if (!params || !*params || w->id == std::strtoul(params, nullptr, 10)) h.push_back(&w->hold);
+    if (!params || !*params || w->id == std::strtoul(params, nullptr, 10)) {
+      h.push_back(&w->hold);
+      p.push_back(&w->pre_tx);
+    }
   const core::LatencySummary s = core::summarize(h.data(), h.size(), rte_get_tsc_hz());
   add_u64(d, "samples", s.samples);
   add_u64(d, "p50_ns", s.p50_ns);
   add_u64(d, "p99_ns", s.p99_ns);
   add_u64(d, "p999_ns", s.p999_ns);
   add_u64(d, "max_ns", s.max_ns);
+  // RX to the rte_eth_tx_burst call: Loom's share, without the PMD's transmit.
+  const core::LatencySummary q = core::summarize(p.data(), p.size(), rte_get_tsc_hz());
+  add_u64(d, "pre_tx_samples", q.samples);
+  add_u64(d, "pre_tx_p50_ns", q.p50_ns);
+  add_u64(d, "pre_tx_p99_ns", q.p99_ns);
+  add_u64(d, "pre_tx_p999_ns", q.p999_ns);
+  add_u64(d, "pre_tx_max_ns", q.max_ns);
   return 0;
 }
 
