@@ -357,7 +357,9 @@ for cap in caps:
         f"Loom reasm: ofo_queued "
         f"{ra['ofo_queued']:,}, retransmits {ra['retransmits']:,}, bytes_delivered "
         f"{ra['bytes_delivered']:,}, ofo_dropped {ra['ofo_dropped']}, overlap_conflicts "
-        f"{ra['overlap_conflicts']}.")
+        f"{ra['overlap_conflicts']}. OFO memory at its peak (one worker): "
+        f"{ra.get('ofo_mbufs_peak', 0):,} mbufs held, {ra.get('ofo_bytes_peak', 0):,} payload bytes, "
+        f"{ra.get('ofo_mem_peak', 0):,} mbuf buffer bytes (what reassembly.memcap_mb limits).")
 
 tel = None
 try:

@@ -28,6 +28,9 @@ void Reassembler::update_gauges() noexcept {
   s_->ofo_bytes_in_use.set(bytes_in_use_);
   s_->ofo_mbufs_in_use.set(mbufs_in_use_);
   s_->ofo_mem_in_use.set(mem_in_use_);
+  if (bytes_in_use_ > s_->ofo_bytes_peak.get()) s_->ofo_bytes_peak.set(bytes_in_use_);
+  if (mbufs_in_use_ > s_->ofo_mbufs_peak.get()) s_->ofo_mbufs_peak.set(mbufs_in_use_);
+  if (mem_in_use_ > s_->ofo_mem_peak.get()) s_->ofo_mem_peak.set(mem_in_use_);
 }
 
 void Reassembler::release(uint32_t idx) noexcept {

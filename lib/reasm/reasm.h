@@ -78,6 +78,9 @@ struct Stats {
   core::Counter ofo_bytes_in_use;  // gauge: payload bytes held
   core::Counter ofo_mbufs_in_use;  // gauge: mbufs held
   core::Counter ofo_mem_in_use;    // gauge: mbuf buffer bytes held (what memcap limits)
+  core::Counter ofo_bytes_peak;    // the most each gauge above has been (per worker;
+  core::Counter ofo_mbufs_peak;    //   a sum over workers bounds the process's peak)
+  core::Counter ofo_mem_peak;
 };
 
 struct HalfStream {
