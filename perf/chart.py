@@ -31,13 +31,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHORT = {
     "loom-rx": "Loom RX baseline\n(inspect = false)",
     "loom-reasm": "Loom reassembly only",
+    "loom-issue": "Loom reasm + HTTP\n+ messages.jsonl",
     "loom-nogor": "Loom full, no http.gor",
     "loom-full": "Loom full pipeline",
     "libnids": "libnids (reasm only)",
     "tcpflow": "tcpflow (files on tmpfs)",
     "tshark": "tshark -z http,tree",
 }
-STAGES = ["loom-rx", "loom-reasm", "loom-nogor", "loom-full"]
+STAGES = ["loom-rx", "loom-reasm", "loom-issue", "loom-nogor", "loom-full"]
 PEERS = ["libnids", "tcpflow", "tshark"]
 LOOM_COLOUR, PEER_COLOUR, INTERNAL_COLOUR = "#2b6cb0", "#c05621", "#90cdf4"
 
