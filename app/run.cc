@@ -304,8 +304,12 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   const ctl::Config& c = rt.cfg;
 
   // Offline, the capture's records are counted (net_pcap gives no end of
-  // file) on the main lcore's CPU while the worker runs: walking a million
-  // record headers takes as long as the worker's first 0.1-0.2 s.
+  // file) on a thread of their own while EAL starts (which on a CPU that
+  // does not report its TSC rate sleeps 100 ms to measure it) and the worker
+  // runs: reading a 0.6 GB capture's headers takes about 0.1 s, which was
+  // start-up time while it came first. The thread starts before EAL pins
+  // the main thread, so it is not pinned; it is done, on a capture that
+  // size, about when the worker starts.
   std::future<std::optional<uint64_t>> counting;
   uint64_t most_records = UINT64_MAX;
   if (c.mode == ctl::Mode::kOffline) {

@@ -15,6 +15,12 @@
 
 namespace core::json {
 
+/* A string literal, without strlen(). */
+template <size_t N>
+inline void lit(std::string& o, const char (&s)[N]) {
+  o.append(s, N - 1);
+}
+
 inline void num(std::string& o, uint64_t v) {
   char b[24];
   o.append(b, std::to_chars(b, b + sizeof b, v).ptr);

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "flow/flow.h"
 #include "http/http.h"
 #include "port/port.h"
 
@@ -17,9 +18,11 @@ unsigned auto_memory_mb(uint32_t mbufs, uint16_t data_room) {
 }
 
 unsigned inspect_memory_mb(const Config& c) {
-  // Per flow: the 256-byte record, ~100 bytes of hash key and bucket, and
-  // two 128-byte stream fingerprints. Per worker: the record ring and pool.
-  const uint64_t per_flow = 256 + 100 + (c.outputs.streams ? 256 : 0);
+  // Per flow: the table's record, index and free-stack entry, and two
+  // 128-byte stream fingerprints. Per worker: the record ring and pool.
+  // Without hugepages these tables are mapped outside EAL memory
+  // (core/mem.h) and the reservation only goes unused.
+  const uint64_t per_flow = flow::Table::bytes_per_flow() + (c.outputs.streams ? 256 : 0);
   // HTTP: two llhttp parsers and the pairing queue per flow slot, message
   // records (each plus the mempool's header) and the raw capture buffers
   // (for http.gor, and for rules, which may read headers and body).

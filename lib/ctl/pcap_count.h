@@ -4,7 +4,8 @@
  *
  * Reads only the 16-byte record headers of a classic libpcap file (either
  * byte order, usec or nsec); packet data goes through the PMD. Control
- * path, before the run starts.
+ * path: offline runs call it on a thread of their own, alongside EAL
+ * start-up and the worker.
  */
 #pragma once
 

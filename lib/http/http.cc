@@ -329,7 +329,16 @@ void Framer::begin_message(Call& k) noexcept {
   Message* m = sink_.alloc ? sink_.alloc(sink_.ctx) : nullptr;
   if (!m) s_->records_dropped.add(1);
   if (m) {
-    std::memset(static_cast<void*>(m), 0, sizeof *m);
+    // Zero the fields, not the ~500 bytes of text arrays: those are read up
+    // to their recorded length or NUL. The record crosses to the sink
+    // thread and comes back through the pool, so each cache line written
+    // here is a miss on another core's line.
+    static_assert(offsetof(Message, uri) < offsetof(Message, body_len) &&
+                  offsetof(Message, body_len) < offsetof(Message, rule) &&
+                  offsetof(Message, rule) < offsetof(Message, tag));
+    std::memset(static_cast<void*>(m), 0, offsetof(Message, uri));
+    std::memset(static_cast<void*>(&m->body_len), 0, offsetof(Message, rule) - offsetof(Message, body_len));
+    m->uri[0] = m->host[0] = m->rule[0] = m->tag[0] = 0;
     m->key = k.f->key;
     m->client_side = c.client;
     m->request = req;
@@ -655,69 +664,69 @@ std::string message_json(const Message& m) {
   std::string o;
   o.reserve(512);
   char ep[64];
-  o += "{\"id\":\"";
+  j::lit(o, "{\"id\":\"");
   j::hex(o, m.id, 12);
-  o += "\",\"kind\":\"";
+  j::lit(o, "\",\"kind\":\"");
   o += m.request ? "request" : "response";
-  o += "\",\"client\":\"";
+  j::lit(o, "\",\"client\":\"");
   o.append(ep, flow::endpoint_str(m.key, m.client_side, ep, sizeof ep));
-  o += "\",\"server\":\"";
+  j::lit(o, "\",\"server\":\"");
   o.append(ep, flow::endpoint_str(m.key, 1 - m.client_side, ep, sizeof ep));
-  o += "\",\"index\":";
+  j::lit(o, "\",\"index\":");
   j::num(o, uint64_t(m.index));
   o += ',';
   if (m.request) {
-    o += "\"method\":";
+    j::lit(o, "\"method\":");
     j::str(o, m.method, std::strlen(m.method));
-    o += ",\"uri\":";
+    j::lit(o, ",\"uri\":");
     j::str(o, m.uri, m.uri_len);
-    o += ",\"host\":";
+    j::lit(o, ",\"host\":");
     j::str(o, m.host, m.host_len);
     o += ',';
   } else {
-    o += "\"status\":";
+    j::lit(o, "\"status\":");
     j::num(o, uint64_t(m.status));
-    o += ",\"interim\":";
+    j::lit(o, ",\"interim\":");
     j::boolean(o, m.flags & kInterim);
     o += ',';
   }
-  o += "\"body_len\":";
+  j::lit(o, "\"body_len\":");
   j::num(o, uint64_t(m.body_len));
-  o += ",\"chunked\":";
+  j::lit(o, ",\"chunked\":");
   j::boolean(o, m.chunked);
-  o += ",\"complete\":";
+  j::lit(o, ",\"complete\":");
   j::boolean(o, !(m.flags & kIncomplete));
-  o += ",\"ts_first_ns\":";
+  j::lit(o, ",\"ts_first_ns\":");
   j::num(o, uint64_t(m.ts_first_ns));
-  o += ",\"ts_last_ns\":";
+  j::lit(o, ",\"ts_last_ns\":");
   j::num(o, uint64_t(m.ts_last_ns));
   o += ',';
   if (!m.request && m.latency_ns >= 0) {
-    o += "\"latency_ns\":";
+    j::lit(o, "\"latency_ns\":");
     j::num(o, int64_t(m.latency_ns));
     o += ',';
   }
   if (m.rule[0]) {
-    o += "\"rule\":";
+    j::lit(o, "\"rule\":");
     j::str(o, m.rule, std::strlen(m.rule));
-    o += ",\"action\":\"";
+    j::lit(o, ",\"action\":\"");
     o += verdict_name(Verdict(m.verdict));
-    o += "\",";
+    j::lit(o, "\",");
   }
   if (m.tag[0]) {
-    o += "\"tag\":";
+    j::lit(o, "\"tag\":");
     j::str(o, m.tag, std::strlen(m.tag));
     o += ',';
   }
-  o += "\"after_gap\":";
+  j::lit(o, "\"after_gap\":");
   j::boolean(o, m.flags & kAfterGap);
-  o += ",\"paired\":";
+  j::lit(o, ",\"paired\":");
   j::boolean(o, !(m.flags & kUnpaired));
-  o += ",\"connection\":";
+  j::lit(o, ",\"connection\":");
   j::num(o, uint64_t(m.generation));
-  o += ",\"vlan\":";
+  j::lit(o, ",\"vlan\":");
   j::num(o, uint64_t(m.key.vlan));
-  o += ",\"flags\":[";
+  j::lit(o, ",\"flags\":[");
   static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
                                 "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
                                 "raw_truncated", "no_raw", "oversize_headers"};
@@ -730,7 +739,7 @@ std::string message_json(const Message& m) {
     o += names[i];
     o += '"';
   }
-  o += "]}\n";
+  j::lit(o, "]}\n");
   return o;
 }
 
