@@ -36,7 +36,13 @@
 # Usage: perf/relay_bench.sh [--duration S] [--warmup S] [--runs N]
 #                            [--md FILE] [--check] [--keep]
 #   DURATION=2 perf/relay_bench.sh        # CI smoke run
-# Environment: DURATION (10), WARMUP (1), RUNS (1), LOOM, TESTPMD, PYTHON.
+# Environment: DURATION (10), WARMUP (1), RUNS (1), LOOM, TESTPMD, PYTHON,
+# MEMORY (no-huge, or in-memory: both engines on hugepages, which must be
+# reserved). The mbuf pool's backing differs between the engines in no-huge
+# mode: testpmd's comes from EAL memory in 4 KiB pages, Loom's from
+# anonymous memory with transparent huge pages (lib/core/mem.h), which
+# saves TLB misses on a pool of 16384 mbufs; in-memory gives both the same
+# hugepage-backed pool.
 # Exit status: 0 measured; 1 a measurement failed; 2 usage; 77 no testpmd
 # (skip); 3 with --check when Loom's plain relay is below 90% of testpmd.
 # Never leaves a process behind: engines are stopped on exit, INT and TERM;
@@ -62,6 +68,12 @@ EOF
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-1}
 RUNS=${RUNS:-1}
+MEMORY=${MEMORY:-no-huge}
+case $MEMORY in
+  no-huge) MEM_ARGS=(--no-huge) ;;
+  in-memory) MEM_ARGS=(--in-memory) ;;
+  *) echo "relay_bench: MEMORY must be no-huge or in-memory, got '$MEMORY'" >&2; exit 2 ;;
+esac
 MD=""
 CHECK=0
 KEEP=0
@@ -364,7 +376,7 @@ run_testpmd() {
   # inherit it (7>&-) or it would never see EOF.
   exec 7<>"$fifo"
   FIFO_OPEN=1
-  local cmd=("$TESTPMD" --no-pci --no-huge -m 512 --lcores "$LCORES" --file-prefix="$prefix"
+  local cmd=("$TESTPMD" --no-pci "${MEM_ARGS[@]}" -m 512 --lcores "$LCORES" --file-prefix="$prefix"
              "${VDEV_ARGS[@]}" -- "${TESTPMD_APP_ARGS[@]}")
   echo "${cmd[*]}" > "$dir/cmdline"
   # stdbuf: testpmd's stdout is a file here; line-buffer it so the log is
@@ -399,9 +411,11 @@ run_loom() {
   PREFIXES+=("$prefix")
   local cfg="$dir/bench.toml"
   sed -e "s/^\([[:space:]]*file_prefix[[:space:]]*=\).*/\1 \"$prefix\"/" \
-      -e "s/^\([[:space:]]*inspect[[:space:]]*=\).*/\1 $inspect/" "$BASE_CFG" > "$cfg"
+      -e "s/^\([[:space:]]*inspect[[:space:]]*=\).*/\1 $inspect/" \
+      -e "s/^\([[:space:]]*memory[[:space:]]*=\).*/\1 \"$MEMORY\"/" "$BASE_CFG" > "$cfg"
   grep -q "^[[:space:]]*file_prefix[[:space:]]*=[[:space:]]*\"$prefix\"" "$cfg" &&
     grep -q "^[[:space:]]*inspect[[:space:]]*=[[:space:]]*$inspect" "$cfg" &&
+    grep -q "^[[:space:]]*memory[[:space:]]*=[[:space:]]*\"$MEMORY\"" "$cfg" &&
     grep -q "^[[:space:]]*lcores[[:space:]]*=[[:space:]]*\"$LCORES\"" "$cfg" ||
     { log "cannot derive $cfg from $BASE_CFG (file_prefix/inspect/lcores)"; exit 1; }
   "$LOOM" --check-config "$cfg" > "$dir/check.log" 2>&1 ||
@@ -436,7 +450,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 # The binary is identified by content: someone may rebuild it mid-run.
 bin_id() { echo "$(sha256sum "$LOOM" | cut -c1-12) ($(date -r "$LOOM" '+%F %T'))"; }
 LOOM_ID_START=$(bin_id)
-REPRO="cd $ROOT && DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS perf/relay_bench.sh"
+REPRO="cd $ROOT && MEMORY=$MEMORY DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS perf/relay_bench.sh"
 [ -n "$MD" ] && REPRO="$REPRO --md $MD"
 [ "$CHECK" = 1 ] && REPRO="$REPRO --check"
 
@@ -460,7 +474,7 @@ LOOM_ID="$LOOM_ID_START"
 [ "$LOOM_ID_END" = "$LOOM_ID_START" ] ||
   LOOM_ID="$LOOM_ID_START, **rebuilt during the run** (now $LOOM_ID_END): rounds may differ"
 
-export RB_WARMUP="$WARMUP" RB_TESTPMD="$TESTPMD" RB_LCORES="$LCORES" \
+export RB_WARMUP="$WARMUP" RB_TESTPMD="$TESTPMD" RB_LCORES="$LCORES" RB_MEMORY="$MEMORY" \
   RB_VDEVS="${VDEV_ARGS[*]}" RB_TESTPMD_ARGS="${TESTPMD_APP_ARGS[*]}" RB_CPU="$CPU_MODEL" \
   RB_NCPU="$NCPU" RB_LOAD_START="$LOAD_START" RB_LOAD_END="$LOAD_END" RB_DPDK="$DPDK_VER" \
   RB_DPDK_PKG="$DPDK_PKG" RB_GIT="$GIT_REV" RB_REPRO="$REPRO" RB_LOOM_ID="$LOOM_ID"
@@ -542,8 +556,10 @@ ctx = [
     f"{runs} round(s), engines one after the other (order rotated per round). On-CPU share and CPU-seconds "
     "come from /proc/PID/task/TID/schedstat of the forwarding thread.",
     "- Vdevs: net_null0,size=64 + net_null1,size=64; lcores 0@0 (main), 1@1 (one forwarding lcore), "
-    "--no-huge, 16384-mbuf pool (cache 256), burst 32.",
-    f"- testpmd: `{E['RB_TESTPMD']} --no-pci --no-huge -m 512 --lcores '{E['RB_LCORES']}' "
+    f"--{E['RB_MEMORY']} (both engines), 16384-mbuf pool (cache 256), burst 32."
+    + (" Pool memory: testpmd's in EAL memory, 4 KiB pages; Loom's anonymous, transparent huge "
+       "pages (lib/core/mem.h)." if E['RB_MEMORY'] == "no-huge" else " Both pools on hugepages."),
+    f"- testpmd: `{E['RB_TESTPMD']} --no-pci --{E['RB_MEMORY']} -m 512 --lcores '{E['RB_LCORES']}' "
     f"--file-prefix=<unique> {E['RB_VDEVS']} -- {E['RB_TESTPMD_ARGS']}` "
     "(non-interactive; a newline on stdin stops it and prints the accumulated statistics).",
     "- Loom: `build/app/loom --config <copy of drivers_cfg/null-relay-bench.toml with a unique "
