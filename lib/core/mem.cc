@@ -38,11 +38,20 @@ Mapping map(size_t bytes) {
   return {a, len};
 }
 
-void unmap_chunk(rte_mempool_memhdr*, void* opaque) {
-  auto* m = static_cast<Mapping*>(opaque);
-  munmap(m->base, m->len);
-  delete m;
+/* A mapping that says its own size in its first bytes (kHeader). */
+void* map_with_header(size_t bytes) {
+  Mapping m = map(bytes + kHeader);
+  if (!m.base) return nullptr;
+  *static_cast<Mapping*>(m.base) = m;
+  return static_cast<char*>(m.base) + kHeader;
 }
+
+void unmap_with_header(void* p) {
+  const Mapping m = *reinterpret_cast<Mapping*>(static_cast<char*>(p) - kHeader);
+  munmap(m.base, m.len);
+}
+
+void unmap_chunk(rte_mempool_memhdr*, void* opaque) { unmap_with_header(opaque); }
 
 /* Gives an empty pool its objects from one anonymous mapping. */
 bool populate_anonymous(rte_mempool* mp) {
@@ -50,17 +59,15 @@ bool populate_anonymous(rte_mempool* mp) {
   // without hugepages, no object may cross a 4 KiB page and a 2.3 KiB mbuf
   // takes a page of its own), one spare for alignment.
   // rte_mempool_ops_calc_mem_size() would say this but is not exported.
+  // The mapping carries its own size, so nothing on the heap has to live
+  // as long as the pool (which the process may never free).
   const size_t per = size_t(mp->header_size) + mp->elt_size + mp->trailer_size;
-  Mapping m = map(per * (size_t(mp->size) + 1));
-  if (!m.base) return false;
-  auto* owned = new (std::nothrow) Mapping(m);
-  if (!owned) {
-    munmap(m.base, m.len);
-    return false;
-  }
+  const size_t len = per * (size_t(mp->size) + 1);
+  void* p = map_with_header(len);
+  if (!p) return false;
   // On failure the pool may already own the mapping (rte_mempool_free() then
   // unmaps it) or not (then it stays mapped until exit, which follows).
-  if (rte_mempool_populate_virt(mp, static_cast<char*>(m.base), m.len, kHuge, unmap_chunk, owned) < 0)
+  if (rte_mempool_populate_virt(mp, static_cast<char*>(p), len, kHuge, unmap_chunk, p) < 0)
     return false;
   return mp->populated_size == mp->size;
 }
@@ -71,17 +78,13 @@ bool anonymous() { return !rte_eal_has_hugepages() && rte_eal_iova_mode() == RTE
 
 void* zalloc(const char* name, size_t bytes, int socket) {
   if (!anonymous()) return rte_zmalloc_socket(name, bytes, 64, socket);
-  Mapping m = map(bytes + kHeader);
-  if (!m.base) return nullptr;
-  *static_cast<Mapping*>(m.base) = m;
-  return static_cast<char*>(m.base) + kHeader;
+  return map_with_header(bytes);
 }
 
 void free(void* p) {
   if (!p) return;
   if (!anonymous()) return rte_free(p);
-  const Mapping m = *reinterpret_cast<Mapping*>(static_cast<char*>(p) - kHeader);
-  munmap(m.base, m.len);
+  unmap_with_header(p);
 }
 
 rte_mempool* pool_create(const char* name, unsigned n, unsigned elt_size, unsigned cache, int socket) {

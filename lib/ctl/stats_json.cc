@@ -113,21 +113,17 @@ void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>
 
 static void write_latency(JsonWriter& j, const std::vector<const core::LatencyHist*>& hold,
                           const std::vector<const core::LatencyHist*>& pre_tx) {
-  const uint64_t hz = rte_get_tsc_hz();
-  const core::LatencySummary s = core::summarize(hold.data(), hold.size(), hz);
-  const core::LatencySummary p = core::summarize(pre_tx.data(), pre_tx.size(), hz);
+  auto add = [&j](const std::string& prefix, const std::vector<const core::LatencyHist*>& v) {
+    const core::LatencySummary s = core::summarize(v.data(), v.size(), rte_get_tsc_hz());
+    j.kv(prefix + "samples", s.samples);
+    j.kv(prefix + "p50_ns", s.p50_ns);
+    j.kv(prefix + "p99_ns", s.p99_ns);
+    j.kv(prefix + "p999_ns", s.p999_ns);
+    j.kv(prefix + "max_ns", s.max_ns);
+  };
   j.begin_object("latency");  // RX to TX, relayed frames (worker.latency)
-  j.kv("samples", s.samples);
-  j.kv("p50_ns", s.p50_ns);
-  j.kv("p99_ns", s.p99_ns);
-  j.kv("p999_ns", s.p999_ns);
-  j.kv("max_ns", s.max_ns);
-  // RX to the rte_eth_tx_burst call: without the PMD's transmit.
-  j.kv("pre_tx_samples", p.samples);
-  j.kv("pre_tx_p50_ns", p.p50_ns);
-  j.kv("pre_tx_p99_ns", p.p99_ns);
-  j.kv("pre_tx_p999_ns", p.p999_ns);
-  j.kv("pre_tx_max_ns", p.max_ns);
+  add("", hold);
+  add("pre_tx_", pre_tx);  // RX to the rte_eth_tx_burst call: without the PMD's transmit
   j.end_object();
 }
 

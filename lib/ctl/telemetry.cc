@@ -407,19 +407,16 @@ int cmd_latency(const char*, const char* params, rte_tel_data* d) {
       h.push_back(&w->hold);
       p.push_back(&w->pre_tx);
     }
-  const core::LatencySummary s = core::summarize(h.data(), h.size(), rte_get_tsc_hz());
-  add_u64(d, "samples", s.samples);
-  add_u64(d, "p50_ns", s.p50_ns);
-  add_u64(d, "p99_ns", s.p99_ns);
-  add_u64(d, "p999_ns", s.p999_ns);
-  add_u64(d, "max_ns", s.max_ns);
-  // RX to the rte_eth_tx_burst call: Loom's share, without the PMD's transmit.
-  const core::LatencySummary q = core::summarize(p.data(), p.size(), rte_get_tsc_hz());
-  add_u64(d, "pre_tx_samples", q.samples);
-  add_u64(d, "pre_tx_p50_ns", q.p50_ns);
-  add_u64(d, "pre_tx_p99_ns", q.p99_ns);
-  add_u64(d, "pre_tx_p999_ns", q.p999_ns);
-  add_u64(d, "pre_tx_max_ns", q.max_ns);
+  auto add = [d](const std::string& prefix, const std::vector<const core::LatencyHist*>& v) {
+    const core::LatencySummary s = core::summarize(v.data(), v.size(), rte_get_tsc_hz());
+    add_u64(d, (prefix + "samples").c_str(), s.samples);
+    add_u64(d, (prefix + "p50_ns").c_str(), s.p50_ns);
+    add_u64(d, (prefix + "p99_ns").c_str(), s.p99_ns);
+    add_u64(d, (prefix + "p999_ns").c_str(), s.p999_ns);
+    add_u64(d, (prefix + "max_ns").c_str(), s.max_ns);
+  };
+  add("", h);
+  add("pre_tx_", p);  // RX to the rte_eth_tx_burst call: without the PMD's transmit
   return 0;
 }
 
