@@ -98,6 +98,13 @@ PY=/usr/bin/python3
 command -v "$SOCKPERF" >/dev/null 2>&1 || skip "sockperf not found (apt-get install sockperf)"
 e2e_preflight "$LOOM" jq ethtool sysctl taskset bridge dpdk-telemetry.py "$PY"
 [[ $(nproc) -ge 2 ]] || skip "needs 2 CPUs (Loom's worker busy-polls CPU 1, sockperf runs on CPU 0)"
+# This script and everything it starts (jq, python, sleep, the telemetry
+# client) stay on CPU 0 with sockperf (SP_CPU), so that only the kernel competes
+# with Loom's worker on CPU 1; Loom itself gets the original CPU set back.
+ORIG_CPUS=$(taskset -pc $$ 2>/dev/null | sed 's/.*: *//') || ORIG_CPUS=""
+if [[ -n $ORIG_CPUS ]] && taskset -pc 0 $$ >/dev/null 2>&1; then
+  export E2E_LOOM_CPUS=$ORIG_CPUS
+fi
 
 # ---------------------------------------------------------------- names
 e2e_names
@@ -413,7 +420,7 @@ LB_MODE=full
 LB_LOOM_SHA=$(sha256sum "$LOOM" | cut -c1-12)
 LB_CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 LB_SOCKPERF=$("$SOCKPERF" --version 2>&1 | sed -n 's/^sockperf, version //p' | head -1)
-LB_NCPU=$(nproc)
+LB_NCPU=$(nproc --all)  # the script itself is pinned to one
 LB_KERNEL=$(uname -r)
 export LB_OTHERS="$OTHERS_START$OTHERS_END" LB_MODE LB_SECONDS=$SECONDS_RUN LB_LOAD_START="$LOAD_START" LB_LOAD_END="$LOAD_END" \
   LB_WALL="$WALL" LB_GIT="$GIT_REV" LB_LOOM_SHA LB_CPU LB_NCPU LB_SOCKPERF LB_KERNEL \

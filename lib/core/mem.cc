@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 
 #include <cerrno>
-#include <new>
 
 #include <rte_eal.h>
 #include <rte_errno.h>

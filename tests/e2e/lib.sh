@@ -290,12 +290,16 @@ start_failed() {
 
 # e2e_start_loom TOML OUT PREFIX: start Loom in the background (LOOM_PID,
 # log in $LOOM_LOG) and wait until its worker runs and its telemetry socket
-# answers within 20 s (see start_failed when it does not).
+# answers within 20 s (see start_failed when it does not). With
+# E2E_LOOM_CPUS set, Loom runs with that CPU list (a caller that pinned
+# itself elsewhere gives Loom its lcores' CPUs back).
 e2e_start_loom() {
   local toml=$1 out=$2 prefix=$3
-  echo "== starting Loom: $LOOM --config $toml --out $out"
+  local wrap=()
+  [[ -n ${E2E_LOOM_CPUS:-} ]] && wrap=(taskset -c "$E2E_LOOM_CPUS")
+  echo "== starting Loom: ${wrap[*]} $LOOM --config $toml --out $out"
   T_START=$(date +%s.%N)
-  "$LOOM" --config "$toml" --out "$out" >"$LOOM_LOG" 2>&1 &
+  "${wrap[@]}" "$LOOM" --config "$toml" --out "$out" >"$LOOM_LOG" 2>&1 &
   LOOM_PID=$!
 
   local ready=0 rc
