@@ -201,7 +201,7 @@ int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out
   spec.link_wait_ms = 0;
   const unsigned n = m.mbufs_per_worker * unsigned(spec.tx_queues);
   out.pool = core::mem::pktmbuf_pool_create("loom_mirror", n, 256, 2048 + RTE_PKTMBUF_HEADROOM,
-                                           int(rte_socket_id()), !port::is_vdev(m.device));
+                                           int(rte_socket_id()), !port::mbufs_stay_in_process(m.device));
   if (!out.pool)
     return fail("cannot create the mirror pool of " + std::to_string(n) + " mbufs (" +
                 rte_strerror(rte_errno) + "); lower mirror.mbufs_per_worker or raise eal.memory_mb");
@@ -310,10 +310,17 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   // start-up time while it came first. The thread starts before EAL pins
   // the main thread, so it is not pinned; it is done, on a capture that
   // size, about when the worker starts.
+  // Any return from here stops the count first: the future's destructor
+  // waits for its thread, which checks the flag before each read.
+  std::atomic<bool> stop_counting{false};
   std::future<std::optional<uint64_t>> counting;
+  struct StopOnExit {
+    std::atomic<bool>& flag;
+    ~StopOnExit() { flag = true; }
+  } stop_on_exit{stop_counting};
   uint64_t most_records = UINT64_MAX;
   if (c.mode == ctl::Mode::kOffline) {
-    counting = std::async(std::launch::async, ctl::count_pcap_records, c.pcap);
+    counting = std::async(std::launch::async, ctl::count_pcap_records, c.pcap, &stop_counting);
     struct stat st;
     if (::stat(c.pcap.c_str(), &st) == 0 && st.st_size > 24) most_records = uint64_t(st.st_size - 24) / 16;
   }
@@ -364,8 +371,10 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.start_tsc = rte_get_tsc_cycles();
 
   int rc = 0;
-  bool dma = false;  // a PCI port may DMA into the pool: EAL memory then
-  for (const auto& p : c.ports) dma |= !port::is_vdev(p.spec.device);
+  // A port whose device or peer reads mbufs needs the pool in EAL memory;
+  // the mirror port receives into this pool too.
+  bool dma = c.mirror.enabled && !port::mbufs_stay_in_process(c.mirror.device);
+  for (const auto& p : c.ports) dma |= !port::mbufs_stay_in_process(p.spec.device);
   rte_mempool* pool = core::mem::pktmbuf_pool_create("loom_mbufs", mbufs, c.mempool_cache,
                                                      c.mbuf_data_room, int(rte_socket_id()), dma);
   if (!pool) {
@@ -532,6 +541,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     // The sink thread keeps draining while the workers finish their last
     // loop (a lossless worker may be waiting for room in its ring).
     rte_eal_mp_wait_lcore();
+    if (rt.end_reason == "signal") stop_counting = true;  // no count needed: not waited for
     counted(true);
     // The workers are gone: their flows are ours to end now. Offline this is
     // the capture's end; live, a shutdown.

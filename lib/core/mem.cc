@@ -64,9 +64,13 @@ bool populate_anonymous(rte_mempool* mp) {
   const size_t len = per * (size_t(mp->size) + 1);
   void* p = map_with_header(len);
   if (!p) return false;
-  // On failure the pool may already own the mapping (rte_mempool_free() then
-  // unmaps it) or not (then it stays mapped until exit, which follows).
-  if (rte_mempool_populate_virt(mp, static_cast<char*>(p), len, kHuge, unmap_chunk, p) < 0)
+  // IOVA as VA (anonymous() requires it): one chunk, its IOVA its address,
+  // so every object header and mbuf carries the IOVA a VA-mode device
+  // would use. On failure the pool may already own the mapping
+  // (rte_mempool_free() then unmaps it) or not (then it stays mapped until
+  // exit, which follows).
+  if (rte_mempool_populate_iova(mp, static_cast<char*>(p), rte_iova_t(uintptr_t(p)), len, unmap_chunk,
+                                p) < 0)
     return false;
   return mp->populated_size == mp->size;
 }
@@ -90,7 +94,12 @@ rte_mempool* pool_create(const char* name, unsigned n, unsigned elt_size, unsign
   if (!anonymous()) return rte_mempool_create(name, n, elt_size, cache, 0, nullptr, nullptr, nullptr, nullptr, socket, 0);
   rte_mempool* mp = rte_mempool_create_empty(name, n, elt_size, cache, 0, socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
   if (!mp) return nullptr;
-  if (rte_mempool_set_ops_byname(mp, "ring_mp_mc", nullptr) != 0 || !populate_anonymous(mp)) {
+  if (int rc = rte_mempool_set_ops_byname(mp, "ring_mp_mc", nullptr); rc != 0) {
+    rte_mempool_free(mp);
+    rte_errno = -rc;
+    return nullptr;
+  }
+  if (!populate_anonymous(mp)) {
     rte_mempool_free(mp);
     rte_errno = ENOMEM;
     return nullptr;
@@ -108,8 +117,9 @@ rte_mempool* pktmbuf_pool_create(const char* name, unsigned n, unsigned cache, u
   if (!mp) return nullptr;
   rte_pktmbuf_pool_private priv{};
   priv.mbuf_data_room_size = data_room;
-  if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr) != 0) {
+  if (int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr); rc != 0) {
     rte_mempool_free(mp);
+    rte_errno = -rc;
     return nullptr;
   }
   rte_pktmbuf_pool_init(mp, &priv);
@@ -118,16 +128,7 @@ rte_mempool* pktmbuf_pool_create(const char* name, unsigned n, unsigned cache, u
     rte_errno = ENOMEM;
     return nullptr;
   }
-  rte_mempool_obj_iter(
-      mp,
-      [](rte_mempool* pool, void* arg, void* obj, unsigned i) {
-        rte_pktmbuf_init(pool, arg, obj, i);
-        // The pool has no IOVAs (see populate_anonymous); with IOVA as VA
-        // the buffer's IOVA is its address.
-        auto* m = static_cast<rte_mbuf*>(obj);
-        m->buf_iova = rte_iova_t(uintptr_t(m->buf_addr));
-      },
-      nullptr);
+  rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
   return mp;
 }
 

@@ -10,8 +10,8 @@
  * 0.3-0.6 s of each offline run's start-up and exit (docs/performance.md).
  * There, anonymous private mappings are used instead, with transparent huge
  * pages asked for: 2 MiB per fault, only where touched, one munmap() to
- * free. Only for memory no device reads by DMA: mbuf pools say whether a
- * port may (a PCI device in no-huge mode needs EAL memory).
+ * free. Only for memory no device or other process reads: mbuf pools say
+ * whether one may (port::mbufs_stay_in_process).
  *
  * Control path only (start-up and exit); nothing here is called per packet.
  */

@@ -5,11 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <vector>
 
 namespace ctl {
 
-std::optional<uint64_t> count_pcap_records(const std::string& path) {
+std::optional<uint64_t> count_pcap_records(const std::string& path, const std::atomic<bool>* stop) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0) return std::nullopt;
@@ -24,14 +25,23 @@ std::optional<uint64_t> count_pcap_records(const std::string& path) {
   std::vector<unsigned char> buf(1u << 20);
   size_t have = 0;    // bytes in buf
   uint64_t off = 0;   // file offset of buf[0]
+  bool failed = false;  // a read error or a stop: no count, rather than a short one
   auto fill = [&]() {
-    const ssize_t r = ::pread(fd, buf.data() + have, buf.size() - have, off_t(off + have));
+    if (stop && stop->load(std::memory_order_relaxed)) {
+      failed = true;
+      return false;
+    }
+    ssize_t r;
+    do {
+      r = ::pread(fd, buf.data() + have, buf.size() - have, off_t(off + have));
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) failed = true;
     if (r > 0) have += size_t(r);
     return r > 0;
   };
   while (have < 24 && fill()) {
   }
-  if (have < 24) {
+  if (have < 24 || failed) {
     ::close(fd);
     return std::nullopt;
   }
@@ -71,6 +81,7 @@ std::optional<uint64_t> count_pcap_records(const std::string& path) {
     pos = next;
   }
   ::close(fd);
+  if (failed) return std::nullopt;
   return n;
 }
 

@@ -9,15 +9,18 @@
  */
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace ctl {
 
-/* Record count, or nullopt for pcapng or an unreadable file (the caller
- * then falls back to a quiet period). A truncated last record is not
+/* Record count, or nullopt for pcapng, an unreadable file or a read error
+ * (the caller then falls back to a quiet period), or when *stop turns true
+ * (checked before each 1 MiB read). A truncated last record is not
  * counted: libpcap does not deliver it either. */
-std::optional<uint64_t> count_pcap_records(const std::string& path);
+std::optional<uint64_t> count_pcap_records(const std::string& path,
+                                           const std::atomic<bool>* stop = nullptr);
 
 }  // namespace ctl

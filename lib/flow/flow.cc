@@ -113,13 +113,6 @@ inline uint32_t sig_of(uint32_t h) noexcept {
   return s ? s : 1;  // never 0: an all-zero entry is an empty one
 }
 
-inline bool same(const Key& x, const Key& y) noexcept {
-  uint64_t a[5], b[5];
-  std::memcpy(a, &x, sizeof a);
-  std::memcpy(b, &y, sizeof b);
-  return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
-}
-
 }  // namespace
 
 uint32_t Table::hash(const Key& k) noexcept { return rte_hash_crc(&k, sizeof k, 0); }
@@ -179,7 +172,11 @@ void Table::lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexce
     }
     for (uint32_t i = 0; i < m; i++) {
       const uint32_t e = index_[home(h[i])];
-      if (e) rte_prefetch0(&flows_[e & kSlotMask]);
+      if (!e) continue;
+      // 240-byte records: the key may end on the record's second line.
+      const char* r = reinterpret_cast<const char*>(&flows_[e & kSlotMask]);
+      rte_prefetch0(r);
+      rte_prefetch0(r + sizeof(Key) - 1);
     }
     for (uint32_t i = 0; i < m; i++) pos[base + i] = probe(*keys[base + i], h[i]);
   }

@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 
 #include "core/counter.h"
@@ -50,6 +51,14 @@ struct Key {
   uint8_t pad;
 };
 static_assert(sizeof(Key) == 40);
+
+/* Two keys equal (make_key zeroes the padding, so all 40 bytes count). */
+inline bool same(const Key& x, const Key& y) noexcept {
+  uint64_t a[5], b[5];
+  std::memcpy(a, &x, sizeof a);
+  std::memcpy(b, &y, sizeof b);
+  return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
 
 /* Fills the canonical key; returns the packet's direction: 0 when it goes
  * from endpoint a to endpoint b, 1 otherwise. */

@@ -328,7 +328,12 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
       ts = burst_ts = tsc_clock();
     if (ts > clock_ns_) clock_ns_ = ts;
     flow::Flow* f = pos[j] >= 0 ? &table_->at(pos[j]) : nullptr;
-    // A miss may be a flow an earlier packet of this burst created.
+    // The bulk lookup ran before this burst's inserts, and an insert's sweep
+    // or eviction may have ended the flow found for this packet and handed
+    // its slot to another connection (the free stack reuses it first): check
+    // the slot still holds this key. A miss may likewise be a flow an
+    // earlier packet of this burst created.
+    if (f && (!(f->flags & flow::kInUse) || !flow::same(f->key, keys[j]))) f = nullptr;
     if (!f && table_->active()) f = table_->find(keys[j]);
     if (!f) {
       if ((p.tcp_flags & kRst) && !p.payload_len) {

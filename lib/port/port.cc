@@ -40,6 +40,17 @@ std::string device_name(const std::string& device) {
   return device.substr(0, device.find(','));
 }
 
+bool mbufs_stay_in_process(const std::string& device) {
+  static const char* const kInProcess[] = {"net_pcap", "eth_pcap", "net_af_packet", "eth_af_packet",
+                                           "net_tap",  "net_ring", "eth_ring",      "net_null",
+                                           "eth_null", "net_memif"};
+  const std::string d = device_name(device);
+  for (const char* p : kInProcess)
+    if (d.rfind(p, 0) == 0)
+      return std::string(p) != "net_memif" || device.find("zero-copy=yes") == std::string::npos;
+  return false;
+}
+
 bool is_vdev(const std::string& device) {
   // A PCI address is "DDDD:BB:DD.F" or "BB:DD.F" (hex); anything else is
   // handed to EAL as a --vdev.

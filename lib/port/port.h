@@ -67,6 +67,14 @@ struct PortState {
 std::string device_name(const std::string& device);
 bool is_vdev(const std::string& device);
 
+/* True for the PMDs that never hand mbuf memory to a device or to another
+ * process: net_pcap, net_af_packet, net_tap, net_ring, net_null, and
+ * net_memif unless zero-copy=yes (then the peer reads mbufs in the shared
+ * region). Only their mbuf pools may live outside EAL memory (core/mem.h);
+ * a PCI NIC, virtio_user's vhost backend or a zero-copy memif peer can
+ * only reach memory EAL registered. */
+bool mbufs_stay_in_process(const std::string& device);
+
 /* Resolves the port a device string created during rte_eal_init. */
 uint16_t find_port(const PortSpec& spec);
 

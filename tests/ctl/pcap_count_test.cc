@@ -2,11 +2,14 @@
 // packet counts.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "ctl/pcap_count.h"
 
@@ -62,6 +65,28 @@ TEST(PcapCount, TruncatedLastRecordIsNotCounted) {
   auto n = ctl::count_pcap_records(path);
   ASSERT_TRUE(n.has_value());
   EXPECT_EQ(*n, 1u);
+  std::remove(path.c_str());
+}
+
+TEST(PcapCount, AStoppedCountIsUnknownNotShort) {
+  // A capture bigger than one read, so that the count has more to read
+  // after the flag turns.
+  const std::string path = ::testing::TempDir() + "/big.pcap";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  const uint32_t hdr[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 65535, 1};
+  std::fwrite(hdr, 1, 24, f);
+  std::vector<char> rec(16 + 1000, 0);
+  const uint32_t len = 1000;
+  std::memcpy(rec.data() + 8, &len, 4);
+  std::memcpy(rec.data() + 12, &len, 4);
+  for (int i = 0; i < 3000; i++) std::fwrite(rec.data(), 1, rec.size(), f);
+  std::fclose(f);
+  std::atomic<bool> stop{false};
+  auto n = ctl::count_pcap_records(path, &stop);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 3000u);
+  stop = true;
+  EXPECT_FALSE(ctl::count_pcap_records(path, &stop).has_value());
   std::remove(path.c_str());
 }
 

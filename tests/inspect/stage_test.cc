@@ -206,6 +206,35 @@ TEST_F(StageTest, FullTableEvictsOrDropsAndCounts) {
   }
 }
 
+// The burst's lookup runs before its inserts. When an insert evicts a flow a
+// later packet of the same burst was matched to, the freed slot goes to the
+// new connection at once: the later packet must not land on that record.
+TEST_F(StageTest, PacketOfAFlowEvictedEarlierInItsBurstStartsItAgain) {
+  auto c = config(1);
+  c.table.evict_when_full = true;
+  c.table.sweep_per_insert = 0;
+  auto st = make(c);
+  const Ep other{0xC6120103, 40001};
+  send(*st, {frame(cli, srv, 1000, 0, SYN)});
+  // One burst: the new connection's SYN evicts the first flow and takes its
+  // slot; then data of the first flow.
+  send(*st, {frame(other, srv, 5000, 0, SYN), frame(cli, srv, 1001, 1, PSH | ACK, "hello")});
+  EXPECT_EQ(st->flow_stats.inserts.get(), 3u);
+  EXPECT_EQ(st->flow_stats.evicted_full.get(), 2u);
+  std::vector<StreamRecord> r = records(*st);
+  const std::vector<StreamRecord> rest = finish(*st);
+  r.insert(r.end(), rest.begin(), rest.end());
+  uint64_t other_bytes = 0, cli_bytes = 0;
+  for (const StreamRecord& s : r) {
+    char e[64];
+    flow::endpoint_str(s.key, s.src_side, e, sizeof e);
+    if (std::string(e) == "198.18.1.3:40001") other_bytes += s.bytes;
+    if (std::string(e) == "198.18.1.2:40000") cli_bytes += s.bytes;
+  }
+  EXPECT_EQ(other_bytes, 0u) << "the first flow's data went to the second connection's record";
+  EXPECT_EQ(cli_bytes, 5u);
+}
+
 // Random mutations of real frames through parse, flow table and reassembly.
 // Under ASan (CI) any out-of-bounds read or leak of an mbuf reference fails.
 TEST_F(StageTest, SurvivesMutatedCorpusFrames) {

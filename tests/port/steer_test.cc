@@ -1,6 +1,7 @@
 // Steering: the rte_flow rules a config implies (docs/configuration.md,
 // [steering]), the port-range blocks behind them, and the software check
 // that stands in for the NIC.
+#include "port/port.h"
 #include "port/steer.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,20 @@ void expect_exact_cover(uint16_t lo, uint16_t hi) {
       if ((p & mask) == value) hits[p]++;
   }
   for (uint32_t p = 0; p < 65536; p++) ASSERT_EQ(hits[p], (p >= lo && p <= hi) ? 1 : 0) << p;
+}
+
+// Which ports may receive into an mbuf pool outside EAL memory (core/mem.h).
+TEST(Port, OnlyInProcessPmdsMayUseAnAnonymousPool) {
+  EXPECT_TRUE(port::mbufs_stay_in_process("net_pcap0,rx_pcap=/tmp/a.pcap"));
+  EXPECT_TRUE(port::mbufs_stay_in_process("net_af_packet1,iface=veth0"));
+  EXPECT_TRUE(port::mbufs_stay_in_process("net_null0,size=64"));
+  EXPECT_TRUE(port::mbufs_stay_in_process("net_ring0"));
+  EXPECT_TRUE(port::mbufs_stay_in_process("net_tap0,iface=t0"));
+  EXPECT_TRUE(port::mbufs_stay_in_process("net_memif0,role=client"));
+  EXPECT_FALSE(port::mbufs_stay_in_process("net_memif0,role=client,zero-copy=yes"));
+  EXPECT_FALSE(port::mbufs_stay_in_process("0000:3b:00.0"));
+  EXPECT_FALSE(port::mbufs_stay_in_process("net_virtio_user0,path=/tmp/vhost.sock"));
+  EXPECT_FALSE(port::mbufs_stay_in_process("net_vdev_netvsc0,iface=eth1"));
 }
 
 TEST(Steer, RangeBlocksCoverExactly) {
