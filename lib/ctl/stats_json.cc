@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include <rte_ethdev.h>
 
@@ -53,6 +55,24 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   FLOW(evicted_full); FLOW(reused); FLOW(ended_at_stop); FLOW(table_full_drops);
   FLOW(wrong_core);
 #undef FLOW
+  // Libraries whose counters come from a counters.def list: walk it.
+  auto walk = [&](const char* block, auto get) {
+    using S = std::remove_cvref_t<decltype(get(*static_cast<const inspect::Stage*>(nullptr)))>;
+    static const S zero{};  // names even with no worker
+    std::vector<const char*> names;
+    zero.visit([&](const char* n, core::CounterKind, const char*, const core::Counter&) {
+      names.push_back(n);
+    });
+    std::vector<uint64_t> v(names.size());
+    for (const inspect::Stage* s : st) {
+      size_t i = 0;
+      get(*s).visit([&](const char*, core::CounterKind, const char*, const core::Counter& c) {
+        v[i++] += c.get();
+      });
+    }
+    for (size_t i = 0; i < v.size(); i++) fn(ctx, block, names[i], v[i]);
+  };
+  walk("tcp", [](const inspect::Stage& s) -> const tcp::Stats& { return s.tcp_stats; });
 #define REASM(f) fn(ctx, "reasm", #f, sum([](const inspect::Stage& s) -> auto& { return s.reasm_stats.f; }))
   REASM(segments); REASM(in_order); REASM(bytes_delivered); REASM(ofo_queued); REASM(ofo_dropped);
   REASM(ofo_pruned); REASM(gaps); REASM(gap_bytes); REASM(overlap_conflicts); REASM(retransmits);

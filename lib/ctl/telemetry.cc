@@ -221,7 +221,7 @@ int cmd_flows(const char*, const char* params, rte_tel_data* d) {
 int cmd_reasm(const char*, const char* params, rte_tel_data* d) {
   std::vector<const inspect::Stage*> st;
   if (auto rc = open_reply(params, d, st)) return *rc;
-  static const char* const blocks[] = {"reasm", "streams", nullptr};
+  static const char* const blocks[] = {"reasm", "tcp", "streams", nullptr};
   add_inspect(d, st, blocks);
   return 0;
 }
@@ -536,7 +536,7 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/ports", cmd_ports, "Port counters and RSS. Param: port index for queues."},
       {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
       {"/loom/flows", cmd_flows, "Flow table: active, inserts, evictions. Param: worker id."},
-      {"/loom/reasm", cmd_reasm, "Reassembly: OFO, gaps, overlaps, memcap. Param: worker id."},
+      {"/loom/reasm", cmd_reasm, "Reassembly, TCP control checks: OFO, gaps, rejected RST/SYN/FIN. Param: worker."},
       {"/loom/outputs", cmd_outputs, "Per output: written, bytes, dropped; mirror copies."},
       {"/loom/http", cmd_http, "HTTP messages, resyncs, parse errors. Param: worker id."},
       {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},

@@ -104,7 +104,7 @@ struct alignas(16) Flow {
   uint8_t end[2];       // per direction, why it ended
   uint8_t rules;        // RulesState: what the operator's rules decided at its start
   uint8_t reject;       // a drop rule wants resets: 1 to send, 2 sent
-  uint8_t pad;
+  uint8_t tcp;          // the TCP tracker's own bits (tcp::TrackFlags)
   uint32_t generation;  // connections seen on this key (port reuse)
   uint64_t created_ns;
   uint64_t last_ns;     // last activity, from the burst's clock

@@ -21,7 +21,7 @@ namespace inspect {
 
 namespace {
 
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
+using tcp::kAck, tcp::kFin, tcp::kRst, tcp::kSyn;
 
 uint32_t pow2_at_least(uint32_t n) {
   uint32_t p = 1;
@@ -449,34 +449,43 @@ void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   }
 }
 
+/* A 4-tuple reused (RFC 6191): report the old connection, start the new
+ * one in the same slot. */
+void Stage::renew(flow::Flow& f, uint64_t ts) noexcept {
+  end_connection(f, flow::End::kReuse, ts);
+  flow_stats.reused.add(1);
+  const flow::Key key = f.key;
+  const uint32_t gen = f.generation + 1;
+  // A 4-tuple in packets.pcap stays there: what follows a selected
+  // connection on it (a late duplicate SYN, its RST) belongs with it.
+  const uint8_t keep = f.flags & flow::kPcap;
+  std::memset(static_cast<void*>(&f), 0, sizeof f);
+  f.key = key;
+  f.generation = gen;
+  f.flags = flow::kInUse | keep;
+  f.state = flow::State::kNew;
+  start_connection(f, ts);
+}
+
 void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept {
-  const uint8_t fl = p.tcp_flags;
+  // The endpoints decide what a control bit did (tcp/track.h): a rejected
+  // one is cleared from `fl`, and the segment's data still counts.
+  const tcp::Decision d = tcp::judge(f, dir, p, m, tcp_stats);
+  const uint8_t fl = d.flags;
   data_ts_ = ts;
   uint32_t seq = p.seq;
-  if (fl & kSyn) {
-    const bool synack = fl & kAck;
-    reasm::HalfStream& h = f.hs[dir];
-    // A new SYN on a finished connection, or one with a new ISN, is the
-    // same 4-tuple reused (RFC 6191): report the old connection, start over
-    // in the same slot.
-    const bool reuse = !synack && (((f.flags & flow::kEnded) != 0) || (h.syn_seen && seq != h.isn));
-    if (reuse) {
-      end_connection(f, flow::End::kReuse, ts);
-      flow_stats.reused.add(1);
-      const flow::Key key = f.key;
-      const uint32_t gen = f.generation + 1;
-      // A 4-tuple in packets.pcap stays there: what follows a selected
-      // connection on it (a late duplicate SYN, its RST) belongs with it.
-      const uint8_t keep = f.flags & flow::kPcap;
-      std::memset(static_cast<void*>(&f), 0, sizeof f);
-      f.key = key;
-      f.generation = gen;
-      f.flags = flow::kInUse | keep;
-      f.state = flow::State::kNew;
-      start_connection(f, ts);
+  if (d.act == tcp::Act::kReuse) {
+    renew(f, ts);
+    if (fl & kAck) {  // a SYN-ACK proved the new connection: its SYN went unseen or ignored
+      f.client = uint8_t(1 - dir);
+      f.flags |= flow::kClientKnown;
+      reasm_->syn(f.hs[1 - dir], d.client_isn);
     }
+  }
+  if (fl & kSyn) {
+    reasm::HalfStream& h = f.hs[dir];
     if (!(f.flags & flow::kClientKnown)) {
-      f.client = uint8_t(synack ? 1 - dir : dir);
+      f.client = uint8_t((fl & kAck) ? 1 - dir : dir);
       f.flags |= flow::kClientKnown;
     }
     reasm_->syn(h, seq);
@@ -493,10 +502,18 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     s.last_ns = ts;
   }
   if (f.flags & flow::kEnded) return;  // late ACKs and retransmissions of a closed connection
-  if (fl & kRst) {
-    end_connection(f, flow::End::kRst, ts);
-    return;
+  switch (d.act) {
+    case tcp::Act::kIgnore: return;
+    case tcp::Act::kEnd: end_connection(f, flow::End::kRst, ts); return;
+    case tcp::Act::kHold:
+      // Closed unless the endpoints use it again: the closed timeout runs.
+      f.tcp |= tcp::kRstHeld;
+      f.state = flow::State::kClosed;
+      return;
+    default: break;
   }
+  if ((p.payload_len || (fl & kFin)) && tcp::clear_hold(f, tcp_stats))
+    f.state = flow::State::kEstablished;
   reasm::HalfStream& h = f.hs[dir];
   if (!cfg_.reassemble) [[unlikely]] {
     // Flow tracking alone (perf/pipeline measures each stage's cost):
@@ -529,6 +546,10 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
 
 void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
   if (f.flags & flow::kEnded) return;
+  // A held RST that nothing contradicted before the end: it did end it.
+  if ((f.tcp & tcp::kRstHeld) && (why == flow::End::kTimeout || why == flow::End::kCaptureEnd ||
+                                   why == flow::End::kShutdown))
+    why = flow::End::kRst;
   if (ts > data_ts_) data_ts_ = ts;
   for (int d = 0; d < 2; d++) {
     reasm_->flush(f.hs[d], &f, d);

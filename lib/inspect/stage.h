@@ -39,6 +39,7 @@
 #include "pkt/parse.h"
 #include "port/steer.h"
 #include "reasm/reasm.h"
+#include "tcp/track.h"
 
 namespace inspect {
 
@@ -189,6 +190,7 @@ class Stage {
   flow::TableStats flow_stats;
   reasm::Stats reasm_stats;
   http::Stats http_stats;
+  tcp::Stats tcp_stats;
   Stats stats;
 
  private:
@@ -203,6 +205,7 @@ class Stage {
   uint16_t withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n, const uint8_t* drop) noexcept;
   void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
   void start_connection(flow::Flow& f, uint64_t ts) noexcept;
+  void renew(flow::Flow& f, uint64_t ts) noexcept;
   void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
   /* A pool of records and the ring that carries them to the writer. */
   struct Channel {
