@@ -57,9 +57,14 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       throw std::runtime_error("cannot allocate HTTP parser state for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
     messages_.dropped = &http_stats.records_dropped;
+    messages_.caller_counts = true;
     make_channel(messages_, "msgs", sizeof(http::Message), socket, cfg.record_ring);
     if (cfg.raw_bytes && cfg.raw_buffers) {
       raw_.dropped = &http_stats.raw_dropped;
+      raw_.caller_counts = true;
+      raw_.elt_size = cfg.raw_bytes;
+      raw_.chunk = cfg.raw_buffers;
+      raw_.socket = socket;
       raw_.pool = core::mem::pool_create(("loom_raw_" + std::to_string(worker)).c_str(),
                                          cfg.raw_buffers, cfg.raw_bytes, 0, socket);
       raw_.capacity = cfg.raw_buffers;
@@ -83,7 +88,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       const bool ok = s->push(s->messages_, m);
       if (raw) {
         s->raw_.held--;  // travels with its record now, or goes back
-        if (!ok) rte_mempool_put(s->raw_.pool, raw);
+        if (!ok) put(raw);
       }
     };
     if (raw_.pool && cfg.http_records) {
@@ -99,10 +104,10 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       auto* s = static_cast<Stage*>(self);
       if (m->raw) {
         s->raw_.held--;
-        rte_mempool_put(s->raw_.pool, m->raw);
+        put(m->raw);
       }
       s->messages_.held--;
-      rte_mempool_put(s->messages_.pool, m);
+      put(m);
     };
     // Records no file reads (made for the rules and packets.pcap's
     // selection) go back as soon as they are judged.
@@ -141,6 +146,9 @@ void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket,
   ch.ring = rte_ring_create(name.c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
   ch.pool = core::mem::pool_create((name + "_pool").c_str(), n + 1023, unsigned(size), 0, socket);
   ch.capacity = n + 1023;
+  ch.elt_size = uint32_t(size);
+  ch.chunk = ch.capacity;
+  ch.socket = socket;
   if (!ch.ring || !ch.pool)
     throw std::runtime_error("cannot allocate " + std::string(what) + " records for worker " +
                              std::to_string(worker_) + ": " + rte_strerror(rte_errno) +
@@ -164,14 +172,18 @@ void* Stage::take(Channel& ch) noexcept {
   void* r = nullptr;
   uint64_t since = 0;
   while (rte_mempool_get(ch.pool, &r) != 0) {
+    if ((r = take_extra(ch))) break;
     if (ch.held >= ch.capacity) {
-      ch.dropped->add(1);  // all of them are ours: waiting would never end
+      // All of them are ours: waiting would never end. Offline grows
+      // instead (nothing may be lost there); live drops and counts.
+      if (cfg_.lossless && grow(ch) && (r = take_extra(ch))) break;
+      if (!ch.caller_counts) ch.dropped->add(1);
       return nullptr;
     }
     if (drain_) {
       drain_(drain_ctx_);
     } else if (!cfg_.lossless || give_up_waiting(since)) {
-      ch.dropped->add(1);
+      if (!ch.caller_counts) ch.dropped->add(1);
       return nullptr;
     } else {
       rte_pause();
@@ -179,6 +191,24 @@ void* Stage::take(Channel& ch) noexcept {
   }
   ch.held++;
   return r;
+}
+
+void* Stage::take_extra(Channel& ch) noexcept {
+  void* r = nullptr;
+  for (uint32_t i = ch.n_extra; i-- > 0;)
+    if (rte_mempool_get(ch.extra[i], &r) == 0) return r;
+  return nullptr;
+}
+
+bool Stage::grow(Channel& ch) noexcept {
+  if (ch.n_extra == Channel::kMaxExtra) return false;
+  const std::string name = std::string(ch.pool->name) + "_x" + std::to_string(ch.n_extra);
+  rte_mempool* mp = core::mem::pool_create(name.c_str(), ch.chunk, ch.elt_size, 0, ch.socket);
+  if (!mp) return false;  // out of memory: the element is dropped and counted
+  ch.extra[ch.n_extra++] = mp;
+  ch.capacity += ch.chunk;
+  stats.pool_grown.add(1);
+  return true;
 }
 
 bool Stage::push(Channel& ch, void* rec) noexcept {
@@ -200,7 +230,8 @@ bool Stage::push(Channel& ch, void* rec) noexcept {
 
 void Stage::release_message(void* self, void* message) {
   auto* m = static_cast<http::Message*>(message);
-  if (m->raw) rte_mempool_put(static_cast<Stage*>(self)->raw_.pool, m->raw);
+  (void)self;
+  if (m->raw) put(m->raw);
 }
 
 http::Conn* Stage::conn(const flow::Flow& f) noexcept { return &conns_[table_->index_of(f)]; }
@@ -215,6 +246,7 @@ Stage::~Stage() {
   for (Channel* ch : {&streams_, &messages_, &raw_, &packets_}) {
     rte_ring_free(ch->ring);
     rte_mempool_free(ch->pool);
+    for (uint32_t i = 0; i < ch->n_extra; i++) rte_mempool_free(ch->extra[i]);
   }
 }
 

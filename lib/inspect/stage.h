@@ -142,6 +142,7 @@ struct Stats {
   core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
   core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
   core::Counter resets_sent;           // TCP resets a rejecting drop rule sent
+  core::Counter pool_grown;            // offline: record pools added for messages held open
   core::Counter mirror_no_collector;   // copies not made: no collector reachable yet (no MAC)
   core::Counter mirrored_to[kMaxCollectors];  // copies the mirror port took, per collector
   core::Counter mirror_lost_to[kMaxCollectors];  // ... and refused (TX full), per collector
@@ -180,6 +181,8 @@ class Stage {
 
   rte_ring* packet_ring() const noexcept { return packets_.ring; }
   rte_mempool* packet_pool() const noexcept { return packets_.pool; }
+  /* Gives a record (or capture buffer) back to the pool it came from. */
+  static void put(void* obj) noexcept { rte_mempool_put(rte_mempool_from_obj(obj), obj); }
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
@@ -217,7 +220,21 @@ class Stage {
     // come back, so even a lossless worker must not wait.
     uint32_t held = 0;
     uint32_t capacity = 0;
+    // The framer counts what it could not get (take() must not count it
+    // again).
+    bool caller_counts = false;
+    // Offline: pools added when the stage itself holds every element (more
+    // messages open than the pool has), since nothing may be lost and no
+    // line rate is at stake. Elements go back to their own pool
+    // (rte_mempool_from_obj), so the sink need not know.
+    static constexpr uint32_t kMaxExtra = 64;
+    rte_mempool* extra[kMaxExtra] = {};
+    uint32_t n_extra = 0;
+    uint32_t elt_size = 0, chunk = 0;
+    int socket = 0;
   };
+  bool grow(Channel& ch) noexcept;
+  void* take_extra(Channel& ch) noexcept;
   bool give_up_waiting(uint64_t& since) noexcept;
   void* take(Channel& ch) noexcept;              // nullptr: none free (dropped)
   bool push(Channel& ch, void* rec) noexcept;    // false: full, dropped and counted

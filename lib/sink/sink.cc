@@ -97,7 +97,10 @@ bool SinkSet::pass() {
                 }
                 if (b->src->release)
                   for (unsigned i = 0; i < b->n; i++) b->src->release(b->src->ctx, b->recs[i]);
-                rte_mempool_put_bulk(b->src->pool, b->recs, b->n);
+                // Offline, a record may come from a pool its stage added
+                // (inspect::Stage::grow): each goes back to its own.
+                for (unsigned i = 0; i < b->n; i++)
+                  rte_mempool_put(rte_mempool_from_obj(b->recs[i]), b->recs[i]);
               }));
   return any;
 }

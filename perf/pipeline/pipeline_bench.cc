@@ -117,7 +117,7 @@ void discard(void* p) {
   while (st->ring() && rte_ring_sc_dequeue(st->ring(), &r) == 0) rte_mempool_put(st->record_pool(), r);
   while (st->message_ring() && rte_ring_sc_dequeue(st->message_ring(), &r) == 0) {
     inspect::Stage::release_message(st, r);
-    rte_mempool_put(st->message_pool(), r);
+    inspect::Stage::put(r);
   }
 }
 
