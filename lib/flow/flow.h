@@ -82,6 +82,7 @@ enum FlowFlags : uint8_t {
   kPcap = 16,           // selected for packets.pcap: its packets are recorded
   kDropped = 32,        // a drop rule matched: inline, its frames are no longer relayed
   kMirrored = 64,       // a mirror rule matched: its frames are copied to the mirror
+  kClientByBytes = 128, // no SYN seen: the first payload said who the client is
 };
 
 /* Flow::rules. Flow conditions (addresses, ports) are judged once, at the
@@ -114,9 +115,11 @@ struct alignas(16) Flow {
 };
 
 /* Key side of the client: the SYN's sender when a SYN was seen; else the
- * side with the higher port (servers listen on the low, well-known one). */
+ * side whose first bytes were a request line (or the other side of a
+ * status line); else the side with the higher port (servers listen on the
+ * low, well-known one). */
 inline int client_side(const Flow& f) noexcept {
-  return (f.flags & kClientKnown) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
+  return (f.flags & (kClientKnown | kClientByBytes)) ? f.client : (f.key.pa < f.key.pb ? 1 : 0);
 }
 
 struct Timeouts {

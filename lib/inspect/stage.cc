@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include <rte_mbuf_dyn.h>
 
+#include "http/client_hint.h"
 #include "pkt/rst.h"
 #include "port/rss.h"
 
@@ -815,8 +816,16 @@ void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t
   http::Conn& c = *s.conn(f);
   if (!c.started && !(f.flags & flow::kEnded)) {
     // The first payload of the connection decides who is the client (the
-    // SYN's sender, else the ports) and which directions start at a
-    // message boundary (those whose SYN was seen).
+    // SYN's sender, else what the bytes say, else the ports) and which
+    // directions start at a message boundary (those whose SYN was seen).
+    if (!(f.flags & flow::kClientKnown)) {
+      const int says = http::client_hint(p, len);
+      if (says) {
+        auto& fl = *static_cast<flow::Flow*>(owner);
+        fl.client = uint8_t(says > 0 ? dir : 1 - dir);
+        fl.flags |= flow::kClientByBytes;
+      }
+    }
     const int client = flow::client_side(f);
     const bool synced[2] = {f.hs[0].syn_seen, f.hs[1].syn_seen};
     s.framer_->start(c, f, client, synced);

@@ -243,3 +243,34 @@ TEST_F(LosslessTest, ManyOpenMessagesAreAllKept) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace loomtest;
+
+class ClientByBytesTest : public StageHarness {};
+
+/* No SYN: the side whose first bytes are a request line is the client,
+ * whatever the ports say (a client on port 53 talking to port 80 would be
+ * the server by ports). */
+TEST_F(ClientByBytesTest, RequestLineNamesTheClient) {
+  for (bool request_first : {true, false}) {
+    SCOPED_TRACE(request_first ? "request first" : "response first");
+    auto st = make(config());
+    const Ep c53{0xC6120103, 53}, s80{0xC6120204, 80};
+    auto req = frame(c53, s80, 1000, 5000, PSH | ACK, "QUERY / HTTP/1.1\r\nHost: a\r\n\r\n");
+    auto resp = frame(s80, c53, 5000, 1029, PSH | ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    if (request_first)
+      send(*st, {req, resp});
+    else
+      send(*st, {resp, req});
+    auto r = finish(*st);
+    ASSERT_EQ(r.size(), 2u);
+    ASSERT_TRUE(r[0].c2s);
+    const uint16_t src_port = r[0].src_side ? r[0].key.pb : r[0].key.pa;
+    EXPECT_EQ(src_port, 53);
+    EXPECT_TRUE(r[0].client_inferred);
+  }
+}
+
+}  // namespace
