@@ -76,7 +76,8 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
 #define REASM(f) fn(ctx, "reasm", #f, sum([](const inspect::Stage& s) -> auto& { return s.reasm_stats.f; }))
   REASM(segments); REASM(in_order); REASM(bytes_delivered); REASM(ofo_queued); REASM(ofo_dropped);
   REASM(ofo_pruned); REASM(gaps); REASM(gap_bytes); REASM(overlap_conflicts); REASM(retransmits);
-  REASM(keepalives); REASM(memcap_hits); REASM(ofo_bytes_in_use); REASM(ofo_mbufs_in_use);
+  REASM(keepalives); REASM(memcap_hits); REASM(ofo_collapsed); REASM(ofo_reclaimed);
+  REASM(capture_loss_bytes); REASM(ofo_bytes_in_use); REASM(ofo_mbufs_in_use);
   REASM(ofo_mem_in_use); REASM(ofo_bytes_peak); REASM(ofo_mbufs_peak); REASM(ofo_mem_peak);
 #undef REASM
 #define HTTP(f) fn(ctx, "http", #f, sum([](const inspect::Stage& s) -> auto& { return s.http_stats.f; }))

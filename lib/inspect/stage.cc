@@ -477,7 +477,7 @@ void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
     for (int d = 0; d < 2; d++) {
       Side& s = side(f, d);
       s.sha.init();
-      s.first_ns = s.last_ns = 0;
+      s.first_ns = s.last_ns = s.loss = 0;
     }
   }
 }
@@ -625,6 +625,7 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   r->gap_bytes = f.hs[dir].gap_bytes;
   r->packets = f.pkts[dir];
   Side& s = sides_[2 * table_->index_of(f) + dir];
+  r->capture_loss = s.loss;
   r->first_ts_ns = s.first_ns;
   r->last_ts_ns = s.last_ns;
   s.sha.final(r->sha256);
@@ -833,10 +834,12 @@ void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t
   s.framer_->data(c, f, dir, p, len, s.data_ts_);
 }
 
-void Stage::on_gap(void* self, void* owner, int dir, uint32_t) {
+void Stage::on_gap(void* self, void* owner, int dir, uint32_t len) {
   Stage& s = *static_cast<Stage*>(self);
-  if (!s.conns_) return;
   const flow::Flow& f = *static_cast<flow::Flow*>(owner);
+  // Called before the stream moves past the hole: the ACK still tells.
+  if (s.sides_) s.side(f, dir).loss += reasm::acked_in_hole(f.hs[dir], len);
+  if (!s.conns_) return;
   s.cur_flow_ = static_cast<flow::Flow*>(owner);
   s.framer_->gap(*s.conn(f), f, dir, s.data_ts_);
 }
@@ -882,6 +885,8 @@ std::string record_json(const StreamRecord& r) {
   j::num(o, uint64_t(r.gaps));
   j::lit(o, ",\"gap_bytes\":");
   j::num(o, uint64_t(r.gap_bytes));
+  j::lit(o, ",\"capture_loss\":");
+  j::num(o, uint64_t(r.capture_loss));
   j::lit(o, ",\"first_ts_ns\":");
   j::num(o, uint64_t(r.first_ts_ns));
   j::lit(o, ",\"last_ts_ns\":");

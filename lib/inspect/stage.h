@@ -53,6 +53,7 @@ struct StreamRecord {
   uint32_t gaps;
   uint32_t generation;
   uint64_t bytes, gap_bytes;
+  uint64_t capture_loss;   // gap bytes the receiver acknowledged: sent, never captured
   uint64_t first_ts_ns, last_ts_ns;
   uint64_t packets;
   uint8_t sha256[32];
@@ -200,6 +201,7 @@ class Stage {
   struct Side {
     core::Sha256 sha;
     uint64_t first_ns, last_ns;
+    uint64_t loss;  // capture loss (reasm::acked_in_hole)
   };
 
   uint16_t burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;

@@ -5,10 +5,14 @@
 
 namespace reasm {
 
-Reassembler::Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s)
+Reassembler::Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s, uint32_t chunks)
     : lim_(lim), c_(c), s_(s), nodes_(size_t(nodes) + 1) {
   for (uint32_t i = 1; i < nodes_.size(); i++) nodes_[i].next = i + 1 < nodes_.size() ? i + 1 : kNil;
   free_head_ = nodes_.size() > 1 ? 1 : kNil;
+  if (!chunks) chunks = std::max<uint32_t>(16, nodes / 16);
+  chunks_ = std::make_unique_for_overwrite<uint8_t[]>(size_t(chunks) * kChunk);
+  free_chunks_.reserve(chunks);
+  for (uint32_t i = chunks; i-- > 0;) free_chunks_.push_back(i);
 }
 
 Reassembler::~Reassembler() {
@@ -18,9 +22,22 @@ Reassembler::~Reassembler() {
     if (nodes_[i].m) rte_pktmbuf_free(nodes_[i].m);
 }
 
-uint32_t Reassembler::alloc_node() noexcept {
+uint32_t Reassembler::alloc_node(HalfStream& h, void* owner, int dir) noexcept {
   const uint32_t i = free_head_;
-  if (i != kNil) free_head_ = nodes_[i].next;
+  if (i == kNil) return i;
+  free_head_ = nodes_[i].next;
+  Node& n = nodes_[i];
+  n.h = &h;
+  n.owner = owner;
+  n.dir = uint8_t(dir);
+  n.list = h.syn_seen ? 0 : 1;
+  n.older = newest_[n.list];
+  n.newer = kNil;
+  if (n.older != kNil)
+    nodes_[n.older].newer = i;
+  else
+    oldest_[n.list] = i;
+  newest_[n.list] = i;
   return i;
 }
 
@@ -35,10 +52,17 @@ void Reassembler::update_gauges() noexcept {
 
 void Reassembler::release(uint32_t idx) noexcept {
   Node& n = nodes_[idx];
-  mem_in_use_ -= n.m->buf_len;
+  (n.older != kNil ? nodes_[n.older].newer : oldest_[n.list]) = n.newer;
+  (n.newer != kNil ? nodes_[n.newer].older : newest_[n.list]) = n.older;
   bytes_in_use_ -= n.len;
-  mbufs_in_use_--;
-  rte_pktmbuf_free(n.m);  // drops our reference; frees when it was the last
+  if (n.m) {
+    mem_in_use_ -= n.m->buf_len;
+    mbufs_in_use_--;
+    rte_pktmbuf_free(n.m);  // drops our reference; frees when it was the last
+  } else {
+    mem_in_use_ -= kChunk;
+    free_chunks_.push_back(n.off);
+  }
   n.m = nullptr;
   n.next = free_head_;
   free_head_ = idx;
@@ -60,6 +84,10 @@ void Reassembler::deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint
   h.delivered += len;
   s_->bytes_delivered.add(len);
   if (h.fin_seen && h.next_seq == h.fin_seq) h.fin_done = true;
+  if (!m) {  // a copy chunk: `off` is its index
+    if (c_.data) c_.data(c_.ctx, owner, dir, chunk(off), len);
+    return;
+  }
   // Walk the chain: payload may start in, or span, later segments.
   const rte_mbuf* seg = m;
   while (seg && off >= seg->data_len) {
@@ -82,7 +110,13 @@ void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
     const uint32_t end = n.seq + n.len;
     if (seq_gt(end, h.next_seq)) {
       const uint32_t cut = h.next_seq - n.seq;
-      deliver(h, owner, dir, n.m, n.off + cut, n.len - cut);
+      if (n.m) {
+        deliver(h, owner, dir, n.m, n.off + cut, n.len - cut);
+      } else {
+        // Shift the chunk's bytes so that deliver() reads them from its start.
+        if (cut) std::memmove(chunk(n.off), chunk(n.off) + cut, n.len - cut);
+        deliver(h, owner, dir, nullptr, n.off, n.len - cut);
+      }
     }
     const uint32_t idx = h.ofo_head;
     h.ofo_head = n.next;
@@ -97,6 +131,7 @@ void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
 void Reassembler::declare_hole(HalfStream& h, void* owner, int dir, uint32_t upto) noexcept {
   const uint32_t len = upto - h.next_seq;
   if (seq_le(upto, h.next_seq)) return;
+  if (const uint32_t lost = acked_in_hole(h, len)) s_->capture_loss_bytes.add(lost);
   if (c_.gap) c_.gap(c_.ctx, owner, dir, len);
   h.gaps++;
   h.gap_bytes += len;
@@ -140,19 +175,120 @@ void Reassembler::drop_past_fin(HalfStream& h) noexcept {
   update_gauges();
 }
 
-bool Reassembler::same_bytes(const rte_mbuf* a, uint32_t aoff, const rte_mbuf* b, uint32_t boff,
+const uint8_t* Reassembler::node_bytes(const Node& n, uint32_t at, uint32_t len,
+                                       uint8_t* buf) const noexcept {
+  if (!n.m) return chunk(n.off) + at;
+  return static_cast<const uint8_t*>(rte_pktmbuf_read(n.m, n.off + at, len, buf));
+}
+
+bool Reassembler::same_bytes(const rte_mbuf* a, uint32_t aoff, const Node& b, uint32_t at,
                              uint32_t len) const noexcept {
   uint8_t ba[128], bb[128];
   while (len) {
     const uint32_t n = std::min<uint32_t>(len, sizeof ba);
     const void* pa = rte_pktmbuf_read(a, aoff, n, ba);
-    const void* pb = rte_pktmbuf_read(b, boff, n, bb);
+    const void* pb = node_bytes(b, at, n, bb);
     if (!pa || !pb || std::memcmp(pa, pb, n) != 0) return false;
     len -= n;
     aoff += n;
-    boff += n;
+    at += n;
   }
   return true;
+}
+
+namespace {
+
+void copy_out(const rte_mbuf* m, uint32_t off, uint32_t n, uint8_t* dst) noexcept {
+  const void* p = rte_pktmbuf_read(m, off, n, dst);
+  if (p && p != dst) std::memcpy(dst, p, n);
+}
+
+}  // namespace
+
+/* Takes a small piece into a copy chunk: appended to the held run just
+ * before it, put in front of the one just after it, or in a chunk of its
+ * own. Returns the node now holding it, or kNil (hold it by reference). */
+uint32_t Reassembler::collapse(HalfStream& h, uint32_t prev, uint32_t cur, rte_mbuf* m,
+                               uint32_t off, uint32_t seq, uint32_t piece, void* owner,
+                               int dir) noexcept {
+  if (piece > kCollapseMax) return kNil;
+  if (prev != kNil) {
+    Node& p = nodes_[prev];
+    if (!p.m && p.seq + p.len == seq && p.len + piece <= kChunk) {
+      copy_out(m, off, piece, chunk(p.off) + p.len);
+      p.len += piece;
+      h.ofo_bytes += piece;
+      bytes_in_use_ += piece;
+      s_->ofo_collapsed.add(1);
+      return prev;
+    }
+  }
+  if (cur != kNil) {
+    Node& c = nodes_[cur];
+    if (!c.m && seq + piece == c.seq && c.len + piece <= kChunk) {
+      // Segments arriving in reverse: each goes in front of the last.
+      std::memmove(chunk(c.off) + piece, chunk(c.off), c.len);
+      copy_out(m, off, piece, chunk(c.off));
+      c.seq = seq;
+      c.len += piece;
+      h.ofo_bytes += piece;
+      bytes_in_use_ += piece;
+      s_->ofo_collapsed.add(1);
+      return cur;
+    }
+  }
+  if (free_chunks_.empty()) return kNil;
+  const uint32_t idx = alloc_node(h, owner, dir);
+  if (idx == kNil) return kNil;
+  Node& n = nodes_[idx];
+  n.m = nullptr;
+  n.off = free_chunks_.back();
+  free_chunks_.pop_back();
+  n.seq = seq;
+  n.len = piece;
+  n.next = cur;
+  copy_out(m, off, piece, chunk(n.off));
+  if (prev == kNil)
+    h.ofo_head = idx;
+  else
+    nodes_[prev].next = idx;
+  h.ofo_n++;
+  h.ofo_bytes += piece;
+  mem_in_use_ += kChunk;
+  bytes_in_use_ += piece;
+  return idx;
+}
+
+/* Over the memcap or out of nodes: give back the oldest held data of
+ * another stream, preferring streams seen without their handshake. False
+ * when the oldest is this stream's own (its own limits handle it) or
+ * nothing is held. */
+bool Reassembler::reclaim(HalfStream& self, uint64_t now_ns) noexcept {
+  const int list = oldest_[1] != kNil ? 1 : 0;
+  const uint32_t v = oldest_[list];
+  if (v == kNil || nodes_[v].h == &self) return false;
+  HalfStream& vh = *nodes_[v].h;
+  void* owner = nodes_[v].owner;
+  const int dir = nodes_[v].dir;
+  const uint32_t before = vh.ofo_n;
+  if (!vh.seq_known)
+    settle_pickup(vh, owner, dir);
+  else
+    declare_hole(vh, owner, dir, nodes_[vh.ofo_head].seq);
+  vh.hole_since_ns = vh.ofo_head != kNil ? now_ns : 0;
+  s_->ofo_reclaimed.add(before - vh.ofo_n);
+  return vh.ofo_n < before;  // no progress: let the caller drop instead of looping
+}
+
+void Reassembler::check_in_order_overlap(const HalfStream& h, rte_mbuf* m, uint32_t off,
+                                         uint32_t seq, uint32_t len) noexcept {
+  const uint32_t end = seq + len;
+  for (uint32_t i = h.ofo_head; i != kNil && seq_lt(nodes_[i].seq, end); i = nodes_[i].next) {
+    const Node& n = nodes_[i];
+    const uint32_t lo = seq_gt(n.seq, seq) ? n.seq : seq;
+    const uint32_t hi = seq_lt(n.seq + n.len, end) ? n.seq + n.len : end;
+    if (!same_bytes(m, off + (lo - seq), n, lo - n.seq, hi - lo)) s_->overlap_conflicts.add(1);
+  }
 }
 
 void Reassembler::data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
@@ -204,6 +340,7 @@ void Reassembler::data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_
   }
   if (seq == h.next_seq) {
     s_->in_order.add(1);
+    if (h.ofo_head != kNil) check_in_order_overlap(h, m, off, seq, len);
     deliver(h, owner, dir, m, off, len);
     drain(h, owner, dir);
     return;
@@ -220,9 +357,14 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
   for (;;) {
     const bool over_dir = h.ofo_n + 1 > lim_.max_ofo_segments ||
                           uint64_t(h.ofo_bytes) + len > lim_.max_ofo_bytes;
-    const bool over_mem = mem_in_use_ + m->buf_len > lim_.memcap_bytes;
+    // What holding it may cost: a chunk for a small piece, else its mbuf.
+    const uint32_t cost = len <= kCollapseMax && !free_chunks_.empty() ? kChunk : m->buf_len;
+    const bool over_mem = mem_in_use_ + cost > lim_.memcap_bytes;
     if (!over_dir && !over_mem && free_head_ != kNil) break;
-    if (over_mem || free_head_ == kNil) s_->memcap_hits.add(1);
+    if (over_mem || free_head_ == kNil) {
+      s_->memcap_hits.add(1);
+      if (!over_dir && reclaim(h, now_ns)) continue;
+    }
     if (!h.seq_known) return false;  // picking up: the caller settles first
     if (h.ofo_head == kNil) {
       // Nothing of ours to give back: the worker is full of other flows'
@@ -263,7 +405,7 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
       }
       if (seq_ge(seq, c.seq)) {
         const uint32_t ov = std::min<uint32_t>(len, cend - seq);
-        if (!same_bytes(m, off, c.m, c.off + (seq - c.seq), ov)) s_->overlap_conflicts.add(1);
+        if (!same_bytes(m, off, c, seq - c.seq, ov)) s_->overlap_conflicts.add(1);
         seq += ov;
         off += ov;
         len -= ov;
@@ -273,14 +415,32 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
       }
       piece = std::min<uint32_t>(len, c.seq - seq);
     }
-    const uint32_t idx = alloc_node();
+    if (const uint32_t into = collapse(h, prev, cur, m, off, seq, piece, owner, dir); into != kNil) {
+      if (into == cur) {
+        prev = cur;
+        cur = nodes_[cur].next;
+      } else {
+        prev = into;
+      }
+      queued = true;
+      seq += piece;
+      off += piece;
+      len -= piece;
+      continue;
+    }
+    const uint32_t idx = alloc_node(h, owner, dir);
     if (idx == kNil) {
       s_->ofo_dropped.add(1);
       dropped = true;
       break;
     }
     for (rte_mbuf* s = m; s; s = s->next) rte_mbuf_refcnt_update(s, 1);
-    nodes_[idx] = Node{m, seq, piece, off, cur};
+    Node& n = nodes_[idx];
+    n.m = m;
+    n.seq = seq;
+    n.len = piece;
+    n.off = off;
+    n.next = cur;
     if (prev == kNil)
       h.ofo_head = idx;
     else

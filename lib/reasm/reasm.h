@@ -24,6 +24,20 @@
  *  - Mid-stream pickup (no SYN): the first pickup_segments data segments are
  *    held, then the stream starts at the lowest of them; in captures the
  *    first segment seen is often a later one (reordering, retransmission).
+ *  - Small segments (up to kCollapseMax bytes) are copied into 2 KiB chunks
+ *    of the reassembler's own, and adjacent ones share a chunk (Linux's
+ *    tcp_collapse_ofo_queue, counted as ofo_collapsed): held data costs
+ *    what its bytes cost, so 2,000 one-byte segments in any order take one
+ *    node and one chunk, not 2,000 mbufs and the direction's node limit.
+ *  - Memcap pressure reclaims the oldest held data first, from streams
+ *    seen without a handshake before those with one (ofo_reclaimed): one
+ *    source cannot pin the memcap against everyone else. Reclaiming
+ *    declares that stream's first hole, as its own limits would.
+ *  - An in-order segment that overlaps held bytes is compared with them;
+ *    a difference is an overlap conflict like any other.
+ *  - Bytes of a declared hole that the receiver had acknowledged were
+ *    sent but never captured: capture loss (capture_loss_bytes, as Zeek's
+ *    capture_loss counts ACKs for data not seen).
  *
  * Thread: one Reassembler per worker; not thread-safe. Allocates only in
  * the constructor (the OFO node pool); the fast path never allocates.
@@ -75,6 +89,9 @@ struct Stats {
   core::Counter retransmits;       // segments wholly or partly already delivered
   core::Counter keepalives;        // 0/1-byte segments one below the next expected byte
   core::Counter memcap_hits;
+  core::Counter ofo_collapsed;     // small segments copied into a shared chunk
+  core::Counter ofo_reclaimed;     // held segments released for another stream (memcap: oldest first)
+  core::Counter capture_loss_bytes; // hole bytes the receiver acknowledged: sent, never captured
   core::Counter ofo_bytes_in_use;  // gauge: payload bytes held
   core::Counter ofo_mbufs_in_use;  // gauge: mbufs held
   core::Counter ofo_mem_in_use;    // gauge: mbuf buffer bytes held (what memcap limits)
@@ -104,6 +121,16 @@ struct HalfStream {
   uint64_t ack_hole_since_ns = 0;
 };
 
+/* Bytes of a hole of `len` bytes starting at h.next_seq that the peer had
+ * acknowledged: sent, but never in the capture. An ACK more than 1 GiB
+ * ahead is garbage, not evidence. */
+inline uint32_t acked_in_hole(const HalfStream& h, uint32_t len) noexcept {
+  if (!h.ack_known || !seq_gt(h.peer_ack, h.next_seq)) return 0;
+  const uint32_t ahead = h.peer_ack - h.next_seq;
+  if (ahead >= (1u << 30)) return 0;
+  return ahead < len ? ahead : len;
+}
+
 /* What reassembly feeds. `owner` is opaque (the flow record). */
 struct Consumer {
   void* ctx = nullptr;
@@ -113,8 +140,12 @@ struct Consumer {
 
 class Reassembler {
  public:
-  /* `nodes`: the most segments held at once by this worker. */
-  Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s);
+  static constexpr uint32_t kChunk = 2048;        // copy chunk bytes
+  static constexpr uint32_t kCollapseMax = 512;   // segments this small are copied
+
+  /* `nodes`: the most segments held at once by this worker; `chunks`: copy
+   * chunks (0: nodes / 16). */
+  Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s, uint32_t chunks = 0);
   ~Reassembler();
   Reassembler(const Reassembler&) = delete;
   Reassembler& operator=(const Reassembler&) = delete;
@@ -144,13 +175,22 @@ class Reassembler {
   const Limits& limits() const noexcept { return lim_; }
 
  private:
+  /* A held run of bytes: in an mbuf (by reference), or, with m == nullptr,
+   * copied into chunk `off`. Nodes are also on one of two age lists (by
+   * whether their stream saw its SYN), oldest first, for reclaiming. */
   struct Node {
     rte_mbuf* m;
     uint32_t seq;
     uint32_t len;
     uint32_t off;
     uint32_t next;
+    uint32_t older, newer;  // age list links
+    uint8_t list;           // which age list: 1 no handshake, 0 handshake
+    uint8_t dir;
+    HalfStream* h;          // the stream holding it
+    void* owner;
   };
+  static constexpr uint32_t kNoChunk = UINT32_MAX;
 
   void deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
                uint32_t len) noexcept;
@@ -162,15 +202,25 @@ class Reassembler {
   bool insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off, uint32_t seq,
                   uint32_t len, uint64_t now_ns) noexcept;
   void release(uint32_t idx) noexcept;
-  uint32_t alloc_node() noexcept;
-  bool same_bytes(const rte_mbuf* a, uint32_t aoff, const rte_mbuf* b, uint32_t boff,
+  uint32_t alloc_node(HalfStream& h, void* owner, int dir) noexcept;
+  bool same_bytes(const rte_mbuf* a, uint32_t aoff, const Node& b, uint32_t at,
                   uint32_t len) const noexcept;
+  const uint8_t* node_bytes(const Node& n, uint32_t at, uint32_t len, uint8_t* buf) const noexcept;
+  uint8_t* chunk(uint32_t i) const noexcept { return chunks_.get() + size_t(i) * kChunk; }
+  uint32_t collapse(HalfStream& h, uint32_t prev, uint32_t cur, rte_mbuf* m, uint32_t off,
+                    uint32_t seq, uint32_t piece, void* owner, int dir) noexcept;
+  bool reclaim(HalfStream& self, uint64_t now_ns) noexcept;
+  void check_in_order_overlap(const HalfStream& h, rte_mbuf* m, uint32_t off, uint32_t seq,
+                              uint32_t len) noexcept;
 
   Limits lim_;
   Consumer c_;
   Stats* s_;
   std::vector<Node> nodes_;
   uint32_t free_head_ = kNil;
+  uint32_t oldest_[2] = {kNil, kNil}, newest_[2] = {kNil, kNil};
+  std::unique_ptr<uint8_t[]> chunks_;   // uninitialised: pages are touched when used
+  std::vector<uint32_t> free_chunks_;
   uint64_t mem_in_use_ = 0;
   uint64_t bytes_in_use_ = 0;
   uint64_t mbufs_in_use_ = 0;

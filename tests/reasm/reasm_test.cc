@@ -173,20 +173,21 @@ TEST_F(ReasmTest, SegmentCapDeclaresHoleWithoutZeroFill) {
   Reassembler r(lim, 64, consumer(sink), &st);
   HalfStream h;
   r.syn(h, 5000);
-  const std::string data = stream_of(20 * 100);
-  auto segs = cut(data.size(), 100);
+  // Segments too large to collapse into a shared chunk: one node each.
+  const std::string data = stream_of(20 * 600);
+  auto segs = cut(data.size(), 600);
   // Segment 0 never arrives; 1..19 do.
   std::vector<Seg> tail(segs.begin() + 1, segs.end());
   feed(r, h, data, tail, 5000);
   ASSERT_EQ(sink.gaps.size(), 1u);
-  EXPECT_EQ(sink.gaps[0], 100u);
+  EXPECT_EQ(sink.gaps[0], 600u);
   EXPECT_EQ(sink.gap_at[0], 0u);
-  EXPECT_EQ(sink.bytes, data.substr(100)) << "bytes after the hole, none invented";
-  EXPECT_EQ(h.gap_bytes, 100u);
+  EXPECT_EQ(sink.bytes, data.substr(600)) << "bytes after the hole, none invented";
+  EXPECT_EQ(h.gap_bytes, 600u);
   EXPECT_GT(st.ofo_pruned.get(), 0u);
   // The late original is old news now.
   feed(r, h, data, {segs[0]}, 5000);
-  EXPECT_EQ(sink.bytes.size(), data.size() - 100);
+  EXPECT_EQ(sink.bytes.size(), data.size() - 600);
 }
 
 TEST_F(ReasmTest, ByteCapDeclaresHole) {
@@ -351,6 +352,101 @@ TEST_F(ReasmTest, MemcapPressureStaysWithinCap) {
     EXPECT_GE(gap_bytes, uint64_t(kStreams) * 100);
   }
   EXPECT_EQ(avail(), before) << "mbuf references leaked";
+}
+
+// Tiny segments in reverse order (2,000 of one byte, then the first): the
+// node limit counts held runs, not segments, so nothing is declared lost
+// and every byte arrives, none counted as a retransmission.
+TEST_F(ReasmTest, TinySegmentsInReverseCollapseAndAllArrive) {
+  const unsigned before = avail();
+  reasm::Stats st;
+  Sink sink;
+  Limits lim;  // 1024 nodes per direction
+  {
+    Reassembler r(lim, 4096, consumer(sink), &st);
+    HalfStream h;
+    r.syn(h, 77);
+    const std::string data = stream_of(2001);
+    std::vector<Seg> segs;
+    for (uint32_t o = 2000; o >= 1; o--) segs.push_back({o, 1});
+    segs.push_back({0, 1});
+    feed(r, h, data, segs, 77);
+    EXPECT_EQ(sink.bytes, data);
+    EXPECT_TRUE(sink.gaps.empty());
+    EXPECT_EQ(st.retransmits.get(), 0u);
+    EXPECT_GT(st.ofo_collapsed.get(), 1900u);
+    EXPECT_EQ(st.ofo_mem_in_use.get(), 0u);
+    EXPECT_EQ(st.ofo_mem_peak.get(), uint64_t(Reassembler::kChunk)) << "2,000 bytes held in one chunk";
+  }
+  EXPECT_EQ(avail(), before);
+}
+
+// One stream seen without a handshake holds many tiny segments past a hole;
+// a well-behaved stream that arrives later still gets its out-of-order data
+// held: the memcap is reclaimed from the older, unhandshaken stream first.
+TEST_F(ReasmTest, MemcapReclaimsOldestUnhandshakenStreamFirst) {
+  const unsigned before = avail();
+  reasm::Stats st;
+  Sink sink;
+  Limits lim;
+  lim.memcap_bytes = 64 * Reassembler::kChunk;
+  lim.pickup_segments = 1u << 30;  // keep picking up: hold everything
+  {
+    Reassembler r(lim, 1u << 16, consumer(sink), &st);
+    HalfStream flood, good;
+    const std::string junk = stream_of(200000, 3);
+    // 31,000 one-byte segments, every other byte, no SYN.
+    for (uint32_t i = 0; i < 31000; i++) {
+      rte_mbuf* m = loomtest::mbuf_of(reinterpret_cast<const uint8_t*>(junk.data()) + 2 * i, 1);
+      r.data(flood, nullptr, 1, m, 0, 1000 + 2 * i, 1, i);
+      rte_pktmbuf_free(m);
+    }
+    EXPECT_LE(st.ofo_mem_in_use.get(), lim.memcap_bytes);
+    r.syn(good, 5);
+    const std::string data = stream_of(30 * 1000, 4);
+    auto segs = cut(data.size(), 1000);
+    std::rotate(segs.begin(), segs.begin() + 1, segs.end());  // first segment last
+    const uint64_t reclaimed0 = st.ofo_reclaimed.get();
+    feed(r, good, data, segs, 5, 40000);
+    EXPECT_EQ(good.gaps, 0u) << "the handshaken stream kept its held data";
+    EXPECT_EQ(good.delivered, data.size());
+    EXPECT_GT(st.ofo_reclaimed.get(), reclaimed0);
+    r.flush(flood, nullptr, 1);
+    r.flush(good, nullptr, 0);
+    EXPECT_EQ(st.ofo_mem_in_use.get(), 0u);
+  }
+  EXPECT_EQ(avail(), before);
+}
+
+// A hole the receiver acknowledged is capture loss; one it did not is not.
+TEST_F(ReasmTest, AckedHoleIsCaptureLoss) {
+  reasm::Stats st;
+  Sink sink;
+  Limits lim;
+  Reassembler r(lim, 64, consumer(sink), &st);
+  HalfStream h;
+  r.syn(h, 0);
+  const std::string data = stream_of(3000);
+  feed(r, h, data, {{1000, 1000}}, 0);
+  r.ack(h, nullptr, 0, 1 + 500, 1);  // the receiver has the first 500 bytes
+  r.flush(h, nullptr, 0);
+  EXPECT_EQ(h.gap_bytes, 1000u);
+  EXPECT_EQ(st.capture_loss_bytes.get(), 500u);
+}
+
+// An in-order copy that differs from bytes already held is a conflict.
+TEST_F(ReasmTest, InOrderCopyDifferingFromHeldBytesIsAConflict) {
+  reasm::Stats st;
+  Sink sink;
+  Reassembler r(Limits{}, 64, consumer(sink), &st);
+  HalfStream h;
+  r.syn(h, 0);
+  std::string a = stream_of(2000), b = a;
+  b[1500] ^= 1;
+  feed(r, h, a, {{1000, 1000}}, 0);  // held
+  feed(r, h, b, {{0, 2000}}, 0);     // in order, overlapping it, one byte off
+  EXPECT_EQ(st.overlap_conflicts.get(), 1u);
+  EXPECT_EQ(sink.bytes, b);
 }
 
 }  // namespace
