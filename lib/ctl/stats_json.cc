@@ -50,11 +50,6 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
     for (const inspect::Stage* s : st) v += s->pkt_stats.malformed[m].get();
     fn(ctx, "malformed", pkt::kMalformedNames[m], v);
   }
-#define FLOW(f) fn(ctx, "flows", #f, sum([](const inspect::Stage& s) -> auto& { return s.flow_stats.f; }))
-  FLOW(active); FLOW(inserts); FLOW(ended_fin); FLOW(ended_rst); FLOW(evicted_timeout);
-  FLOW(evicted_full); FLOW(reused); FLOW(ended_at_stop); FLOW(table_full_drops);
-  FLOW(wrong_core);
-#undef FLOW
   // Libraries whose counters come from a counters.def list: walk it.
   auto walk = [&](const char* block, auto get) {
     using S = std::remove_cvref_t<decltype(get(*static_cast<const inspect::Stage*>(nullptr)))>;
@@ -72,14 +67,9 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
     }
     for (size_t i = 0; i < v.size(); i++) fn(ctx, block, names[i], v[i]);
   };
+  walk("flows", [](const inspect::Stage& s) -> const flow::TableStats& { return s.flow_stats; });
   walk("tcp", [](const inspect::Stage& s) -> const tcp::Stats& { return s.tcp_stats; });
-#define REASM(f) fn(ctx, "reasm", #f, sum([](const inspect::Stage& s) -> auto& { return s.reasm_stats.f; }))
-  REASM(segments); REASM(in_order); REASM(bytes_delivered); REASM(ofo_queued); REASM(ofo_dropped);
-  REASM(ofo_pruned); REASM(gaps); REASM(gap_bytes); REASM(overlap_conflicts); REASM(retransmits);
-  REASM(keepalives); REASM(memcap_hits); REASM(ofo_collapsed); REASM(ofo_reclaimed);
-  REASM(capture_loss_bytes); REASM(ofo_bytes_in_use); REASM(ofo_mbufs_in_use);
-  REASM(ofo_mem_in_use); REASM(ofo_bytes_peak); REASM(ofo_mbufs_peak); REASM(ofo_mem_peak);
-#undef REASM
+  walk("reasm", [](const inspect::Stage& s) -> const reasm::Stats& { return s.reasm_stats; });
 #define HTTP(f) fn(ctx, "http", #f, sum([](const inspect::Stage& s) -> auto& { return s.http_stats.f; }))
   HTTP(requests); HTTP(responses); HTTP(interim); HTTP(incomplete); HTTP(after_gap);
   HTTP(resyncs); HTTP(resync_skipped); HTTP(parse_errors); HTTP(upgrades);

@@ -391,6 +391,16 @@ int cmd_drops(const char*, const char*, rte_tel_data* d) {
   for (size_t i = 0; i < pkt::kNumMalformed; i++)
     rte_tel_data_add_dict_string(d, (std::string("malformed_") + pkt::kMalformedNames[i]).c_str(),
                                  pkt::kMalformedHelp[i]);
+  // And every counter a counters.def lists, under the key telemetry and
+  // stats.json give it ("<block>_<name>").
+  auto explain = [d](const char* block, const auto& stats) {
+    stats.visit([&](const char* name, core::CounterKind, const char* help, const core::Counter&) {
+      rte_tel_data_add_dict_string(d, (std::string(block) + "_" + name).c_str(), help);
+    });
+  };
+  explain("flows", flow::TableStats{});
+  explain("tcp", tcp::Stats{});
+  explain("reasm", reasm::Stats{});
   return 0;
 }
 
@@ -541,7 +551,7 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/http", cmd_http, "HTTP messages, resyncs, parse errors. Param: worker id."},
       {"/loom/top_flows", cmd_top_flows, "Flows by bytes, 10 per page. Param: page (0..)."},
       {"/loom/flow", cmd_flow, "Flows of one endpoint. Param: addr:port, [v6]:port, addr."},
-      {"/loom/drops", cmd_drops, "Every drop and malformed counter with its meaning."},
+      {"/loom/drops", cmd_drops, "Drop, malformed, flow, TCP and reassembly counters with their meaning."},
       {"/loom/collectors", cmd_collectors, "Mirror collectors: RTTs, probes, choice, switches."},
       {"/loom/latency", cmd_latency, "Relay hold RX to TX: p50/p99/p99.9. Param: worker id."},
       {"/loom/rules", cmd_rules, "Rules: generation, reloads, hits per rule. Param: page."},

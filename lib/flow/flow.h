@@ -36,7 +36,7 @@
 #include <cstring>
 
 
-#include "core/counter.h"
+#include "core/counters.h"
 #include "pkt/parse.h"
 #include "reasm/reasm.h"
 
@@ -137,12 +137,15 @@ struct TableConfig {
 };
 
 struct TableStats {
-  core::Counter active;          // gauge
-  core::Counter inserts;
-  core::Counter ended_fin, ended_rst, evicted_timeout, evicted_full, reused;
-  core::Counter ended_at_stop;   // still open at capture end or shutdown
-  core::Counter table_full_drops;
-  core::Counter wrong_core;      // packets of flows RSS maps to another worker
+#define LOOM_COUNTER LOOM_COUNTER_FIELD
+#include "flow/counters.def"
+#undef LOOM_COUNTER
+  template <class F>
+  void visit(F&& f) const {
+#define LOOM_COUNTER LOOM_COUNTER_VISIT
+#include "flow/counters.def"
+#undef LOOM_COUNTER
+  }
 };
 
 class Table {

@@ -50,7 +50,7 @@
 
 #include <rte_mbuf.h>
 
-#include "core/counter.h"
+#include "core/counters.h"
 
 namespace reasm {
 
@@ -75,29 +75,18 @@ struct Limits {
   uint32_t pickup_segments = 32;
 };
 
-/* Per-worker counters; names follow Linux's TcpExt where one exists. */
+/* Per-worker counters (reasm/counters.def); names follow Linux's TcpExt
+ * where one exists. */
 struct Stats {
-  core::Counter segments;          // data-bearing segments seen
-  core::Counter in_order;          // delivered on arrival
-  core::Counter bytes_delivered;
-  core::Counter ofo_queued;        // TCPOFOQueue
-  core::Counter ofo_dropped;       // TCPOFODrop: no room, not even after pruning
-  core::Counter ofo_pruned;        // TCPOFOMerge/prune: held segments released by a declared hole
-  core::Counter gaps;
-  core::Counter gap_bytes;
-  core::Counter overlap_conflicts; // overlapping copies with different bytes
-  core::Counter retransmits;       // segments wholly or partly already delivered
-  core::Counter keepalives;        // 0/1-byte segments one below the next expected byte
-  core::Counter memcap_hits;
-  core::Counter ofo_collapsed;     // small segments copied into a shared chunk
-  core::Counter ofo_reclaimed;     // held segments released for another stream (memcap: oldest first)
-  core::Counter capture_loss_bytes; // hole bytes the receiver acknowledged: sent, never captured
-  core::Counter ofo_bytes_in_use;  // gauge: payload bytes held
-  core::Counter ofo_mbufs_in_use;  // gauge: mbufs held
-  core::Counter ofo_mem_in_use;    // gauge: mbuf buffer bytes held (what memcap limits)
-  core::Counter ofo_bytes_peak;    // the most each gauge above has been (per worker;
-  core::Counter ofo_mbufs_peak;    //   a sum over workers bounds the process's peak)
-  core::Counter ofo_mem_peak;
+#define LOOM_COUNTER LOOM_COUNTER_FIELD
+#include "reasm/counters.def"
+#undef LOOM_COUNTER
+  template <class F>
+  void visit(F&& f) const {
+#define LOOM_COUNTER LOOM_COUNTER_VISIT
+#include "reasm/counters.def"
+#undef LOOM_COUNTER
+  }
 };
 
 struct HalfStream {

@@ -124,6 +124,7 @@ TEST(Json, StreamRecord) {
   r.end = uint8_t(flow::End::kFin);
   r.gaps = 2;
   r.gap_bytes = 1460;
+  r.capture_loss = 730;
   r.generation = 9;
   r.bytes = 99999;
   r.first_ts_ns = 1;
@@ -133,7 +134,7 @@ TEST(Json, StreamRecord) {
   EXPECT_EQ(inspect::record_json(r),
             R"({"src":"192.168.200.255:80","dst":"10.0.0.1:40000","dir":"s2c","bytes":99999,)"
             R"("sha256":"fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0",)"
-            R"("gaps":2,"gap_bytes":1460,"first_ts_ns":1,"last_ts_ns":2,"packets":70,"end":"fin",)"
+            R"("gaps":2,"gap_bytes":1460,"capture_loss":730,"first_ts_ns":1,"last_ts_ns":2,"packets":70,"end":"fin",)"
             R"("client_inferred":true,"connection":9,"vlan":0})"
             "\n");
 }
