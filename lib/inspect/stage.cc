@@ -523,6 +523,10 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     }
     reasm_->syn(h, seq);
     seq += 1;  // data on a SYN starts after it
+    // A SYN-ACK acknowledges the client's ISN: the client's stream starts
+    // there, at a message boundary, even when its SYN went uncaptured.
+    reasm::HalfStream& c = f.hs[1 - dir];
+    if ((fl & kAck) && !c.syn_seen && !c.seq_known) reasm_->syn(c, p.ack - 1);
   }
   if (f.rules == flow::kRulesUnjudged) judge_flow(f);
   if (cfg_.pcap) pcap_packet(f, m, ts);

@@ -167,4 +167,17 @@ TEST_F(TrackTest, LateDuplicateSynAfterTheCloseOpensNothing) {
   EXPECT_EQ(st->tcp_stats.syn_stale.get(), 1u);
 }
 
+TEST_F(TrackTest, SynAckAloneFixesBothStreamsStarts) {
+  auto st = make(config());
+  // The client's SYN was never captured; its SYN-ACK says where both start.
+  send(*st, {frame(srv, cli, 500, 101, SYN | ACK), frame(cli, srv, 101, 501, ACK),
+             frame(cli, srv, 101, 501, PSH | ACK, "GET /a HTTP/1.1\r\n\r\n")});
+  EXPECT_EQ(st->reasm_stats.in_order.get(), 1u) << "delivered on arrival, not held for pickup";
+  auto r = finish(*st);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[0].c2s);
+  EXPECT_FALSE(r[0].client_inferred);
+  EXPECT_EQ(r[0].bytes, 19u);
+}
+
 }  // namespace
