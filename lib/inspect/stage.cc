@@ -20,23 +20,15 @@
 
 namespace inspect {
 
-namespace {
-
 using tcp::kAck, tcp::kFin, tcp::kRst, tcp::kSyn;
-
-uint32_t pow2_at_least(uint32_t n) {
-  uint32_t p = 1;
-  while (p < n) p <<= 1;
-  return p;
-}
-
-}  // namespace
 
 Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
     : cfg_(cfg), worker_(worker), rss_(std::move(rss)), steer_(cfg.steering),
       mirror_tmpl_(cfg.mirror.tmpl) {
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &Stage::on_end, this,
                                          &flow_stats, &Stage::on_visit);
+  waiting_.lossless = cfg.lossless;
+  waiting_.grown = &stats.pool_grown;
   reasm::Consumer c;
   c.ctx = this;
   c.data = &Stage::on_data;
@@ -48,8 +40,8 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     if (!sides_)
       throw std::runtime_error("cannot allocate stream fingerprints for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
-    streams_.dropped = &stats.records_dropped;
-    make_channel(streams_, "streams", sizeof(StreamRecord), socket, cfg.record_ring);
+    streams_.open("loom_streams_" + std::to_string(worker), sizeof(StreamRecord), socket,
+                  cfg.record_ring, &waiting_, &stats.records_dropped);
   }
   if (cfg.http) {
     conns_ = static_cast<http::Conn*>(core::mem::zalloc(
@@ -57,23 +49,13 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     if (!conns_)
       throw std::runtime_error("cannot allocate HTTP parser state for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
-    messages_.dropped = &http_stats.records_dropped;
-    messages_.caller_counts = true;
-    make_channel(messages_, "msgs", sizeof(http::Message), socket, cfg.record_ring);
+    messages_.open("loom_msgs_" + std::to_string(worker), sizeof(http::Message), socket,
+                   cfg.record_ring, &waiting_, &http_stats.records_dropped);
+    messages_.caller_counts();
     if (cfg.raw_bytes && cfg.raw_buffers) {
-      raw_.dropped = &http_stats.raw_dropped;
-      raw_.caller_counts = true;
-      raw_.elt_size = cfg.raw_bytes;
-      raw_.chunk = cfg.raw_buffers;
-      raw_.socket = socket;
-      raw_.pool = core::mem::pool_create(("loom_raw_" + std::to_string(worker)).c_str(),
-                                         cfg.raw_buffers, cfg.raw_bytes, 0, socket);
-      raw_.capacity = cfg.raw_buffers;
-      if (!raw_.pool)
-        throw std::runtime_error("cannot allocate " + std::to_string(cfg.raw_buffers) +
-                                 " capture buffers of " + std::to_string(cfg.raw_bytes) +
-                                 " bytes for worker " + std::to_string(worker) +
-                                 "; lower http.capture_buffers or raise eal.memory_mb");
+      raw_.open_pool("loom_raw_" + std::to_string(worker), cfg.raw_bytes, socket, cfg.raw_buffers,
+                     &waiting_, &http_stats.raw_dropped);
+      raw_.caller_counts();
     }
     http::Sink sink;
     sink.ctx = this;
@@ -81,34 +63,30 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     // count, but make none; a lossless worker would otherwise wait forever.
     if (cfg.http_records) sink.alloc = [](void* self) {
       auto* s = static_cast<Stage*>(self);
-      return static_cast<http::Message*>(s->take(s->messages_));
+      return static_cast<http::Message*>(s->messages_.take());
     };
     sink.emit = [](void* self, http::Message* m) {
       auto* s = static_cast<Stage*>(self);
       uint8_t* raw = m->raw;
-      const bool ok = s->push(s->messages_, m);
+      const bool ok = s->messages_.push(m);
       if (raw) {
-        s->raw_.held--;  // travels with its record now, or goes back
+        s->raw_.handed_on();  // travels with its record now, or goes back
         if (!ok) put(raw);
       }
     };
-    if (raw_.pool && cfg.http_records) {
+    if (raw_.open() && cfg.http_records) {
       sink.raw_cap = cfg.raw_bytes;
       sink.alloc_raw = [](void* self) {
         // No record of a message may differ between two offline runs, so
         // offline waits for a buffer like for a record; live goes without.
         auto* s = static_cast<Stage*>(self);
-        return static_cast<uint8_t*>(s->take(s->raw_));
+        return static_cast<uint8_t*>(s->raw_.take());
       };
     }
     sink.release = [](void* self, http::Message* m) {
       auto* s = static_cast<Stage*>(self);
-      if (m->raw) {
-        s->raw_.held--;
-        put(m->raw);
-      }
-      s->messages_.held--;
-      put(m);
+      if (m->raw) s->raw_.put_back(m->raw);
+      s->messages_.put_back(m);
     };
     // Records no file reads (made for the rules and packets.pcap's
     // selection) go back as soon as they are judged.
@@ -117,8 +95,8 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     framer_->set_rules({this, &Stage::on_message, &Stage::describe});
   }
   if (cfg.pcap) {
-    packets_.dropped = &stats.pcap_dropped;
-    make_channel(packets_, "pkts", sizeof(PacketRecord) + cfg.pcap_snaplen, socket, cfg.pcap_ring);
+    packets_.open("loom_pkts_" + std::to_string(worker), sizeof(PacketRecord) + cfg.pcap_snaplen,
+                  socket, cfg.pcap_ring, &waiting_, &stats.pcap_dropped);
     lb_stride_ = RTE_ALIGN_CEIL(sizeof(Lookback) + cfg.pcap_snaplen, 64);
     if (cfg.pcap_lookback) {
       lookback_ = static_cast<uint8_t*>(
@@ -141,94 +119,6 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   ns_per_tsc_ = 1e9 / double(rte_get_tsc_hz());
 }
 
-void Stage::make_channel(Channel& ch, const char* what, size_t size, int socket, uint32_t records) {
-  const std::string name = std::string("loom_") + what + "_" + std::to_string(worker_);
-  const uint32_t n = pow2_at_least(records);
-  ch.ring = rte_ring_create(name.c_str(), n, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ch.pool = core::mem::pool_create((name + "_pool").c_str(), n + 1023, unsigned(size), 0, socket);
-  ch.capacity = n + 1023;
-  ch.elt_size = uint32_t(size);
-  ch.chunk = ch.capacity;
-  ch.socket = socket;
-  if (!ch.ring || !ch.pool)
-    throw std::runtime_error("cannot allocate " + std::string(what) + " records for worker " +
-                             std::to_string(worker_) + ": " + rte_strerror(rte_errno) +
-                             "; raise eal.memory_mb");
-}
-
-/* Full pools and rings: the writer on the main lcore is behind. Live, the
- * record is dropped and counted (a worker never waits); offline, the worker
- * waits for the writer (nothing may be lost, and there is no line rate);
- * during finish() the main lcore is the producer and drains itself. */
-/* Offline waits for the sink, but not past a stop plus a few seconds: a
- * sink that died must not keep the process from ending. */
-bool Stage::give_up_waiting(uint64_t& since) noexcept {
-  if (!core::stop_requested()) return false;
-  const uint64_t now = rte_get_tsc_cycles();
-  if (!since) since = now;
-  return now - since > 5 * rte_get_tsc_hz();
-}
-
-void* Stage::take(Channel& ch) noexcept {
-  void* r = nullptr;
-  uint64_t since = 0;
-  while (rte_mempool_get(ch.pool, &r) != 0) {
-    if ((r = take_extra(ch))) break;
-    if (ch.held >= ch.capacity) {
-      // All of them are ours: waiting would never end. Offline grows
-      // instead (nothing may be lost there); live drops and counts.
-      if (cfg_.lossless && grow(ch) && (r = take_extra(ch))) break;
-      if (!ch.caller_counts) ch.dropped->add(1);
-      return nullptr;
-    }
-    if (drain_) {
-      drain_(drain_ctx_);
-    } else if (!cfg_.lossless || give_up_waiting(since)) {
-      if (!ch.caller_counts) ch.dropped->add(1);
-      return nullptr;
-    } else {
-      rte_pause();
-    }
-  }
-  ch.held++;
-  return r;
-}
-
-void* Stage::take_extra(Channel& ch) noexcept {
-  void* r = nullptr;
-  for (uint32_t i = ch.n_extra; i-- > 0;)
-    if (rte_mempool_get(ch.extra[i], &r) == 0) return r;
-  return nullptr;
-}
-
-bool Stage::grow(Channel& ch) noexcept {
-  if (ch.n_extra == Channel::kMaxExtra) return false;
-  const std::string name = std::string(ch.pool->name) + "_x" + std::to_string(ch.n_extra);
-  rte_mempool* mp = core::mem::pool_create(name.c_str(), ch.chunk, ch.elt_size, 0, ch.socket);
-  if (!mp) return false;  // out of memory: the element is dropped and counted
-  ch.extra[ch.n_extra++] = mp;
-  ch.capacity += ch.chunk;
-  stats.pool_grown.add(1);
-  return true;
-}
-
-bool Stage::push(Channel& ch, void* rec) noexcept {
-  uint64_t since = 0;
-  ch.held--;
-  while (rte_ring_sp_enqueue(ch.ring, rec) != 0) {
-    if (drain_) {
-      drain_(drain_ctx_);
-    } else if (!cfg_.lossless || give_up_waiting(since)) {
-      rte_mempool_put(ch.pool, rec);
-      ch.dropped->add(1);
-      return false;
-    } else {
-      rte_pause();
-    }
-  }
-  return true;
-}
-
 void Stage::release_message(void* self, void* message) {
   auto* m = static_cast<http::Message*>(message);
   (void)self;
@@ -244,11 +134,6 @@ Stage::~Stage() {
   core::mem::free(conns_);
   core::mem::free(lookback_);
   core::mem::free(lb_last_);
-  for (Channel* ch : {&streams_, &messages_, &raw_, &packets_}) {
-    rte_ring_free(ch->ring);
-    rte_mempool_free(ch->pool);
-    for (uint32_t i = 0; i < ch->n_extra; i++) rte_mempool_free(ch->extra[i]);
-  }
 }
 
 uint64_t Stage::tsc_clock() const noexcept {
@@ -614,7 +499,7 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
 }
 
 void Stage::emit(const flow::Flow& f, int dir) noexcept {
-  auto* r = static_cast<StreamRecord*>(take(streams_));
+  auto* r = static_cast<StreamRecord*>(streams_.take());
   if (!r) return;
   const bool known = f.flags & flow::kClientKnown;
   const int client = flow::client_side(f);
@@ -633,7 +518,7 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   r->first_ts_ns = s.first_ns;
   r->last_ts_ns = s.last_ns;
   s.sha.final(r->sha256);
-  push(streams_, r);
+  streams_.push(r);
   stats.records_emitted.add(1);
 }
 
@@ -653,7 +538,7 @@ Stage::Lookback& Stage::lookback_at(uint64_t seq) noexcept {
 
 void Stage::pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8_t* bytes,
                       uint32_t caplen) noexcept {
-  auto* r = static_cast<PacketRecord*>(take(packets_));
+  auto* r = static_cast<PacketRecord*>(packets_.take());
   if (!r) return;
   r->ts_ns = ts;
   r->wirelen = wirelen;
@@ -662,7 +547,7 @@ void Stage::pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const ui
     copy_head(m, caplen, r->data());
   else
     std::memcpy(r->data(), bytes, caplen);
-  if (push(packets_, r)) stats.pcap_packets.add(1);
+  if (packets_.push(r)) stats.pcap_packets.add(1);
 }
 
 void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
@@ -849,11 +734,11 @@ void Stage::on_gap(void* self, void* owner, int dir, uint32_t len) {
 }
 
 void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {
-  drain_ = drain;
-  drain_ctx_ = drain_ctx;
+  waiting_.drain = drain;
+  waiting_.drain_ctx = drain_ctx;
   table_->end_all(why, clock_ns_);
-  drain_ = nullptr;
-  drain_ctx_ = nullptr;
+  waiting_.drain = nullptr;
+  waiting_.drain_ctx = nullptr;
 }
 
 std::string pcap_file_header(uint32_t snaplen) {

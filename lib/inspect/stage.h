@@ -32,6 +32,7 @@
 
 #include "core/sha256.h"
 #include "core/worker.h"
+#include "inspect/channel.h"
 #include "flow/flow.h"
 #include "http/http.h"
 #include "match/match.h"
@@ -164,26 +165,26 @@ class Stage {
    * after the worker stopped; `drain` is called when the ring is full. */
   void finish(flow::End why, void (*drain)(void*), void* drain_ctx);
 
-  rte_ring* ring() const noexcept { return streams_.ring; }
-  rte_mempool* record_pool() const noexcept { return streams_.pool; }
-  rte_ring* message_ring() const noexcept { return messages_.ring; }
-  rte_mempool* message_pool() const noexcept { return messages_.pool; }
+  rte_ring* ring() const noexcept { return streams_.ring(); }
+  rte_mempool* record_pool() const noexcept { return streams_.pool(); }
+  rte_ring* message_ring() const noexcept { return messages_.ring(); }
+  rte_mempool* message_pool() const noexcept { return messages_.pool(); }
   /* Rules: the control path offers a set (or nullptr: none); the worker
    * takes it at its next poll and reports the generation it runs. Until
    * then the previous set must stay alive. */
   void offer_rules(const ActiveRules* r) noexcept { offered_.store(r, std::memory_order_release); }
   uint64_t rules_generation() const noexcept { return rules_seen_.load(std::memory_order_acquire); }
-  bool has_raw() const noexcept { return raw_.pool != nullptr; }
+  bool has_raw() const noexcept { return raw_.open(); }
   /* Collectors: where mirror copies go from the next burst on (nullptr:
    * nowhere yet). The target must outlive the stage's use of it. */
   void offer_collector(const CollectorTarget* t) noexcept {
     collector_offered_.store(t, std::memory_order_release);
   }
 
-  rte_ring* packet_ring() const noexcept { return packets_.ring; }
-  rte_mempool* packet_pool() const noexcept { return packets_.pool; }
+  rte_ring* packet_ring() const noexcept { return packets_.ring(); }
+  rte_mempool* packet_pool() const noexcept { return packets_.pool(); }
   /* Gives a record (or capture buffer) back to the pool it came from. */
-  static void put(void* obj) noexcept { rte_mempool_put(rte_mempool_from_obj(obj), obj); }
+  static void put(void* obj) noexcept { Channel::put(obj); }
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
@@ -212,36 +213,6 @@ class Stage {
   void start_connection(flow::Flow& f, uint64_t ts) noexcept;
   void renew(flow::Flow& f, uint64_t ts) noexcept;
   void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
-  /* A pool of records and the ring that carries them to the writer. */
-  struct Channel {
-    rte_ring* ring = nullptr;
-    rte_mempool* pool = nullptr;
-    core::Counter* dropped = nullptr;
-    // Elements the stage holds and has not passed on (messages waiting for
-    // their end or their response). When it holds them all, nothing can
-    // come back, so even a lossless worker must not wait.
-    uint32_t held = 0;
-    uint32_t capacity = 0;
-    // The framer counts what it could not get (take() must not count it
-    // again).
-    bool caller_counts = false;
-    // Offline: pools added when the stage itself holds every element (more
-    // messages open than the pool has), since nothing may be lost and no
-    // line rate is at stake. Elements go back to their own pool
-    // (rte_mempool_from_obj), so the sink need not know.
-    static constexpr uint32_t kMaxExtra = 64;
-    rte_mempool* extra[kMaxExtra] = {};
-    uint32_t n_extra = 0;
-    uint32_t elt_size = 0, chunk = 0;
-    int socket = 0;
-  };
-  bool grow(Channel& ch) noexcept;
-  void* take_extra(Channel& ch) noexcept;
-  bool give_up_waiting(uint64_t& since) noexcept;
-  void* take(Channel& ch) noexcept;              // nullptr: none free (dropped)
-  bool push(Channel& ch, void* rec) noexcept;    // false: full, dropped and counted
-  void make_channel(Channel& ch, const char* what, size_t size, int socket, uint32_t n);
-
   /* packets.pcap. A connection is selected once one of its messages is
    * exported (verdict other than skip) — or from its first packet when
    * HTTP framing is off. The decision comes after the packets that carried
@@ -312,8 +283,7 @@ class Stage {
   bool packet_clock_ = false;       // time comes from packets (capture replay)
   uint64_t tsc0_ = 0, wall0_ns_ = 0;
   double ns_per_tsc_ = 0;
-  void (*drain_)(void*) = nullptr;  // set during finish()
-  void* drain_ctx_ = nullptr;
+  Waiting waiting_;                 // what a full channel does (channel.h)
 };
 
 /* Formats a record as one streams.jsonl line, newline included. */
