@@ -97,16 +97,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   if (cfg.pcap) {
     packets_.open("loom_pkts_" + std::to_string(worker), sizeof(PacketRecord) + cfg.pcap_snaplen,
                   socket, cfg.pcap_ring, &waiting_, &stats.pcap_dropped);
-    lb_stride_ = RTE_ALIGN_CEIL(sizeof(Lookback) + cfg.pcap_snaplen, 64);
-    if (cfg.pcap_lookback) {
-      lookback_ = static_cast<uint8_t*>(
-          core::mem::zalloc("loom_lookback", lb_stride_ * cfg.pcap_lookback, socket));
-      lb_last_ = static_cast<uint64_t*>(core::mem::zalloc(
-          "loom_lookback_last", sizeof(uint64_t) * cfg.table.max_flows, socket));
-      if (!lookback_ || !lb_last_)
-        throw std::runtime_error("cannot allocate the pcap lookback of worker " +
-                                 std::to_string(worker) + "; lower outputs.pcap_lookback or raise eal.memory_mb");
-    }
+    if (cfg.pcap_lookback)
+      lookback_ = std::make_unique<Lookback>(cfg.pcap_lookback, cfg.pcap_snaplen,
+                                             cfg.table.max_flows, worker, socket);
   }
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
@@ -132,8 +125,6 @@ Stage::~Stage() {
   reasm_.reset();
   core::mem::free(sides_);
   core::mem::free(conns_);
-  core::mem::free(lookback_);
-  core::mem::free(lb_last_);
 }
 
 uint64_t Stage::tsc_clock() const noexcept {
@@ -357,7 +348,7 @@ uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
   if (conns_) conn(f)->started = conn(f)->exported = 0;
-  if (lb_last_) lb_last_[table_->index_of(f)] = 0;
+  if (lookback_) lookback_->reset(table_->index_of(f));
   if (sides_) {
     for (int d = 0; d < 2; d++) {
       Side& s = side(f, d);
@@ -532,9 +523,6 @@ void copy_head(const rte_mbuf* m, uint32_t n, uint8_t* dst) noexcept {
 
 }  // namespace
 
-Stage::Lookback& Stage::lookback_at(uint64_t seq) noexcept {
-  return *reinterpret_cast<Lookback*>(lookback_ + lb_stride_ * ((seq - 1) % cfg_.pcap_lookback));
-}
 
 void Stage::pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8_t* bytes,
                       uint32_t caplen) noexcept {
@@ -557,16 +545,7 @@ void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
     pcap_emit(ts, m->pkt_len, m, nullptr, caplen);
     return;
   }
-  if (!lookback_) return;
-  const uint32_t slot = table_->index_of(f);
-  Lookback& e = lookback_at(++lb_seq_);
-  e.seq = lb_seq_;
-  e.prev = lb_last_[slot];
-  e.ts_ns = ts;
-  e.caplen = caplen;
-  e.wirelen = m->pkt_len;
-  copy_head(m, caplen, e.data());
-  lb_last_[slot] = lb_seq_;
+  if (lookback_) lookback_->save(table_->index_of(f), m, ts);
 }
 
 void Stage::pcap_check(flow::Flow& f) noexcept {
@@ -576,28 +555,10 @@ void Stage::pcap_check(flow::Flow& f) noexcept {
 void Stage::pcap_select(flow::Flow& f) noexcept {
   f.flags |= flow::kPcap;
   if (!lookback_) return;
-  // Walk the connection's chain back while the ring still holds it,
-  // then emit oldest first.
-  const uint32_t slot = table_->index_of(f);
-  const uint64_t oldest = lb_seq_ > cfg_.pcap_lookback ? lb_seq_ - cfg_.pcap_lookback + 1 : 1;
-  // The chain starts afresh with each connection (start_connection), so
-  // an entry it reaches that is gone means packets lost to the pcap. The
-  // walk turns the links around as it goes (no memory of its own), then
-  // follows them forward.
-  uint64_t s = lb_last_[slot], next = 0;
-  while (s && s >= oldest && lookback_at(s).seq == s) {
-    Lookback& e = lookback_at(s);
-    const uint64_t prev = e.prev;
-    e.prev = next;
-    next = s;
-    s = prev;
-  }
-  if (s) stats.pcap_lookback_missed.add(1);
-  lb_last_[slot] = 0;
-  for (s = next; s; s = lookback_at(s).prev) {
-    Lookback& e = lookback_at(s);
-    pcap_emit(e.ts_ns, e.wirelen, nullptr, e.data(), e.caplen);
-  }
+  bool missed = false;
+  for (Lookback::Entry* e = lookback_->select(table_->index_of(f), &missed); e; e = lookback_->next(e))
+    pcap_emit(e->ts_ns, e->wirelen, nullptr, e->data(), e->caplen);
+  if (missed) stats.pcap_lookback_missed.add(1);
 }
 
 void Stage::take_rules() noexcept {

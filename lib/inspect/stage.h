@@ -33,6 +33,7 @@
 #include "core/sha256.h"
 #include "core/worker.h"
 #include "inspect/channel.h"
+#include "inspect/lookback.h"
 #include "flow/flow.h"
 #include "http/http.h"
 #include "match/match.h"
@@ -213,25 +214,14 @@ class Stage {
   void start_connection(flow::Flow& f, uint64_t ts) noexcept;
   void renew(flow::Flow& f, uint64_t ts) noexcept;
   void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
-  /* packets.pcap. A connection is selected once one of its messages is
-   * exported (verdict other than skip) — or from its first packet when
-   * HTTP framing is off. The decision comes after the packets that carried
-   * the message, so until then each packet is copied into a per-worker
-   * lookback ring, chained per flow slot; selecting walks the chain back
-   * and emits what the ring still holds, oldest first. */
-  struct Lookback {
-    uint64_t seq;         // 1 + position in the stream of saved packets; 0: empty
-    uint64_t prev;        // seq of the same connection's previous packet, 0: none
-    uint64_t ts_ns;
-    uint32_t caplen, wirelen;
-    uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }
-  };
+  /* packets.pcap: a connection is selected once one of its messages is
+   * exported (verdict other than skip), or from its first packet when HTTP
+   * framing is off; until then its packets wait in the lookback. */
   void pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept;
   void pcap_select(flow::Flow& f) noexcept;
   void pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8_t* bytes,
                  uint32_t caplen) noexcept;
   void pcap_check(flow::Flow& f) noexcept;  // selects f if its connection asks for it
-  Lookback& lookback_at(uint64_t seq) noexcept;
 
   void emit(const flow::Flow& f, int dir) noexcept;
   http::Conn* conn(const flow::Flow& f) noexcept;
@@ -258,10 +248,7 @@ class Stage {
   std::unique_ptr<reasm::Reassembler> reasm_;
   Side* sides_ = nullptr;           // 2 per flow slot, only with streams
   Channel streams_, messages_, raw_, packets_;
-  uint8_t* lookback_ = nullptr;     // pcap_lookback entries of lb_stride_ bytes
-  size_t lb_stride_ = 0;
-  uint64_t lb_seq_ = 0;             // packets saved so far
-  uint64_t* lb_last_ = nullptr;     // per flow slot: seq of its latest saved packet
+  std::unique_ptr<Lookback> lookback_;  // packets.pcap's late selection
   http::Conn* conns_ = nullptr;     // 1 per flow slot, only with http
   std::unique_ptr<http::Framer> framer_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
