@@ -19,7 +19,12 @@
 #     software, with the same results for what it tracks (steer_check.py),
 #   - with rules, export exactly the exchanges they select (rules_check.py)
 #     and mirror exactly the frames of the connections they select, in
-#     VXLAN, GRE and ERSPAN II (mirror_check.py).
+#     VXLAN, GRE and ERSPAN II (mirror_check.py),
+#   - follow what the endpoints did on crafted hostile TCP (tcp_hostile.py):
+#     forged/stale/unauthenticated RST, FIN and SYN, tiny reversed segments,
+#     a memcap flood, a client on a low port,
+#   - report capture loss equal to the oracle's hole bytes, and lose no
+#     message offline however many are open at once.
 # Usage: tests/offline/offline_test.sh [BUILD_DIR] [CORPUS_DIR]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -211,6 +216,25 @@ if [ -x "$gen" ]; then
         "$(jget "$tmp/small/stats.json" "sum(d['totals']['http'][k] for k in ('requests', 'responses', 'interim'))")" \
         "$(wc -l <"$tmp/small/messages.jsonl")"
   check "small pools: every exchange in http.gor" 12000 "$(grep -c '^[12] [0-9a-f]\{24\} ' "$tmp/small/http.gor")"
+fi
+
+# Hostile and odd TCP (tcp_hostile.py, scapy): forged, stale and
+# unauthenticated control packets do not end connections the endpoints
+# went on using; 2,000 reversed one-byte segments lose nothing; a flood
+# of handshake-less segments cannot pin the memcap against a good
+# connection; a client on port 53 is named by its request line.
+if /usr/bin/python3 -c 'import scapy' 2>/dev/null; then
+  $py "$here/tcp_hostile.py" make "$tmp/hostile.pcap" >"$tmp/hostile.expect.json"
+  printf 'mode = "offline"\n[reassembly]\nmemcap_mb = 8\n' >"$tmp/hostile.toml"
+  "$loom" --pcap "$tmp/hostile.pcap" --out "$tmp/hostile" --config "$tmp/hostile.toml" \
+    >"$tmp/hostile.log" 2>&1
+  check "hostile tcp: exit" 0 $?
+  while read -r verdict what; do
+    if [ "$verdict" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: hostile tcp: $what"; fi
+  done < <($py "$here/tcp_hostile.py" check "$tmp/hostile.expect.json" "$tmp/hostile" 2>&1 ||
+           echo "FAIL checker crashed")
+else
+  fail=$((fail + 1)); echo "FAIL: hostile tcp: python3-scapy missing"
 fi
 
 # A rule Hyperscan refuses stops the start-up, naming the rule and the
