@@ -107,6 +107,7 @@ void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
   while (h.ofo_head != kNil) {
     Node& n = nodes_[h.ofo_head];
     if (seq_gt(n.seq, h.next_seq)) break;  // still a hole before it
+    if (h.fin_seen && !seq_lt(n.seq, h.fin_seq)) break;  // past the FIN: wait for the ACK
     const uint32_t end = n.seq + n.len;
     if (seq_gt(end, h.next_seq)) {
       const uint32_t cut = h.next_seq - n.seq;
@@ -313,6 +314,16 @@ void Reassembler::data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_
       h.next_seq = seq;
     }
   }
+  if (h.fin_seen && seq_gt(seq + len, h.fin_seq)) {
+    // Bytes past the FIN: no TCP sends them after its real FIN, so either
+    // they are not the stream's or that FIN was not the sender's (forged,
+    // or dropped before the receiver). Held until the receiver's ACK says
+    // it took them (ack()); dropped at the end otherwise.
+    const uint32_t before = seq_lt(seq, h.fin_seq) ? h.fin_seq - seq : 0;
+    insert_ofo(h, owner, dir, m, off + before, seq + before, len - before, now_ns);
+    if (!before) return;
+    len = before;
+  }
   if (h.fin_done) {
     s_->retransmits.add(1);
     return;
@@ -494,6 +505,13 @@ void Reassembler::ack(HalfStream& h, void* owner, int dir, uint32_t a, uint64_t 
     h.peer_ack = a;
     h.ack_known = true;
   }
+  // The receiver took bytes past the FIN (the FIN itself takes one): it
+  // never got that FIN, and the stream goes on.
+  if (h.fin_seen && seq_gt(a, h.fin_seq + 1) && a - h.fin_seq < (1u << 30)) {
+    h.fin_seen = h.fin_done = false;
+    s_->fin_overrun.add(1);
+    drain(h, owner, dir);
+  }
   check_timers(h, owner, dir, now_ns);
 }
 
@@ -532,6 +550,7 @@ void Reassembler::check_timers(HalfStream& h, void* owner, int dir, uint64_t now
 
 void Reassembler::flush(HalfStream& h, void* owner, int dir) noexcept {
   settle_pickup(h, owner, dir);
+  if (h.fin_seen) drop_past_fin(h);  // nobody took them: not the stream's
   // Every iteration delivers at least the head node: declare_hole moves
   // next_seq to it (never past a FIN: drop_past_fin removed those).
   while (h.ofo_head != kNil) {

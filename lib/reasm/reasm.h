@@ -35,6 +35,11 @@
  *    declares that stream's first hole, as its own limits would.
  *  - An in-order segment that overlaps held bytes is compared with them;
  *    a difference is an overlap conflict like any other.
+ *  - A FIN ends its direction's stream. Data past it is held, not dropped:
+ *    no TCP sends past its own FIN, so if the receiver acknowledges that
+ *    data, the FIN was not the sender's (forged, or lost before the
+ *    receiver): it is forgotten (fin_overrun) and the stream goes on.
+ *    Held data past a FIN that nobody acknowledged is dropped at the end.
  *  - Bytes of a declared hole that the receiver had acknowledged were
  *    sent but never captured: capture loss (capture_loss_bytes, as Zeek's
  *    capture_loss counts ACKs for data not seen).

@@ -92,6 +92,10 @@ def scenarios():
     c = Conn(41004); c.handshake(); c.exchange("/a")
     c.pkt(True, "FA", c.cseq - 10, c.sseq)
     c.exchange("/b"); c.close(); out.append(("stale_fin", c, ["/a", "/b"]))
+    # A FIN at exactly the next byte, forged: the client goes on sending.
+    c = Conn(41008); c.handshake(); c.exchange("/a")
+    c.pkt(True, "FA", c.cseq, c.sseq)
+    c.exchange("/b"); c.close(); out.append(("forged_exact_fin", c, ["/a", "/b"]))
     # A SYN with a new ISN on the live connection (no SYN-ACK answers it).
     c = Conn(41005); c.handshake(); c.exchange("/a")
     c.pkt(True, "S", 777777, 0)

@@ -180,4 +180,13 @@ TEST_F(TrackTest, SynAckAloneFixesBothStreamsStarts) {
   EXPECT_EQ(r[0].bytes, 19u);
 }
 
+TEST_F(TrackTest, DataPastAForgedFinKeepsTheStream) {
+  auto st = make(config());
+  // A FIN at exactly the next byte (forged: the client goes on sending).
+  const StreamRecord c = run(*st, {frame(cli, srv, 120, 501, FIN | ACK)});
+  EXPECT_EQ(c.bytes, 38u) << "the request after the forged FIN is in the stream (the server acked it)";
+  EXPECT_EQ(st->reasm_stats.fin_overrun.get(), 1u);
+  EXPECT_EQ(flow::End(c.end), flow::End::kFin) << "the real FIN still ends it";
+}
+
 }  // namespace
