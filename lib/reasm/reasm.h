@@ -71,7 +71,7 @@ constexpr uint32_t kNil = 0;
 struct Limits {
   uint32_t max_ofo_segments = 1024;      // per direction
   uint32_t max_ofo_bytes = 4u << 20;     // payload bytes per direction
-  uint64_t memcap_bytes = 256ull << 20;  // mbuf buffer bytes held per worker
+  uint64_t memcap_bytes = 64ull << 20;   // buffer bytes held per worker (reassembly.memcap_mb)
   uint64_t gap_timeout_ns = 10'000'000'000ull;
   uint64_t ack_gap_timeout_ns = 1'000'000'000ull;
   // Mid-stream pickup (no SYN seen): hold this many data segments before
