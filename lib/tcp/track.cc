@@ -1,5 +1,7 @@
 #include "tcp/track.h"
 
+#include <rte_ip.h>
+
 #include "reasm/reasm.h"
 
 namespace tcp {
@@ -28,6 +30,30 @@ Options read_options(const rte_mbuf* m, const pkt::Parsed& p) noexcept {
     i += len;
   }
   return o;
+}
+
+bool bad_checksum(const rte_mbuf* m, const pkt::Parsed& p) noexcept {
+  const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t l4_len = uint32_t(p.payload_off - p.l4_off) + p.payload_len;
+  uint16_t phdr;
+  if (p.ip_version == 4) {
+    phdr = rte_ipv4_phdr_cksum(reinterpret_cast<const rte_ipv4_hdr*>(f + p.l3_off), 0);
+  } else {
+    // The pseudo-header's length is the upper-layer packet's: with
+    // extension headers in between, IPv6's payload length is not it.
+    if (p.l4_off != p.l3_off + 40) return false;
+    phdr = rte_ipv6_phdr_cksum(reinterpret_cast<const rte_ipv6_hdr*>(f + p.l3_off), 0);
+  }
+  const uint16_t field = uint16_t(f[p.l4_off + 16] << 8 | f[p.l4_off + 17]);
+  // Checksum offload on the capturing host leaves the pseudo-header sum in
+  // the field of what it sends (or nothing): unverifiable, not wrong.
+  if (field == 0 || field == rte_be_to_cpu_16(phdr)) return false;
+  uint32_t sum = 0;
+  if (rte_raw_cksum_mbuf(m, p.l4_off, l4_len, reinterpret_cast<uint16_t*>(&sum)) != 0) return false;
+  sum = (sum & 0xFFFF) + phdr;
+  sum = (sum & 0xFFFF) + (sum >> 16);
+  sum = (sum & 0xFFFF) + (sum >> 16);
+  return sum != 0xFFFF;
 }
 
 namespace {
@@ -151,6 +177,14 @@ Decision judge(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
     return track(fl);
   // Over and reported: only a SYN can matter now (a new connection).
   if ((f.flags & flow::kEnded) && !(fl & kSyn)) return track(fl);
+  // First of all, the receiver drops a segment whose checksum is wrong
+  // (the classic way to show a monitor a packet the endpoint never takes).
+  // Only control segments are checked: they are few, and they are what
+  // ends a connection.
+  if (bad_checksum(m, p)) {
+    s.bad_checksum.add(1);
+    return act(Act::kIgnore);
+  }
   if (fl & kRst) return judge_rst(f, dir, p, m, s);
   if (fl & kSyn) {
     Decision d = judge_syn(f, dir, p, m, s);

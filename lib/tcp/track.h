@@ -17,6 +17,9 @@
  * the receiver sent (either may lag: capture loss, ACKs not yet seen).
  *
  * Policy, with the counter each rejection moves (tcp/counters.def):
+ *  - A control segment whose TCP checksum is wrong is dropped by the
+ *    receiver, so it changes nothing (bad_checksum); a checksum left to
+ *    offload (zero, or the pseudo-header sum) is not judged wrong.
  *  - RST: ends the connection only at exactly the expected sequence
  *    (rst_accepted), or answering a SYN whose ISN it acknowledges. In
  *    window but not exact, or with nothing to check against, it is held
@@ -94,6 +97,11 @@ struct Options {
   bool md5 = false, ao = false;
 };
 Options read_options(const rte_mbuf* m, const pkt::Parsed& p) noexcept;
+
+/* The TCP checksum is wrong (the receiver would drop the segment). A zero
+ * field, or one holding only the pseudo-header sum (checksum offload on
+ * the capturing host), is unverifiable and not wrong. */
+bool bad_checksum(const rte_mbuf* m, const pkt::Parsed& p) noexcept;
 
 /* `dir` is the key side that sent the segment. */
 Decision judge(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,

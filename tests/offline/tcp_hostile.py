@@ -88,6 +88,11 @@ def scenarios():
     c = Conn(41003); c.handshake(); c.exchange("/a")
     c.pkt(False, "R", c.sseq, 0, opts=[("MD5", b"\xab" * 16), ("NOP", None), ("NOP", None)])
     c.exchange("/b"); c.close(); out.append(("md5_rst", c, ["/a", "/b"]))
+    # An exact RST with a wrong TCP checksum: the receiver drops it.
+    c = Conn(41009); c.handshake(); c.exchange("/a")
+    c.pkt(False, "R", c.sseq, 0)
+    c.pkts[-1][TCP].chksum = 0x1234
+    c.exchange("/b"); c.close(); out.append(("bad_checksum_rst", c, ["/a", "/b"]))
     # A stale FIN, below what the client already sent.
     c = Conn(41004); c.handshake(); c.exchange("/a")
     c.pkt(True, "FA", c.cseq - 10, c.sseq)
@@ -163,7 +168,7 @@ def make(path):
         expect["connections"][name] = {"client": f"{c.c}:{c.cp}", "uris": uris,
                                        "c2s_bytes": len(c.c2s),
                                        "c2s_sha256": hashlib.sha256(c.c2s).hexdigest()}
-    expect["tcp"] = {"rst_out_of_window": 1, "rst_bad_auth": 1, "fin_stale": 1, "syn_on_open": 1,
+    expect["tcp"] = {"bad_checksum": 1, "rst_out_of_window": 1, "rst_bad_auth": 1, "fin_stale": 1, "syn_on_open": 1,
                      "rst_held": 1, "rst_held_then_used": 1}
     print(json.dumps(expect))
 

@@ -189,4 +189,27 @@ TEST_F(TrackTest, DataPastAForgedFinKeepsTheStream) {
   EXPECT_EQ(flow::End(c.end), flow::End::kFin) << "the real FIN still ends it";
 }
 
+TEST_F(TrackTest, RstWithAWrongChecksumIsIgnoredAndARightOneEnds) {
+  for (bool right : {false, true}) {
+    SCOPED_TRACE(right ? "right checksum" : "wrong checksum");
+    auto st = make(config());
+    auto rst = frame(srv, cli, 501, 0, RST);
+    // TCP checksum over the pseudo-header and the 20-byte header.
+    uint8_t* ip = rst.data() + 14;
+    uint8_t* t = ip + 20;
+    uint32_t sum = 0;
+    for (int i = 12; i < 20; i += 2) sum += uint32_t(ip[i] << 8 | ip[i + 1]);
+    sum += 6 + 20;
+    const uint16_t c = csum(t, 20, sum);
+    const uint16_t put = right ? c : uint16_t(c ^ 0x0101);
+    t[16] = uint8_t(put >> 8), t[17] = uint8_t(put);
+    auto f = opening();
+    f.push_back(rst);
+    send(*st, f);
+    EXPECT_EQ(records(*st).size(), right ? 2u : 0u);
+    EXPECT_EQ(st->tcp_stats.bad_checksum.get(), right ? 0u : 1u);
+    finish(*st);
+  }
+}
+
 }  // namespace
