@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,7 +60,7 @@ inline std::vector<uint8_t> frame(Ep s, Ep d, uint32_t seq, uint32_t ack, uint8_
   t[12] = uint8_t((th / 4) << 4);
   t[13] = flags;
   t[14] = 0xFF, t[15] = 0xFF;
-  std::copy(opts.begin(), opts.end(), t + 20);
+  if (!opts.empty()) std::memcpy(t + 20, opts.data(), opts.size());
   std::copy(payload.begin(), payload.end(), t + th);
   return f;
 }

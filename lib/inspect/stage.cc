@@ -415,18 +415,18 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     s.last_ns = ts;
   }
   if (f.flags & flow::kEnded) return;  // late ACKs and retransmissions of a closed connection
-  switch (d.act) {
-    case tcp::Act::kIgnore: return;
-    case tcp::Act::kEnd: end_connection(f, flow::End::kRst, ts); return;
-    case tcp::Act::kHold:
+  if (d.act != tcp::Act::kTrack && d.act != tcp::Act::kReuse) [[unlikely]] {
+    if (d.act == tcp::Act::kEnd) {
+      end_connection(f, flow::End::kRst, ts);
+    } else if (d.act == tcp::Act::kHold) {
       // Closed unless the endpoints use it again: the closed timeout runs.
       f.tcp |= tcp::kRstHeld;
       f.state = flow::State::kClosed;
-      return;
-    default: break;
+    }
+    return;  // kIgnore: the receiver dropped it
   }
-  if ((p.payload_len || (fl & kFin)) && tcp::clear_hold(f, tcp_stats))
-    f.state = flow::State::kEstablished;
+  if ((f.tcp & tcp::kRstHeld) && (p.payload_len || (fl & kFin)) && tcp::clear_hold(f, tcp_stats))
+    [[unlikely]] f.state = flow::State::kEstablished;
   reasm::HalfStream& h = f.hs[dir];
   if (!cfg_.reassemble) [[unlikely]] {
     // Flow tracking alone (perf/pipeline measures each stage's cost):

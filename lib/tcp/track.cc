@@ -170,11 +170,9 @@ Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf*
 
 }  // namespace
 
-Decision judge(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-               Stats& s) noexcept {
+Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
+                       Stats& s) noexcept {
   uint8_t fl = p.tcp_flags;
-  if (!(fl & (kRst | kSyn | kFin))) [[likely]]
-    return track(fl);
   // Over and reported: only a SYN can matter now (a new connection).
   if ((f.flags & flow::kEnded) && !(fl & kSyn)) return track(fl);
   // First of all, the receiver drops a segment whose checksum is wrong

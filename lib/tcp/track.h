@@ -103,9 +103,18 @@ Options read_options(const rte_mbuf* m, const pkt::Parsed& p) noexcept;
  * the capturing host), is unverifiable and not wrong. */
 bool bad_checksum(const rte_mbuf* m, const pkt::Parsed& p) noexcept;
 
-/* `dir` is the key side that sent the segment. */
-Decision judge(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-               Stats& s) noexcept;
+/* A segment with RST, SYN or FIN: the checks above. */
+Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
+                       Stats& s) noexcept;
+
+/* `dir` is the key side that sent the segment. Inline: almost every
+ * segment carries no control bit, and then there is nothing to judge. */
+inline Decision judge(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
+                      Stats& s) noexcept {
+  if (!(p.tcp_flags & (kRst | kSyn | kFin))) [[likely]]
+    return {Act::kTrack, p.tcp_flags, 0};
+  return judge_control(f, dir, p, m, s);
+}
 
 /* The endpoints used the connection after a held RST (data or FIN): it
  * lives on. True when a hold was cleared. */

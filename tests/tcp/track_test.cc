@@ -9,6 +9,13 @@ namespace {
 
 using namespace loomtest;
 
+/* NOP, NOP, then TCP-MD5 (kind 19, length 18): 20 bytes of options. */
+std::vector<uint8_t> md5_option() {
+  std::vector<uint8_t> o(20, 0xAB);
+  o[0] = 1, o[1] = 1, o[2] = 19, o[3] = 18;
+  return o;
+}
+
 class TrackTest : public StageHarness {
  protected:
   // A handshake and one request: client ISN 100, server ISN 500.
@@ -88,9 +95,7 @@ TEST_F(TrackTest, RstRefusingTheSynEndsIt) {
 
 TEST_F(TrackTest, RstWithAnUnnegotiatedMd5OptionIsIgnored) {
   auto st = make(config());
-  // Kind 19, length 18: a TCP-MD5 signature; two NOPs pad it to 20 bytes.
-  std::vector<uint8_t> md5 = {1, 1, 19, 18};
-  md5.resize(20, 0xAB);
+  const std::vector<uint8_t> md5 = md5_option();
   const StreamRecord c = run(*st, {frame(srv, cli, 501, 0, RST, "", md5)});
   EXPECT_EQ(c.bytes, 38u);
   EXPECT_EQ(st->tcp_stats.rst_bad_auth.get(), 1u);
@@ -99,8 +104,7 @@ TEST_F(TrackTest, RstWithAnUnnegotiatedMd5OptionIsIgnored) {
 
 TEST_F(TrackTest, UnsignedRstOnAnMd5ConnectionIsIgnored) {
   auto st = make(config());
-  std::vector<uint8_t> md5 = {1, 1, 19, 18};
-  md5.resize(20, 0xAB);
+  const std::vector<uint8_t> md5 = md5_option();
   std::vector<std::vector<uint8_t>> f = {
       frame(cli, srv, 100, 0, SYN, "", md5), frame(srv, cli, 500, 101, SYN | ACK, "", md5),
       frame(cli, srv, 101, 501, ACK, "", md5), frame(srv, cli, 501, 101, RST),
