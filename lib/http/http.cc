@@ -739,7 +739,9 @@ std::string message_json(const Message& m) {
     o += names[i];
     o += '"';
   }
-  j::lit(o, "]}\n");
+  j::lit(o, "]");
+  flow::encap_json(o, m.key);
+  j::lit(o, "}\n");
   return o;
 }
 
