@@ -11,6 +11,7 @@ pkgs=(
   nginx curl iproute2 ethtool jq procps sockperf  # end-to-end test peers and tools
   zlib1g-dev                         # gzip output parts
   libnids-dev tcpflow tshark time python3-matplotlib  # perf/: peers, timing, chart
+  python3-scapy                      # tests/offline/decap_test.py: crafted encapsulations
 )
 missing=()
 for p in "${pkgs[@]}"; do
