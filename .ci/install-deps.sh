@@ -11,7 +11,7 @@ pkgs=(
   nginx curl iproute2 ethtool jq procps sockperf  # end-to-end test peers and tools
   zlib1g-dev                         # gzip output parts
   libnids-dev tcpflow tshark time python3-matplotlib  # perf/: peers, timing, chart
-  python3-scapy                      # tests/offline: crafted captures
+  python3-scapy                      # tests/offline: crafted captures (hostile TCP, encapsulations)
 )
 missing=()
 for p in "${pkgs[@]}"; do

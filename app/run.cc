@@ -9,6 +9,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <stdexcept>
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 #include "ctl/stats_json.h"
 
 #include "ctl/telemetry.h"
+#include "pkt/parse.h"
 
 namespace app {
 
@@ -82,6 +84,7 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
     r.queue_owner.assign(p.spec.rx_queues, -1);
     r.ts_unit_ns = p.rx_timestamp ? p.rx_timestamp_ns : 0;
     r.l4 = (p.rss_hf & (RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)) != 0;
+    if (p.port_id < rt.link_types.size()) r.link_type = rt.link_types[p.port_id];
     for (size_t w = 0; w < rt.cfg.workers.size(); w++)
       for (const ctl::QueueRef& q : rt.cfg.workers[w].queues)
         if (q.port == i) r.queue_owner[q.queue] = int16_t(w);
@@ -274,7 +277,16 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     ~StopOnExit() { flag = true; }
   } stop_on_exit{stop_counting};
   uint64_t most_records = UINT64_MAX;
+  uint32_t capture_link = pkt::kLinkEthernet;
   if (c.mode == ctl::Mode::kOffline) {
+    // net_pcap passes each record's bytes on whatever the file's link
+    // type; the parser is told it, and a link type it cannot decode stops
+    // the run here rather than counting every frame as non-IP.
+    try {
+      capture_link = ctl::capture_link_type(c.pcap);
+    } catch (const std::runtime_error& e) {
+      return fail(e.what());
+    }
     counting = std::async(std::launch::async, ctl::count_pcap_records, c.pcap, &stop_counting);
     struct stat st;
     if (::stat(c.pcap.c_str(), &st) == 0 && st.st_size > 24) most_records = uint64_t(st.st_size - 24) / 16;
@@ -353,6 +365,13 @@ int run(ctl::Config cfg, const RunOptions& opt) {
         LOOM_LOG(INFO, "port %s RSS: %s", st.spec.name.c_str(), st.symmetry.summary().c_str());
       for (const auto& d : st.degraded)
         LOOM_LOG(WARNING, "port %s degraded: %s", st.spec.name.c_str(), d.c_str());
+      // Live ports are Ethernet; the offline port reads the capture's.
+      if (rt.link_types.size() <= st.port_id) rt.link_types.resize(st.port_id + 1u, pkt::kLinkEthernet);
+      if (c.mode == ctl::Mode::kOffline) {
+        rt.link_types[st.port_id] = uint16_t(capture_link);
+        if (capture_link != pkt::kLinkEthernet)
+          LOOM_LOG(INFO, "capture link type %u (%s)", capture_link, pkt::link_name(capture_link));
+      }
       rt.ports.push_back(std::move(st));
     } catch (const port::SetupError& e) {
       rc = fail(where(c, i, e.setting) + "port \"" + c.ports[i].spec.name + "\": " + e.what());

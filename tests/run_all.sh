@@ -5,6 +5,9 @@
 #   unit-asan   the same tests under AddressSanitizer + UBSan
 #   offline     loom --pcap on every corpus capture vs oracle and census
 #   offline-asan  the same with the ASan+UBSan build of loom
+#   decap       captures crafted with scapy, one per link type and
+#               encapsulation (and two tenants in two VNIs): messages and
+#               stream SHA-256s come out; an unknown link type is refused
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
 #   e2e-rules   drop/reject rules, steering, rule reload (SIGHUP) and the
 #               VXLAN mirror through the same relay (root only)
@@ -74,6 +77,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 run_suite offline tests/offline/offline_test.sh build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite offline-asan tests/offline/offline_test.sh build-asan
+run_suite decap /usr/bin/python3 tests/offline/decap_test.py build
 run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh

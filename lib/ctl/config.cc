@@ -460,7 +460,7 @@ Config parse_config(std::string_view text, const std::string& file) {
   r.only_keys(root, "the top level",
               {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
                "reassembly", "http", "rules", "rule", "outputs", "steering", "mirror",
-               "collectors", "probe"});
+               "collectors", "probe", "decap"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
   r.choice<Mode>(root, "mode", "mode",
@@ -676,6 +676,41 @@ Config parse_config(std::string_view text, const std::string& file) {
     if (c.steering.rest == port::Rest::kDrop && c.steering.service_ports.empty())
       r.error(at(t->source()), "steering.other = \"drop\" needs steering.service_ports: "
                                "without them nothing would be left to relay");
+  }
+  if (const toml::table* t = r.table(root, "decap", "[decap]")) {
+    r.only_keys(*t, "[decap]", {"max_depth", "vxlan_ports", "geneve_ports"});
+    r.uint(*t, "max_depth", "decap.max_depth", 0, 8, c.decap.max_depth);
+    // Each list replaces its default; a port in both lists, or a list
+    // longer than the parser's fixed array, is refused.
+    auto ports = [&](const char* key, std::vector<uint16_t>& out) {
+      const toml::node* n = t->get(key);
+      if (!n) return;
+      const toml::array* a = n->as_array();
+      const std::string name = std::string("decap.") + key;
+      if (!a) {
+        r.error(*n, name + " must be an array of UDP ports, e.g. [4789]");
+        return;
+      }
+      out.clear();
+      for (size_t i = 0; i < a->size(); i++) {
+        const toml::node& e = *a->get(i);
+        const auto* v = e.as_integer();
+        if (!v || v->get() < 1 || v->get() > 65535)
+          r.error(e, name + "[" + std::to_string(i) + "] must be a UDP port from 1 to 65535");
+        else
+          out.push_back(uint16_t(v->get()));
+      }
+      if (a->size() > 8)
+        r.error(*n, name + " lists " + std::to_string(a->size()) + " ports; at most 8");
+    };
+    ports("vxlan_ports", c.decap.vxlan_ports);
+    ports("geneve_ports", c.decap.geneve_ports);
+    for (uint16_t v : c.decap.vxlan_ports)
+      for (uint16_t g : c.decap.geneve_ports)
+        if (v == g)
+          r.error(*t->get("geneve_ports"), "decap.geneve_ports has " + std::to_string(g) +
+                                               ", which decap.vxlan_ports has too; a port "
+                                               "carries one tunnel kind");
   }
   read_rules(root, c, errs);
 

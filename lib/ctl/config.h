@@ -119,6 +119,14 @@ struct OutputsConfig {
   bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz
 };
 
+/* [decap]: which UDP ports carry tunnels and how deep parsing goes
+ * (lib/pkt/parse.h). */
+struct DecapConfig {
+  uint32_t max_depth = 4;                       // tunnel layers entered
+  std::vector<uint16_t> vxlan_ports = {4789};   // IANA VXLAN
+  std::vector<uint16_t> geneve_ports = {6081};  // IANA GENEVE
+};
+
 /* [[collectors]]: remote mirror receivers Loom chooses between. */
 struct CollectorConfig {
   std::string name;
@@ -179,6 +187,7 @@ struct Config {
   port::SteerSpec steering;          // [steering]: service ports, the rest
   match::RuleSet rules;              // [rules] and [[rule]]
   MirrorConfig mirror;               // [mirror]
+  DecapConfig decap;                 // [decap]
 
   /* Location of a port's key for run-time errors (queue limits of real
    * NICs are only known once EAL has probed them). */

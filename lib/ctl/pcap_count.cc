@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <stdexcept>
 #include <vector>
+
+#include "pkt/parse.h"
 
 namespace ctl {
 
@@ -83,6 +87,81 @@ std::optional<uint64_t> count_pcap_records(const std::string& path, const std::a
   ::close(fd);
   if (failed) return std::nullopt;
   return n;
+}
+
+namespace {
+
+std::string decoded_list() {
+  std::string s;
+  for (uint32_t lt : {0u, 1u, 9u, 12u, 14u, 50u, 101u, 104u, 108u, 113u, 228u, 229u, 276u}) {
+    if (!s.empty()) s += ", ";
+    s += std::to_string(lt) + " (" + pkt::link_name(lt) + ")";
+  }
+  return s;
+}
+
+uint32_t checked(const std::string& path, uint32_t lt) {
+  if (pkt::link_supported(lt)) return lt;
+  throw std::runtime_error("the capture " + path + " has link type " + std::to_string(lt) +
+                           ", which Loom does not decode; it decodes " + decoded_list());
+}
+
+}  // namespace
+
+uint32_t capture_link_type(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return pkt::kLinkEthernet;
+  struct Closer {
+    FILE* f;
+    ~Closer() { std::fclose(f); }
+  } closer{f};
+  unsigned char h[24];
+  if (std::fread(h, 1, sizeof h, f) != sizeof h) return pkt::kLinkEthernet;
+  auto le32 = [](const unsigned char* q) {
+    return uint32_t(q[0]) | uint32_t(q[1]) << 8 | uint32_t(q[2]) << 16 | uint32_t(q[3]) << 24;
+  };
+  const uint32_t magic = le32(h);
+  if (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du)
+    return checked(path, le32(h + 20) & 0xFFFF);  // the upper bits: FCS length, if any
+  if (magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u)
+    return checked(path, (uint32_t(h[20]) << 24 | uint32_t(h[21]) << 16 | uint32_t(h[22]) << 8 | h[23]) & 0xFFFF);
+  if (magic != 0x0A0D0D0Au) return pkt::kLinkEthernet;
+  // pcapng: a sequence of sections, each a Section Header Block whose
+  // byte-order magic sets the order of the blocks after it.
+  long pos = 0;
+  bool swapped = false, any = false;
+  uint32_t first = 0;
+  for (;;) {
+    unsigned char b[16];
+    if (std::fseek(f, pos, SEEK_SET) != 0 || std::fread(b, 1, 12, f) != 12) break;
+    uint32_t type = le32(b);
+    if (type == 0x0A0D0D0Au) {
+      const uint32_t bom = le32(b + 8);
+      if (bom == 0x1A2B3C4Du) swapped = false;
+      else if (bom == 0x4D3C2B1Au) swapped = true;
+      else break;
+    }
+    auto rd = [&](const unsigned char* q) {
+      const uint32_t v = le32(q);
+      return swapped ? __builtin_bswap32(v) : v;
+    };
+    const uint32_t len = rd(b + 4);
+    if (len < 12 || len % 4) break;  // a damaged file: libpcap stops there too
+    if (rd(b) == 1) {  // Interface Description Block: link type, then reserved
+      const uint32_t lt = swapped ? uint32_t(b[8]) << 8 | b[9] : uint32_t(b[8]) | uint32_t(b[9]) << 8;
+      if (!any) {
+        first = lt;
+        any = true;
+      } else if (lt != first) {
+        throw std::runtime_error("the capture " + path + " has interfaces of link types " +
+                                 std::to_string(first) + " and " + std::to_string(lt) +
+                                 "; libpcap (net_pcap) reads one link type per file: split it, "
+                                 "e.g. by interface with tshark -Y frame.interface_id");
+      }
+    }
+    pos += long(len);
+  }
+  return any ? checked(path, first) : uint32_t(pkt::kLinkEthernet);
 }
 
 }  // namespace ctl

@@ -6,6 +6,10 @@
  * byte order, usec or nsec); packet data goes through the PMD. Control
  * path: offline runs call it on a thread of their own, alongside EAL
  * start-up and the worker.
+ *
+ * capture_link_type() reads the link type the same file declares, which
+ * net_pcap ignores (it hands each record's bytes over raw): the parser
+ * must know it to find the IP header.
  */
 #pragma once
 
@@ -22,5 +26,15 @@ namespace ctl {
  * counted: libpcap does not deliver it either. */
 std::optional<uint64_t> count_pcap_records(const std::string& path,
                                            const std::atomic<bool>* stop = nullptr);
+
+/* The capture's link type: the classic header's (either byte order, usec
+ * or nsec magic), or pcapng's interfaces' (every Interface Description
+ * Block of every section, read by walking the block headers). Throws
+ * std::runtime_error, naming the file, for a pcapng whose interfaces
+ * differ (libpcap, which net_pcap reads with, refuses those too) or a
+ * link type pkt::parse() does not decode (its number and what is
+ * decoded). A file that is neither format, or unreadable, gives
+ * Ethernet: net_pcap then reports it. */
+uint32_t capture_link_type(const std::string& path);
 
 }  // namespace ctl

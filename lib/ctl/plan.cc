@@ -46,6 +46,11 @@ inspect::Config stage_config(const Config& c, bool have_out_dir) {
   ic.lossless = c.mode == Mode::kOffline;
   ic.idle_sweep = c.mode != Mode::kOffline;
   ic.steering = c.steering;
+  ic.decap.max_depth = uint8_t(c.decap.max_depth);
+  ic.decap.n_vxlan = uint8_t(std::min<size_t>(c.decap.vxlan_ports.size(), pkt::Decap::kMaxPorts));
+  ic.decap.n_geneve = uint8_t(std::min<size_t>(c.decap.geneve_ports.size(), pkt::Decap::kMaxPorts));
+  std::copy_n(c.decap.vxlan_ports.begin(), ic.decap.n_vxlan, ic.decap.vxlan_ports);
+  std::copy_n(c.decap.geneve_ports.begin(), ic.decap.n_geneve, ic.decap.geneve_ports);
   return ic;
 }
 

@@ -30,6 +30,7 @@ struct Runtime {
   std::string version;
   uint64_t start_tsc = 0;
   std::vector<port::PortState> ports;
+  std::vector<uint16_t> link_types;           // by port id (pkt::LinkType); offline: the capture's
   std::vector<port::InstallReport> steering;  // per port: rte_flow rules and results
   int mirror_port = -1;                       // [mirror]'s port, -1 none
   mirror::EncapConfig mirror_base;            // the tunnel; collectors fill in their address

@@ -41,14 +41,21 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
     for (const inspect::Stage* s : st) v += get(*s).get();
     return v;
   };
-#define PKT(f) fn(ctx, "pkt", #f, sum([](const inspect::Stage& s) -> auto& { return s.pkt_stats.f; }))
-  PKT(ipv4); PKT(ipv6); PKT(non_ip); PKT(vlan_tagged); PKT(tcp); PKT(udp); PKT(other_l4);
-  PKT(ip_fragments);
-#undef PKT
+  // lib/pkt's blocks, in pkt/counters.def's order.
+  for (size_t i = 0; i < pkt::kNumPktCounters; i++) {
+    uint64_t v = 0;
+    for (const inspect::Stage* s : st) v += pkt::pkt_counter(s->pkt_stats, i).get();
+    fn(ctx, "pkt", pkt::kPktNames[i], v);
+  }
   for (size_t m = 0; m < pkt::kNumMalformed; m++) {
     uint64_t v = 0;
     for (const inspect::Stage* s : st) v += s->pkt_stats.malformed[m].get();
     fn(ctx, "malformed", pkt::kMalformedNames[m], v);
+  }
+  for (size_t e = 1; e <= pkt::kNumEncap; e++) {
+    uint64_t v = 0;
+    for (const inspect::Stage* s : st) v += s->pkt_stats.encap[e].get();
+    fn(ctx, "encap", pkt::kEncapNames[e], v);
   }
   // Libraries whose counters come from a counters.def list: walk it.
   auto walk = [&](const char* block, auto get) {
@@ -102,7 +109,7 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
 
 void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st) {
   // Blocks come out flat, in the order for_each_inspect_counter visits
-  // them: pkt, malformed, flows, reasm, streams.
+  // them: pkt, malformed, encap, flows, reasm, streams.
   struct Ctx {
     JsonWriter* j;
     const char* block;

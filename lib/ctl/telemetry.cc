@@ -166,7 +166,7 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
     if (*end || i >= rt.workers.size()) return -EINVAL;
     worker_dict(d, *rt.workers[i], true);
     if (i < rt.stages.size()) {
-      static const char* const blocks[] = {"pkt", "malformed", "streams", nullptr};
+      static const char* const blocks[] = {"pkt", "malformed", "encap", "streams", nullptr};
       add_inspect(d, {rt.stages[i].get()}, blocks);
     }
     return 0;
@@ -214,6 +214,21 @@ int cmd_flows(const char*, const char* params, rte_tel_data* d) {
   add_u64(d, "capacity", cap);
   add_u64(d, "bytes_per_flow", per);
   static const char* const blocks[] = {"flows", nullptr};
+  add_inspect(d, st, blocks);
+  return 0;
+}
+
+/* What the parser decoded and could not: link types per port, frames per
+ * encapsulation kind, per reason a frame was not decoded. */
+int cmd_decap(const char*, const char* params, rte_tel_data* d) {
+  std::vector<const inspect::Stage*> st;
+  if (auto rc = open_reply(params, d, st)) return *rc;
+  for (const port::PortState& p : g_rt->ports) {
+    const char* name = pkt::link_name(g_rt->link_types.size() > p.port_id ? g_rt->link_types[p.port_id]
+                                                                          : uint16_t(pkt::kLinkEthernet));
+    rte_tel_data_add_dict_string(d, ("link_" + p.spec.name).c_str(), name ? name : "?");
+  }
+  static const char* const blocks[] = {"pkt", "encap", "malformed", nullptr};
   add_inspect(d, st, blocks);
   return 0;
 }
@@ -266,6 +281,11 @@ void flow_dict(rte_tel_data* d, const FlowView& v) {
   add_u64(d, "client_inferred", !(f.flags & flow::kClientKnown));
   add_u64(d, "worker", v.worker);
   add_u64(d, "vlan", f.key.vlan);
+  if (f.key.vlan_inner) add_u64(d, "vlan_inner", f.key.vlan_inner);
+  if (f.key.encap) {
+    rte_tel_data_add_dict_string(d, "encap", pkt::encap_name(uint8_t(f.key.encap)));
+    add_u64(d, "tunnel_id", f.key.tunnel_id);
+  }
   add_u64(d, "connection", f.generation);
   add_u64(d, "packets_c2s", f.pkts[client]);
   add_u64(d, "packets_s2c", f.pkts[1 - client]);
@@ -391,6 +411,9 @@ int cmd_drops(const char*, const char*, rte_tel_data* d) {
   for (size_t i = 0; i < pkt::kNumMalformed; i++)
     rte_tel_data_add_dict_string(d, (std::string("malformed_") + pkt::kMalformedNames[i]).c_str(),
                                  pkt::kMalformedHelp[i]);
+  for (size_t i = 0; i < pkt::kNumPktCounters; i++)
+    if (std::strcmp(pkt::kPktNames[i], "rst_skipped_encap") == 0)
+      rte_tel_data_add_dict_string(d, "pkt_rst_skipped_encap", pkt::kPktHelp[i]);
   // And every counter a counters.def lists, under the key telemetry and
   // stats.json give it ("<block>_<name>").
   auto explain = [d](const char* block, const auto& stats) {
@@ -546,6 +569,7 @@ void register_telemetry(const Runtime* rt) {
       {"/loom/ports", cmd_ports, "Port counters and RSS. Param: port index for queues."},
       {"/loom/workers", cmd_workers, "Worker rx/tx, drops, polls, parsing. Param: worker id."},
       {"/loom/flows", cmd_flows, "Flow table: active, inserts, evictions. Param: worker id."},
+      {"/loom/decap", cmd_decap, "Link types, encapsulations, undecoded. Param: worker id."},
       {"/loom/reasm", cmd_reasm, "Reassembly, TCP checks: OFO, gaps, RST/SYN/FIN. Param: worker."},
       {"/loom/outputs", cmd_outputs, "Per output: written, bytes, dropped; mirror copies."},
       {"/loom/http", cmd_http, "HTTP messages, resyncs, parse errors. Param: worker id."},

@@ -22,8 +22,15 @@ static_assert(sizeof(Flow) == 240, "per-flow state: docs/performance.md, State p
 int make_key(const pkt::Parsed& p, Key& k) noexcept {
   const size_t alen = p.ip_version == 6 ? 16 : 4;
   std::memset(&k, 0, sizeof k);
-  k.ipver = p.ip_version;
-  k.vlan = p.n_vlan ? p.vlan_id : 0;
+  k.ipver = p.ip_version & 0xF;
+  if (p.n_vlan) [[unlikely]] {
+    k.vlan = p.vlan_id;
+    k.vlan_inner = p.vlan_inner;
+  }
+  if (p.encap) [[unlikely]] {
+    k.encap = p.encap & 0xF;
+    k.tunnel_id = p.tunnel_id;
+  }
   int c = std::memcmp(p.src, p.dst, alen);
   if (c == 0) c = p.sport < p.dport ? -1 : (p.sport > p.dport ? 1 : 0);
   if (c <= 0) {
@@ -38,6 +45,18 @@ int make_key(const pkt::Parsed& p, Key& k) noexcept {
   k.pa = p.dport;
   k.pb = p.sport;
   return 1;
+}
+
+void encap_json(std::string& o, const Key& k) {
+  if (k.vlan_inner) {
+    o += ",\"vlan_inner\":";
+    o += std::to_string(unsigned(k.vlan_inner));
+  }
+  if (!k.encap) return;
+  o += ",\"encap\":\"";
+  o += pkt::encap_name(uint8_t(k.encap));
+  o += "\",\"tunnel_id\":";
+  o += std::to_string(unsigned(k.tunnel_id));
 }
 
 size_t endpoint_str(const Key& k, int side, char* out, size_t n) noexcept {

@@ -3,7 +3,8 @@
  * One entry per TCP connection for both directions: the key is canonical
  * (the lower address:port first), so a SYN and its SYN-ACK find the same
  * record, and the worker that symmetric RSS gives a connection owns it for
- * its whole life. IPv4 and IPv6, with the outer 802.1Q VID in the key.
+ * its whole life. IPv4 and IPv6, with the VLAN IDs and the tunnel identity
+ * in the key (Key below).
  *
  * Storage is a Flow array allocated once at start-up on the worker's
  * socket, a free-slot stack, and an open-addressing index (linear probing,
@@ -35,6 +36,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include <rte_hash_crc.h>
+#include <string>
+
 
 #include "core/counters.h"
 #include "pkt/parse.h"
@@ -42,27 +46,70 @@
 
 namespace flow {
 
+/* The innermost TCP connection and where it lives: its VLAN(s) and its
+ * tunnel, so that one 5-tuple in two tenants' networks (two VNIs, two
+ * S-tags) stays two connections. Outer IP addresses are not in it: the
+ * two directions of a tunnelled connection cross the tunnel between
+ * different endpoint pairs, and a tap may see them through different
+ * VTEPs; the tunnel identity (VNI, GRE key, ERSPAN session) is what both
+ * directions share. 44 bytes, packed into 4-bit and 12-bit fields so that
+ * Flow stays 240 bytes (the key fills the hole Flow had before its
+ * 8-byte fields). */
 struct Key {
   uint8_t a[16];   // lower endpoint's address (IPv4: first 4 bytes)
   uint8_t b[16];
   uint16_t pa, pb; // ports, host order
-  uint16_t vlan;   // outer VID, 0 if untagged
-  uint8_t ipver;
-  uint8_t pad;
+  uint32_t vlan : 12;        // first VID, 0 if untagged
+  uint32_t vlan_inner : 12;  // second VID (QinQ), 0 if none
+  uint32_t ipver : 4;        // 4 or 6
+  uint32_t encap : 4;        // pkt::Encap, the outermost (0: none)
+  uint32_t tunnel_id;        // the outermost tunnel's VNI / GRE key / ERSPAN session
 };
-static_assert(sizeof(Key) == 40);
+static_assert(sizeof(Key) == 44);
 
-/* Two keys equal (make_key zeroes the padding, so all 40 bytes count). */
+/* Two keys equal (make_key zeroes the key first, so all 44 bytes count). */
 inline bool same(const Key& x, const Key& y) noexcept {
   uint64_t a[5], b[5];
+  uint32_t ta, tb;
   std::memcpy(a, &x, sizeof a);
   std::memcpy(b, &y, sizeof b);
-  return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+  std::memcpy(&ta, reinterpret_cast<const uint8_t*>(&x) + 40, 4);
+  std::memcpy(&tb, reinterpret_cast<const uint8_t*>(&y) + 40, 4);
+  return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
+          uint64_t(ta ^ tb)) == 0;
+}
+
+/* A hash of the key for ids that outlive a release (message ids): the
+ * bytes of the 40-byte key Loom had before tunnels were decoded, then the
+ * tunnel identity only when there is one, so that untunnelled traffic
+ * keeps its ids. */
+inline uint32_t stable_hash(const Key& k, uint32_t seed) noexcept {
+  uint8_t b[40] = {};
+  std::memcpy(b, k.a, 16);
+  std::memcpy(b + 16, k.b, 16);
+  std::memcpy(b + 32, &k.pa, 2);
+  std::memcpy(b + 34, &k.pb, 2);
+  const uint16_t vlan = uint16_t(k.vlan);
+  std::memcpy(b + 36, &vlan, 2);
+  b[38] = uint8_t(k.ipver);
+  uint32_t h = rte_hash_crc(b, sizeof b, seed);
+  if (k.vlan_inner || k.encap || k.tunnel_id) {
+    h = rte_hash_crc_4byte(uint32_t(k.vlan_inner) | uint32_t(k.encap) << 12, h);
+    h = rte_hash_crc_4byte(k.tunnel_id, h);
+  }
+  return h;
 }
 
 /* Fills the canonical key; returns the packet's direction: 0 when it goes
  * from endpoint a to endpoint b, 1 otherwise. */
 int make_key(const pkt::Parsed& p, Key& k) noexcept;
+
+/* Appends the key's encapsulation to a JSON object being written:
+ * ,"vlan_inner":N when there is a second VLAN tag, and
+ * ,"encap":"<kind>","tunnel_id":N when there is an encapsulation;
+ * nothing for a plain (or singly tagged) frame, so records of untunnelled
+ * traffic are the same as before tunnels were decoded. Sink thread. */
+void encap_json(std::string& o, const Key& k);
 
 /* "ip:port" or "[ipv6]:port" of one endpoint (0: a, 1: b), NUL-terminated
  * in out (cut at n - 1); returns its length. */

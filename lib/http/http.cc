@@ -273,7 +273,7 @@ void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2
   std::memset(static_cast<void*>(&c), 0, sizeof c);
   c.started = 1;
   c.client = uint8_t(client);
-  uint32_t h = rte_hash_crc(&f.key, sizeof f.key, 0);
+  uint32_t h = flow::stable_hash(f.key, 0);
   h = rte_hash_crc_4byte(f.generation, h);
   c.conn_hash = rte_hash_crc_8byte(f.created_ns, h);
   for (int d = 0; d < 2; d++) {
@@ -739,7 +739,9 @@ std::string message_json(const Message& m) {
     o += names[i];
     o += '"';
   }
-  j::lit(o, "]}\n");
+  j::lit(o, "]");
+  flow::encap_json(o, m.key);
+  j::lit(o, "}\n");
   return o;
 }
 

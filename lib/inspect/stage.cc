@@ -110,6 +110,10 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   wall0_ns_ = uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
   tsc0_ = rte_rdtsc();
   ns_per_tsc_ = 1e9 / double(rte_get_tsc_hz());
+  for (const PortRss& p : rss_) {
+    decap_.push_back(cfg_.decap);
+    decap_.back().link = p.link_type;
+  }
 }
 
 void Stage::release_message(void* self, void* message) {
@@ -153,6 +157,9 @@ void Stage::idle_hook(void* self, core::WorkerCtx&) {
 
 bool Stage::wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept {
   if (q.port >= rss_.size() || !rss_[q.port].active) return false;
+  // The NIC hashed the outer headers of an encapsulated frame, not the
+  // connection Loom keys: nothing to compare.
+  if (p.encap) return false;
   const PortRss& r = rss_[q.port];
   uint8_t t[36];
   const size_t alen = p.ip_version == 6 ? 16 : 4;
@@ -193,9 +200,10 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
   // Stage 1: parse every frame, collect the TCP ones' keys.
   pkt::Tally tally;
   uint32_t unsteered = 0;
+  const pkt::Decap& dec = q.port < decap_.size() ? decap_[q.port] : cfg_.decap;
   for (uint16_t i = 0; i < n; i++) {
     pkt::Malformed why{};
-    const pkt::Kind k = pkt::parse_mbuf(pkts[i], parsed[i], &why);
+    const pkt::Kind k = pkt::parse_mbuf(pkts[i], parsed[i], &why, dec);
     tally.add(k, parsed[i], why);
     drop[i] = 0;
     // Steering (port/steer.h): the same choice the NIC makes when it can.
@@ -294,6 +302,13 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
 bool Stage::reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed& p,
                    rte_mbuf** slot) noexcept {
   if (q.tx_slot == core::kNoTx) return false;  // passive: no wire to reset on
+  if (p.encap) {
+    // build_rst() copies the L2 header and rewrites only the innermost IP
+    // and TCP: the outer lengths and checksums of a tunnel, a PPPoE
+    // length or a label stack would be wrong. The frame is still dropped.
+    pkt_stats.rst_skipped_encap.add(1);
+    return false;
+  }
   rte_mbuf* m = *slot;
   for (core::TxBuffer& b : w.txb) {
     if (b.port != q.port || b.n >= core::kBurst) continue;
@@ -751,6 +766,7 @@ std::string record_json(const StreamRecord& r) {
   j::num(o, uint64_t(r.generation));
   j::lit(o, ",\"vlan\":");
   j::num(o, uint64_t(r.key.vlan));
+  flow::encap_json(o, r.key);
   j::lit(o, "}\n");
   return o;
 }

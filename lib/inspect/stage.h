@@ -104,6 +104,7 @@ struct Config {
   bool lossless = false;          // offline: wait for the writer, never drop
   bool idle_sweep = true;         // sweep on idle polls (off offline: determinism)
   port::SteerSpec steering;       // service ports: the rest is not tracked (or dropped)
+  pkt::Decap decap;               // tunnels and depth; the link type comes per port (PortRss)
   MirrorOut mirror;
 };
 
@@ -134,6 +135,7 @@ struct PortRss {
   std::vector<int16_t> queue_owner;  // worker id per RX queue, -1 none
   uint32_t ts_unit_ns = 0;           // RX timestamp unit; 0: no timestamps
   bool l4 = true;                    // ports are part of the hash input
+  uint16_t link_type = pkt::kLinkEthernet;  // offline: the capture's (pkt::LinkType)
 };
 
 struct Stats {
@@ -253,6 +255,7 @@ class Stage {
   std::unique_ptr<http::Framer> framer_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;
+  std::vector<pkt::Decap> decap_;   // per port: cfg_.decap with the port's link type
   port::Steer steer_;
   std::atomic<const ActiveRules*> offered_{nullptr};
   const ActiveRules* rules_ = nullptr;  // the worker's: what it applies now

@@ -341,3 +341,30 @@ TEST(Config, SteeringPortsAndRanges) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Config, DecapKeys) {
+  const ctl::Config c = ctl::parse_config(
+      "mode = \"offline\"\n[decap]\nmax_depth = 2\nvxlan_ports = [4789, 8472]\ngeneve_ports = []\n",
+      "t.toml");
+  EXPECT_EQ(c.decap.max_depth, 2u);
+  EXPECT_EQ(c.decap.vxlan_ports, (std::vector<uint16_t>{4789, 8472}));
+  EXPECT_TRUE(c.decap.geneve_ports.empty());
+  const ctl::Config d = ctl::parse_config("mode = \"offline\"\n", "t.toml");
+  EXPECT_EQ(d.decap.max_depth, 4u);
+  EXPECT_EQ(d.decap.vxlan_ports, (std::vector<uint16_t>{4789}));
+  EXPECT_EQ(d.decap.geneve_ports, (std::vector<uint16_t>{6081}));
+}
+
+TEST(Config, RejectsBadDecapKeys) {
+  expect_one("mode = \"offline\"\n[decap]\nmax_depth = 9\n", 3, 13, "decap.max_depth = 9 is out of range");
+  expect_one("mode = \"offline\"\n[decap]\nvxlan_ports = [4789, 0]\n", 3, 22, "decap.vxlan_ports[1]");
+  expect_one("mode = \"offline\"\n[decap]\ngeneve_ports = 6081\n", 3, 16, "must be an array");
+  expect_one("mode = \"offline\"\n[decap]\nvxlan_ports = [1,2,3,4,5,6,7,8,9]\n", 3, 15, "at most 8");
+  expect_one("mode = \"offline\"\n[decap]\nvxlan_ports = [4789]\ngeneve_ports = [4789]\n", 4, 16,
+             "one tunnel kind");
+  expect_one("mode = \"offline\"\n[decap]\nvxlan = [4789]\n", 3, 1, "vxlan");
+}
+
+}  // namespace

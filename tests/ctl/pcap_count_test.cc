@@ -101,3 +101,70 @@ TEST(PcapCount, NotAPcapIsUnknown) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string write_file(const std::string& name, const std::vector<unsigned char>& bytes) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  return path;
+}
+
+std::vector<unsigned char> pcap_header(uint32_t magic, uint32_t link, bool big_endian) {
+  std::vector<unsigned char> h(24, 0);
+  auto put = [&](size_t off, uint32_t v) {
+    for (int i = 0; i < 4; i++) h[off + size_t(i)] = uint8_t(big_endian ? v >> (24 - 8 * i) : v >> (8 * i));
+  };
+  put(0, magic);
+  h[big_endian ? 5 : 4] = 2;
+  h[big_endian ? 7 : 6] = 4;
+  put(16, 65535);
+  put(20, link);
+  return h;
+}
+
+// pcapng: SHB, then one IDB per link type (little-endian).
+std::vector<unsigned char> pcapng(std::initializer_list<uint16_t> links) {
+  std::vector<unsigned char> b;
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; i++) b.push_back(uint8_t(v >> (8 * i)));
+  };
+  u32(0x0A0D0D0A); u32(28); u32(0x1A2B3C4D); u32(1); u32(0xFFFFFFFF); u32(0xFFFFFFFF); u32(28);
+  for (uint16_t lt : links) {
+    u32(1); u32(20); u32(lt); u32(65535); u32(20);
+  }
+  return b;
+}
+
+TEST(CaptureLink, ClassicBothOrdersBothResolutions) {
+  for (uint32_t magic : {0xa1b2c3d4u, 0xa1b23c4du})
+    for (bool be : {false, true}) {
+      EXPECT_EQ(ctl::capture_link_type(write_file("l.pcap", pcap_header(magic, 113, be))), 113u);
+      EXPECT_EQ(ctl::capture_link_type(write_file("l.pcap", pcap_header(magic, 1, be))), 1u);
+    }
+  // The FCS bits above the link type are not part of it.
+  EXPECT_EQ(ctl::capture_link_type(write_file("l.pcap", pcap_header(0xa1b2c3d4u, 0x14000000u | 101, false))), 101u);
+}
+
+TEST(CaptureLink, UnknownLinkTypeNamesItsNumber) {
+  try {
+    ctl::capture_link_type(write_file("u.pcap", pcap_header(0xa1b2c3d4u, 147, false)));
+    FAIL() << "accepted link type 147";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("link type 147"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CaptureLink, PcapngInterfaces) {
+  EXPECT_EQ(ctl::capture_link_type(write_file("a.pcapng", pcapng({276}))), 276u);
+  EXPECT_EQ(ctl::capture_link_type(write_file("b.pcapng", pcapng({1, 1}))), 1u);
+  EXPECT_THROW(ctl::capture_link_type(write_file("c.pcapng", pcapng({1, 113}))), std::runtime_error);
+  EXPECT_THROW(ctl::capture_link_type(write_file("d.pcapng", pcapng({147}))), std::runtime_error);
+  // Neither format (or missing): Ethernet, and net_pcap says what is wrong.
+  EXPECT_EQ(ctl::capture_link_type(write_file("e.bin", {1, 2, 3})), 1u);
+  EXPECT_EQ(ctl::capture_link_type("/nonexistent.pcap"), 1u);
+}
+
+}  // namespace
