@@ -85,6 +85,10 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
     r.ts_unit_ns = p.rx_timestamp ? p.rx_timestamp_ns : 0;
     r.l4 = (p.rss_hf & (RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)) != 0;
     if (p.port_id < rt.link_types.size()) r.link_type = rt.link_types[p.port_id];
+    if (rt.cfg.mode == ctl::Mode::kOffline) {
+      r.snaplen = rt.capture_snaplen;
+      r.cut_records = rt.capture_cut;
+    }
     for (size_t w = 0; w < rt.cfg.workers.size(); w++)
       for (const ctl::QueueRef& q : rt.cfg.workers[w].queues)
         if (q.port == i) r.queue_owner[q.queue] = int16_t(w);
@@ -284,6 +288,8 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     // the run here rather than counting every frame as non-IP.
     try {
       capture_link = ctl::capture_link_type(c.pcap);
+      rt.capture_snaplen = ctl::capture_snaplen(c.pcap);
+      rt.capture_cut = ctl::capture_has_cut_records(c.pcap);
     } catch (const std::runtime_error& e) {
       return fail(e.what());
     }

@@ -164,4 +164,79 @@ uint32_t capture_link_type(const std::string& path) {
   return any ? checked(path, first) : uint32_t(pkt::kLinkEthernet);
 }
 
+bool capture_has_cut_records(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  struct Closer {
+    FILE* f;
+    ~Closer() { std::fclose(f); }
+  } closer{f};
+  auto le32 = [](const unsigned char* q) {
+    return uint32_t(q[0]) | uint32_t(q[1]) << 8 | uint32_t(q[2]) << 16 | uint32_t(q[3]) << 24;
+  };
+  unsigned char h[24];
+  if (std::fread(h, 1, sizeof h, f) != sizeof h) return false;
+  const uint32_t magic = le32(h);
+  const bool pcap_le = magic == 0xa1b2c3d4u || magic == 0xa1b23c4du;
+  const bool pcap_be = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
+  constexpr int kRecords = 100000;
+  if (pcap_le || pcap_be) {
+    auto rd = [&](const unsigned char* q) { return pcap_be ? __builtin_bswap32(le32(q)) : le32(q); };
+    unsigned char r[16];
+    for (int i = 0; i < kRecords && std::fread(r, 1, 16, f) == 16; i++) {
+      const uint32_t incl = rd(r + 8), orig = rd(r + 12);
+      if (incl < orig) return true;
+      if (incl > (1u << 26) || std::fseek(f, long(incl), SEEK_CUR) != 0) break;
+    }
+    return false;
+  }
+  if (magic != 0x0A0D0D0Au) return false;
+  long pos = 0;
+  bool swapped = false;
+  unsigned char b[28];
+  for (int i = 0; i < kRecords; i++) {
+    if (std::fseek(f, pos, SEEK_SET) != 0 || std::fread(b, 1, 12, f) != 12) break;
+    if (le32(b) == 0x0A0D0D0Au) swapped = le32(b + 8) == 0x4D3C2B1Au;
+    auto rd = [&](const unsigned char* q) { return swapped ? __builtin_bswap32(le32(q)) : le32(q); };
+    const uint32_t len = rd(b + 4);
+    if (len < 12 || len % 4) break;
+    if (rd(b) == 6 && len >= 32) {  // Enhanced Packet Block: captured, then original length
+      if (std::fseek(f, pos, SEEK_SET) != 0 || std::fread(b, 1, 28, f) != 28) break;
+      if (rd(b + 20) < rd(b + 24)) return true;
+    }
+    pos += long(len);
+  }
+  return false;
+}
+
+uint32_t capture_snaplen(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  unsigned char h[32];
+  const size_t n = std::fread(h, 1, sizeof h, f);
+  std::fclose(f);
+  auto le32 = [](const unsigned char* q) {
+    return uint32_t(q[0]) | uint32_t(q[1]) << 8 | uint32_t(q[2]) << 16 | uint32_t(q[3]) << 24;
+  };
+  if (n < 24) return 0;
+  const uint32_t magic = le32(h);
+  if (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du) return le32(h + 16);
+  if (magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u) return __builtin_bswap32(le32(h + 16));
+  if (magic != 0x0A0D0D0Au) return 0;
+  // pcapng: the Section Header Block, then (usually) the first Interface
+  // Description Block, whose snap length follows its link type.
+  FILE* g = std::fopen(path.c_str(), "rb");
+  if (!g) return 0;
+  unsigned char b[16];
+  uint32_t snap = 0;
+  const uint32_t bom = le32(h + 8);
+  const bool swapped = bom == 0x4D3C2B1Au;
+  auto rd = [&](const unsigned char* q) { return swapped ? __builtin_bswap32(le32(q)) : le32(q); };
+  const long shb = long(rd(h + 4));
+  if (shb >= 28 && std::fseek(g, shb, SEEK_SET) == 0 && std::fread(b, 1, 16, g) == 16 && rd(b) == 1)
+    snap = rd(b + 12);
+  std::fclose(g);
+  return snap;
+}
+
 }  // namespace ctl

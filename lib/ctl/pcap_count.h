@@ -37,4 +37,15 @@ std::optional<uint64_t> count_pcap_records(const std::string& path,
  * Ethernet: net_pcap then reports it. */
 uint32_t capture_link_type(const std::string& path);
 
+/* The snap length the capture declares (pcap header, or pcapng's first
+ * interface), 0 when unknown or unlimited. A record exactly that long may
+ * have been cut: the parser then takes an IP length past its end as bytes
+ * not captured rather than a malformed packet. */
+uint32_t capture_snaplen(const std::string& path);
+
+/* The capture has records shorter than the packet on the wire (captured
+ * length below original length) among its first 100,000: tools such as
+ * editcap -s cut records without changing the declared snap length. */
+bool capture_has_cut_records(const std::string& path);
+
 }  // namespace ctl

@@ -31,6 +31,8 @@ struct Runtime {
   uint64_t start_tsc = 0;
   std::vector<port::PortState> ports;
   std::vector<uint16_t> link_types;           // by port id (pkt::LinkType); offline: the capture's
+  uint32_t capture_snaplen = 0;               // offline: the capture's snap length (0: unknown)
+  bool capture_cut = false;                   // offline: it has records cut shorter than the wire's
   std::vector<port::InstallReport> steering;  // per port: rte_flow rules and results
   int mirror_port = -1;                       // [mirror]'s port, -1 none
   mirror::EncapConfig mirror_base;            // the tunnel; collectors fill in their address

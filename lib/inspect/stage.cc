@@ -113,6 +113,8 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   for (const PortRss& p : rss_) {
     decap_.push_back(cfg_.decap);
     decap_.back().link = p.link_type;
+    decap_.back().snaplen = p.snaplen;
+    decap_.back().cut_records = p.cut_records;
   }
 }
 
@@ -458,12 +460,15 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
   if (fl & kAck) reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
   if (p.payload_len) {
     reasm_->data(h, &f, dir, m, p.payload_off, seq, p.payload_len, ts);
+    // Bytes the capture cut off (its snap length) were sent all the same:
+    // a gap now, where the captured part ended in order.
+    if (p.missing) [[unlikely]] reasm_->uncaptured(h, &f, dir, seq + p.payload_len, p.missing);
     if (f.state == flow::State::kNew) f.state = flow::State::kEstablished;
   } else if (f.state == flow::State::kNew && (fl & kAck) && !(fl & kSyn)) {
     f.state = flow::State::kEstablished;
   }
   if (fl & kFin) {
-    reasm_->fin(h, &f, dir, seq + p.payload_len, ts);
+    reasm_->fin(h, &f, dir, seq + p.payload_len + p.missing, ts);
     if (f.state != flow::State::kClosed) f.state = flow::State::kClosing;
   } else if (h.ofo_head != reasm::kNil || h.ack_hole_since_ns) {
     reasm_->check_timers(h, &f, dir, ts);

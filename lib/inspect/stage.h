@@ -136,6 +136,8 @@ struct PortRss {
   uint32_t ts_unit_ns = 0;           // RX timestamp unit; 0: no timestamps
   bool l4 = true;                    // ports are part of the hash input
   uint16_t link_type = pkt::kLinkEthernet;  // offline: the capture's (pkt::LinkType)
+  uint32_t snaplen = 0;                      // offline: the capture's snap length (pkt::Decap)
+  bool cut_records = false;                  // offline: the capture has records cut short
 };
 
 struct Stats {

@@ -111,10 +111,22 @@ inline uint32_t rd32(const uint8_t* p) noexcept {
 struct Cx {
   const uint8_t* f;
   uint32_t seg;
+  uint32_t frame_len;
   const Decap& d;
   Parsed& o;
   Malformed* why;
 };
+
+/* An IP length `missing` bytes past `end`: a record the capture cut short
+ * when the datagram ran to the frame's end (only the outermost IP can)
+ * and the record may be cut: exactly the capture's snap length, or in a
+ * file that has cut records (editcap -s keeps the declared snap length). */
+inline bool snapped(Cx& c, uint32_t end, uint32_t missing) noexcept {
+  const bool may_be_cut = c.d.cut_records || (c.d.snaplen && c.frame_len == c.d.snaplen);
+  if (!may_be_cut || end != c.frame_len || c.o.missing) return false;
+  c.o.missing = missing;
+  return true;
+}
 
 inline Kind bad(Cx& c, Malformed m) noexcept {
   if (c.why) *c.why = m;
@@ -360,8 +372,11 @@ Kind ipv4(Cx& c, uint32_t off, uint32_t end) noexcept {
   const uint32_t ihl = uint32_t(ip[0] & 0xF) * 4;
   if (ihl < 20 || off + ihl > end) return bad(c, Malformed::bad_ipv4_ihl);
   if (off + ihl > c.seg) return bad(c, Malformed::headers_not_contiguous);
-  const uint32_t total = rd16(ip + 2);
-  if (total < ihl || off + total > end) return bad(c, Malformed::bad_ipv4_total_len);
+  uint32_t total = rd16(ip + 2);
+  if (total < ihl) return bad(c, Malformed::bad_ipv4_total_len);
+  if (off + total > end && !snapped(c, end, total - (end - off)))
+    return bad(c, Malformed::bad_ipv4_total_len);
+  if (off + total > end) total = end - off;
   Parsed& o = c.o;
   o.l3_off = uint16_t(off);
   std::memcpy(o.src, ip + 12, 4);
@@ -383,10 +398,15 @@ Kind ipv6(Cx& c, uint32_t off, uint32_t end_bound) noexcept {
   if (c.seg < off + 40) return bad(c, Malformed::headers_not_contiguous);
   const uint8_t* ip = c.f + off;
   if ((ip[0] >> 4) != 6) return bad(c, Malformed::bad_ipv6_version);
-  const uint32_t plen = rd16(ip + 4);
+  uint32_t plen = rd16(ip + 4);
   // A zero payload length means a jumbogram (RFC 2675); Ethernet cannot
   // carry one, so treat it like any other length that overruns the frame.
-  if (off + 40 + plen > end_bound || plen == 0) return bad(c, Malformed::bad_ipv6_payload_len);
+  if (plen == 0) return bad(c, Malformed::bad_ipv6_payload_len);
+  if (off + 40 + plen > end_bound) {
+    if (!snapped(c, end_bound, off + 40 + plen - end_bound))
+      return bad(c, Malformed::bad_ipv6_payload_len);
+    plen = end_bound - off - 40;
+  }
   Parsed& o = c.o;
   o.ip_version = 6;
   o.l3_off = uint16_t(off);
@@ -483,7 +503,8 @@ Kind parse(const uint8_t* f, uint32_t seg_len, uint32_t frame_len, Parsed& o, Ma
   o.encap = 0;
   o.depth = 0;
   o.tunnel_id = 0;
-  Cx c{f, seg_len, d, o, why};
+  o.missing = 0;
+  Cx c{f, seg_len, frame_len, d, o, why};
   if (d.link == kLinkEthernet) [[likely]] return ether(c, 0, frame_len);
   return link_slow(c, frame_len);
 }
@@ -511,6 +532,7 @@ void Tally::commit(Stats& s) const noexcept {
   s.udp.add(udp);
   s.other_l4.add(other);
   s.ip_fragments.add(frag);
+  if (snapped) [[unlikely]] s.snapped.add(snapped);
   if (any_bad)
     for (size_t i = 0; i < kNumMalformed; i++)
       if (bad[i]) s.malformed[i].add(bad[i]);

@@ -102,6 +102,11 @@ struct Decap {
   uint8_t n_vxlan = 1, n_geneve = 1;
   uint16_t vxlan_ports[kMaxPorts] = {4789};
   uint16_t geneve_ports[kMaxPorts] = {6081};
+  // A capture file's snap length (0: live, or none): a record exactly
+  // that long may have been cut, so an IP length past its end means bytes
+  // not captured, not a malformed packet. A NIC delivers whole frames.
+  uint32_t snaplen = 0;
+  bool cut_records = false;  // ... and the file has records cut shorter than the wire's
 };
 
 enum class Kind : uint8_t { kTcp, kUdp, kOtherIp, kIpFragment, kNonIp, kMalformed };
@@ -124,7 +129,8 @@ struct Parsed {
   uint8_t encap;       // Encap: the outermost one (VLAN tags aside)
   uint8_t depth;       // tunnel layers entered
   uint32_t tunnel_id;  // outermost tunnel's VNI / GRE key / ERSPAN session; 0 none
-  uint32_t payload_len;  // L4 payload, padding excluded
+  uint32_t payload_len;  // L4 payload, padding excluded (captured bytes only)
+  uint32_t missing;      // bytes of the datagram the capture did not keep (Decap::snapped)
   uint16_t sport, dport;  // host order
   uint32_t seq, ack;      // host order
   uint16_t window;
@@ -176,7 +182,7 @@ const core::Counter& pkt_counter(const Stats& s, size_t i) noexcept;
  * (the counters share cache lines with the telemetry reader). */
 struct Tally {
   uint64_t ipv4 = 0, ipv6 = 0, non_ip = 0, vlan = 0, tcp = 0, udp = 0, other = 0, frag = 0;
-  uint64_t tunnelled = 0;
+  uint64_t tunnelled = 0, snapped = 0;
   uint32_t bad[kNumMalformed] = {};
   uint32_t enc[kNumEncap + 1] = {};
   bool any_bad = false, any_encap = false;
@@ -186,6 +192,7 @@ struct Tally {
     ipv4 += p.ip_version == 4;
     ipv6 += p.ip_version == 6;
     if (p.encaps) [[unlikely]] add_encap(p);
+    snapped += p.missing != 0;
     switch (k) {
       case Kind::kTcp: tcp++; break;
       case Kind::kUdp: udp++; break;

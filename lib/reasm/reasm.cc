@@ -482,6 +482,11 @@ void Reassembler::settle_pickup(HalfStream& h, void* owner, int dir) noexcept {
   drain(h, owner, dir);
 }
 
+void Reassembler::uncaptured(HalfStream& h, void* owner, int dir, uint32_t seq,
+                             uint32_t len) noexcept {
+  if (h.seq_known && h.next_seq == seq) declare_hole(h, owner, dir, seq + len);
+}
+
 void Reassembler::fin(HalfStream& h, void* owner, int dir, uint32_t seq, uint64_t now_ns) noexcept {
   if (!h.fin_seen) {
     h.fin_seen = true;

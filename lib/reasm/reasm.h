@@ -153,6 +153,11 @@ class Reassembler {
   void data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off, uint32_t seq,
             uint32_t len, uint64_t now_ns) noexcept;
 
+  /* `len` bytes from `seq` were sent but not captured (a record cut at
+   * the capture's snap length): declared as a hole at once when the
+   * stream has reached them; otherwise the hole is found as any other. */
+  void uncaptured(HalfStream& h, void* owner, int dir, uint32_t seq, uint32_t len) noexcept;
+
   /* FIN at sequence `seq` (after the segment's payload). */
   void fin(HalfStream& h, void* owner, int dir, uint32_t seq, uint64_t now_ns) noexcept;
 

@@ -33,6 +33,7 @@ Options read_options(const rte_mbuf* m, const pkt::Parsed& p) noexcept {
 }
 
 bool bad_checksum(const rte_mbuf* m, const pkt::Parsed& p) noexcept {
+  if (p.missing) return false;  // cut by the capture: nothing to check it against
   const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t l4_len = uint32_t(p.payload_off - p.l4_off) + p.payload_len;
   uint16_t phdr;
@@ -200,7 +201,7 @@ Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_m
   // Eighth, the FIN bit: it must sit where the direction's data can end.
   const reasm::HalfStream& h = f.hs[dir];
   if ((fl & kFin) && h.seq_known) {
-    const uint32_t at = p.seq + ((fl & kSyn) ? 1 : 0) + p.payload_len;
+    const uint32_t at = p.seq + ((fl & kSyn) ? 1 : 0) + p.payload_len + p.missing;
     if (!(h.fin_seen && at == h.fin_seq)) {
       if (seq_lt(at, h.next_seq)) {
         s.fin_stale.add(1);
