@@ -768,6 +768,7 @@ static void word_done(Side& s) {
 
 static void cl_done(Side& s) {
   if (!s.cl_in) return;
+  if (s.cl_bad == 2) s.cl_bad = 0;  // an empty line continued by obs-fold
   if (s.has_cl && s.remaining != s.cl) s.cl_conflict = 1;
   s.cl = s.remaining;
   s.has_cl = 1;
@@ -818,7 +819,7 @@ static uint8_t header_kind(const Side& s) {
 /* The end of a header line (its LF at p[j]). */
 static void header_line_done(Side& s) {
   if (s.hdr == kHCl) {
-    if (!s.cl_in && !s.has_cl) s.cl_bad = 1;
+    if (!s.cl_in && !s.has_cl && !s.cl_bad) s.cl_bad = 2;  // empty: bad unless folded on
     cl_done(s);
   } else if (s.hdr == kHTe || s.hdr == kHConn) {
     word_done(s);
