@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include <rte_hash_crc.h>
 
@@ -89,6 +90,13 @@ constexpr const char* kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
 constexpr const char* kKnown[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH",
                                   "CONNECT", "TRACE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",
                                   "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH"};
+
+bool known_method(std::string_view m) {
+  if (m == "GET" || m == "POST") return true;  // nearly all of them
+  for (const char* km : kKnown)
+    if (m == km) return true;
+  return false;
+}
 
 /* Whether a message starts at p: "HTTP/d.d NNN" (any case) for a
  * response; a method, a space, a target and " HTTP/d" on the same line
@@ -312,8 +320,8 @@ void Framer::begin_message(Ctx& k) noexcept {
   const bool req = k.request;
   Message* m = sink_.alloc ? sink_.alloc(sink_.ctx) : nullptr;
   if (!m) s_->records_dropped.add(1);
-  s.mflags = (s.after_gap ? kAfterGap : 0) | (s.junk ? kJunkSkipped : 0) |
-             (s.after_close ? kAfterClose : 0) | (s.inner ? kInner : 0);
+  s.mflags = (s.after_gap ? uint32_t(kAfterGap) : 0u) | (s.junk ? uint32_t(kJunkSkipped) : 0u) |
+             (s.after_close ? uint32_t(kAfterClose) : 0u) | (s.inner ? uint32_t(kInner) : 0u);
   if (m) {
     // Zero the fields, not the ~500 bytes of text arrays: those are read up
     // to their recorded length or NUL. The record crosses to the sink
@@ -807,13 +815,30 @@ static uint8_t header_kind(const Side& s) {
   size_t n = s.tok_len;
   while (n && (s.tok[n - 1] == ' ' || s.tok[n - 1] == '\t')) n--;
   if (s.trailers || n >= sizeof s.tok) return kHOther;
-  const std::string_view v(s.tok, n);
-  if (v == "host") return kHHost;
-  if (v == "content-length") return kHCl;
-  if (v == "transfer-encoding") return kHTe;
-  if (v == "connection" || v == "proxy-connection") return kHConn;
-  if (v == "upgrade") return kHUpgrade;
-  return kHOther;
+  // By length first: most header lines are none of these.
+  switch (n) {
+    case 4: return std::memcmp(s.tok, "host", 4) == 0 ? kHHost : kHOther;
+    case 7: return std::memcmp(s.tok, "upgrade", 7) == 0 ? kHUpgrade : kHOther;
+    case 10: return std::memcmp(s.tok, "connection", 10) == 0 ? kHConn : kHOther;
+    case 14: return std::memcmp(s.tok, "content-length", 14) == 0 ? kHCl : kHOther;
+    case 16: return std::memcmp(s.tok, "proxy-connection", 16) == 0 ? kHConn : kHOther;
+    case 17: return std::memcmp(s.tok, "transfer-encoding", 17) == 0 ? kHTe : kHOther;
+    default: return kHOther;
+  }
+}
+
+/* The same for a name read in place (any case). */
+static uint8_t header_kind_ci(const uint8_t* p, size_t n) {
+  while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+  switch (n) {
+    case 4: return ieq(p, "host", 4) ? kHHost : kHOther;
+    case 7: return ieq(p, "upgrade", 7) ? kHUpgrade : kHOther;
+    case 10: return ieq(p, "connection", 10) ? kHConn : kHOther;
+    case 14: return ieq(p, "content-length", 14) ? kHCl : kHOther;
+    case 16: return ieq(p, "proxy-connection", 16) ? kHConn : kHOther;
+    case 17: return ieq(p, "transfer-encoding", 17) ? kHTe : kHOther;
+    default: return kHOther;
+  }
 }
 
 /* The end of a header line (its LF at p[j]). */
@@ -909,9 +934,7 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
           const std::string_view mv(s.tok, s.tok_len);
           if (Message* m = s.cur) std::memcpy(m->method, s.tok, s.tok_len + 1u);
           s.method_kind = mv == "HEAD" ? kMHead : mv == "CONNECT" ? kMConnect : kMOther;
-          bool known = false;
-          for (const char* km : kKnown) known |= mv == km;
-          if (!known) s_->extension_methods.add(1);
+          if (!known_method(mv)) s_->extension_methods.add(1);
         }
         s.ps = kSpTarget;
         i++;
@@ -1068,6 +1091,30 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
                                                reinterpret_cast<const uint8_t*>(" "), 1,
                                                s.cur->flags, kHostTruncated);
           i++;
+        } else if (const void* lf = std::memchr(p + i, '\n', len - i)) {
+          // The whole line is here (the common case): find the colon,
+          // classify the name by its length, and skip the lines framing
+          // does not depend on in one step.
+          const uint32_t j = uint32_t(static_cast<const uint8_t*>(lf) - p);
+          const void* colon = std::memchr(p + i, ':', j - i);
+          line_end(j);
+          if (!colon) {
+            s_->header_no_colon.add(1);
+            s.tok_len = 0;
+            i = j + 1;
+            break;
+          }
+          const uint32_t c = uint32_t(static_cast<const uint8_t*>(colon) - p);
+          uint8_t kind = s.trailers ? uint8_t(kHOther) : header_kind_ci(p + i, c - i);
+          if (kind == kHHost && s.cur && s.cur->host_len) kind = kHOther;  // the first Host counts
+          s.hdr = kind;
+          s.tok_len = 1;  // a header was seen (obs-fold continues it)
+          if (kind == kHOther) {
+            i = j + 1;
+          } else {
+            i = c + 1;
+            s.ps = kHdrValueLead;
+          }
         } else {
           s.ps = kHdrName;
           s.tok_len = 0;
