@@ -77,21 +77,21 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   walk("flows", [](const inspect::Stage& s) -> const flow::TableStats& { return s.flow_stats; });
   walk("tcp", [](const inspect::Stage& s) -> const tcp::Stats& { return s.tcp_stats; });
   walk("reasm", [](const inspect::Stage& s) -> const reasm::Stats& { return s.reasm_stats; });
-#define HTTP(f) fn(ctx, "http", #f, sum([](const inspect::Stage& s) -> auto& { return s.http_stats.f; }))
-  HTTP(requests); HTTP(responses); HTTP(interim); HTTP(incomplete); HTTP(after_gap);
-  HTTP(resyncs); HTTP(resync_skipped); HTTP(parse_errors); HTTP(upgrades);
-  HTTP(unpaired_requests); HTTP(unpaired_responses); HTTP(pipeline_overflow); HTTP(ambiguous);
-  HTTP(records_dropped); HTTP(raw_dropped); HTTP(raw_truncated); HTTP(oversize_headers);
-  HTTP(not_http);
-#undef HTTP
+  // http's counters come from lib/http/counters.def, in its order.
+  for (size_t i = 0; i < http::kNumCounters; i++) {
+    const auto field = http::kCounters[i].field;
+    uint64_t v = 0;
+    for (const inspect::Stage* s : st) v += (s->http_stats.*field).get();
+    fn(ctx, "http", http::kCounters[i].name, v);
+  }
   for (size_t v = 0; v < http::kNumVerdicts; v++) {
     uint64_t n = 0;
     for (const inspect::Stage* s : st) n += s->http_stats.verdicts[v].get();
     fn(ctx, "http_verdicts", http::verdict_name(http::Verdict(v)), n);
   }
-  // Parse errors by llhttp's reason (HPE_OK, index 0, is never counted).
+  // Framing errors by reason, llhttp's names (lib/http/errors.def).
   for (size_t e = 1; e < http::kNumErrors; e++) {
-    if (std::strcmp(http::error_name(e), "ok") == 0 || !*http::error_name(e)) continue;
+    if (!*http::error_name(e)) continue;
     uint64_t v = 0;
     for (const inspect::Stage* s : st) v += s->http_stats.errors[e].get();
     fn(ctx, "http_errors", http::error_name(e), v);

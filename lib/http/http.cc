@@ -1,23 +1,64 @@
 #include "http/http.h"
 
-#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include <rte_hash_crc.h>
 
 #include "core/json.h"
+#include "reasm/reasm.h"
 
 namespace http {
+
+const CounterInfo kCounters[] = {
+#define HTTP_COUNTER(n, help) {#n, help, &Stats::n},
+#include "http/counters.def"
+#undef HTTP_COUNTER
+};
+const size_t kNumCounters = sizeof kCounters / sizeof *kCounters;
 
 namespace {
 
 enum State : uint8_t { kIdle = 0, kParsing = 1, kResync = 2, kOff = 3 };
 
-void append(char* buf, uint16_t& len, size_t cap, const char* at, size_t n, uint16_t& flags,
-            uint16_t trunc) {
+/* Where the parser is within a message. */
+enum PState : uint8_t {
+  kStart = 0,  // at a message boundary
+  kMethod, kSpTarget, kTarget, kSpVersion, kReqVersion,
+  kRespVersion, kSpStatus, kStatus, kEol,
+  kHdrStart, kHdrCr, kHdrName, kHdrValueLead, kHdrValue, kHdrSkip,
+  kBodyLen, kChunkSize, kChunkExt, kChunkData, kChunkDataEnd, kBodyClose,
+};
+enum HeaderKind : uint8_t { kHOther = 0, kHHost, kHCl, kHTe, kHConn, kHUpgrade };
+enum MethodKind : uint8_t { kMOther = 0, kMHead = 1, kMConnect = 2, kM09 = 0x80 };
+enum Pair : uint8_t { kPairNone = 0, kPairHead, kPairLost, kPairHeld };
+
+constexpr bool tchar(uint8_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+         c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~';
+}
+struct TcharTable {
+  bool t[256];
+  constexpr TcharTable() : t{} {
+    for (int i = 0; i < 256; i++) t[i] = tchar(uint8_t(i));
+  }
+};
+constexpr TcharTable kTchar;
+
+inline bool digit(uint8_t c) { return c >= '0' && c <= '9'; }
+inline uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? uint8_t(c | 0x20) : c; }
+inline bool ieq(const uint8_t* p, const char* s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (lower(p[i]) != uint8_t(s[i])) return false;
+  return true;
+}
+
+void append(char* buf, uint16_t& len, size_t cap, const uint8_t* at, size_t n, uint32_t& flags,
+            uint32_t trunc) {
   const size_t room = cap - 1 - len;
   if (n > room) {
     flags |= trunc;
@@ -28,7 +69,7 @@ void append(char* buf, uint16_t& len, size_t cap, const char* at, size_t n, uint
   buf[len] = 0;
 }
 
-void set_id(Message& m, const Conn& c, uint32_t exchange) {
+void set_id(uint8_t* id, const Message& m, const Conn& c, uint32_t exchange) {
   const uint16_t cport = c.client == 0 ? m.key.pa : m.key.pb;
   const uint16_t sport = c.client == 0 ? m.key.pb : m.key.pa;
   const uint8_t v[12] = {uint8_t(cport >> 8), uint8_t(cport), uint8_t(sport >> 8), uint8_t(sport),
@@ -36,46 +77,70 @@ void set_id(Message& m, const Conn& c, uint32_t exchange) {
                          uint8_t(c.conn_hash >> 8), uint8_t(c.conn_hash),
                          uint8_t(exchange >> 24), uint8_t(exchange >> 16),
                          uint8_t(exchange >> 8), uint8_t(exchange)};
-  std::memcpy(m.id, v, sizeof v);
+  std::memcpy(id, v, sizeof v);
 }
 
-/* Request methods a resync accepts as the start of a request line. */
+/* Methods a resync accepts anywhere in the data (a request may follow a
+ * binary body with no newline); any other token method only at a line's
+ * start, so that the tail of a broken line is not taken for a request. */
 constexpr const char* kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ",
                                     "PATCH ", "CONNECT ", "TRACE "};
+/* RFC 9110's methods and WebDAV's common ones: the rest count as
+ * extension_methods (still framed). */
+constexpr const char* kKnown[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH",
+                                  "CONNECT", "TRACE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",
+                                  "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH"};
 
-inline bool digit(uint8_t c) { return c >= '0' && c <= '9'; }
-
-/* Whether a message starts at p. A message after a hole need not start a
- * line (a binary body ends without one), so the test is on the message's
- * own shape: "HTTP/1.x NNN " for a response; a method, a space, a target
- * and " HTTP/1." on the same line for a request (when the line is cut by
- * the end of the data, the part seen must fit). */
-bool starts_message(const uint8_t* p, size_t n, bool request) {
-  if (!request) {
-    return n >= 13 && std::memcmp(p, "HTTP/1.", 7) == 0 && digit(p[7]) && p[8] == ' ' &&
-           digit(p[9]) && digit(p[10]) && digit(p[11]) && (p[12] == ' ' || p[12] == '\r');
-  }
-  for (const char* m : kMethods) {
-    const size_t l = std::strlen(m);
-    if (n < l + 1 || std::memcmp(p, m, l) != 0) continue;
-    if (p[l] != '/' && p[l] != '*' && p[l] != 'h' && !(m[0] == 'C' && p[l] != ' ')) return false;
-    for (size_t i = l; i + 8 <= n && p[i] != '\n'; i++)
-      if (std::memcmp(p + i, " HTTP/1.", 8) == 0) return true;
-    // The line runs past the data we have: accept if nothing ruled it out.
-    return std::memchr(p + l, '\n', n - l) == nullptr && n - l < 8192;
-  }
+bool known_method(std::string_view m) {
+  if (m == "GET" || m == "POST") return true;  // nearly all of them
+  for (const char* km : kKnown)
+    if (m == km) return true;
   return false;
 }
 
+/* Whether a message starts at p: "HTTP/d.d NNN" (any case) for a
+ * response; a method, a space, a target and " HTTP/d" on the same line
+ * for a request (when the line is cut by the end of the data, a listed
+ * method and the part seen must fit). */
+bool starts_message(const uint8_t* p, size_t n, bool request, bool line_start) {
+  if (!request) {
+    return n >= 13 && ieq(p, "http/", 5) && digit(p[5]) && p[6] == '.' && digit(p[7]) &&
+           p[8] == ' ' && digit(p[9]) && digit(p[10]) && digit(p[11]) &&
+           (p[12] == ' ' || p[12] == '\r' || p[12] == '\n');
+  }
+  size_t l = 0;
+  bool listed = false;
+  for (const char* m : kMethods) {
+    const size_t ml = std::strlen(m);
+    if (n >= ml && std::memcmp(p, m, ml) == 0) {
+      l = ml;
+      listed = true;
+      break;
+    }
+  }
+  if (!listed) {
+    if (!line_start || !(p[0] >= 'A' && p[0] <= 'Z')) return false;
+    while (l < n && l < 24 && kTchar.t[p[l]]) l++;
+    if (l == n || p[l] != ' ') return false;
+    l++;
+  }
+  if (n < l + 1) return listed;
+  const bool connect = l == 8 && std::memcmp(p, "CONNECT ", 8) == 0;
+  if (p[l] != '/' && p[l] != '*' && lower(p[l]) != 'h' && !(connect && p[l] != ' ')) return false;
+  for (size_t i = l; i + 7 <= n && p[i] != '\n'; i++)
+    if (p[i] == ' ' && ieq(p + i + 1, "http/", 5) && digit(p[i + 6])) return true;
+  if (!listed) return false;
+  return std::memchr(p + l, '\n', n - l) == nullptr && n - l < 8192;
+}
+
 /* Whether the last n bytes of the data (too few for starts_message to
- * decide) could be the beginning of a start line: they are kept and
- * searched again with the next segment. */
+ * decide) could begin a start line: kept for the next segment. */
 bool may_start_message(const uint8_t* p, size_t n, bool request) {
   if (!request) {
-    static const char kPrefix[] = "HTTP/1.x NNN ";
+    static const char kPrefix[] = "http/x.x NNN ";
     for (size_t i = 0; i < n; i++) {
       const char want = kPrefix[i];
-      if (want == 'x' || want == 'N' ? !digit(p[i]) : p[i] != uint8_t(want)) return false;
+      if (want == 'x' || want == 'N' ? !digit(p[i]) : (i < 5 ? lower(p[i]) : p[i]) != uint8_t(want)) return false;
     }
     return n < 13;
   }
@@ -84,24 +149,32 @@ bool may_start_message(const uint8_t* p, size_t n, bool request) {
   return false;
 }
 
+/* "HTTP/1.1" in any case: 0 for a clean version, else odd. */
+bool parse_version(const char* t, size_t n, uint8_t& major, uint8_t& minor) {
+  major = 1, minor = 1;
+  const uint8_t* u = reinterpret_cast<const uint8_t*>(t);
+  if (n >= 8 && ieq(u, "http/", 5) && digit(u[5]) && u[6] == '.' && digit(u[7])) {
+    major = uint8_t(u[5] - '0');
+    minor = uint8_t(u[7] - '0');
+    return n == 8 && std::memcmp(t, "HTTP/", 5) == 0 && major == 1 && minor <= 1;
+  }
+  if (n >= 6 && ieq(u, "http/", 5) && digit(u[5])) major = uint8_t(u[5] - '0');
+  if (major != 1) minor = 0;
+  return false;
+}
+
 }  // namespace
 
-struct Framer::Call {
-  Framer* fr;
-  Conn* c;
-  const flow::Flow* f;
+struct Framer::Ctx {
+  Conn& c;
+  const flow::Flow& f;
   int dir;
-  Side* side;
+  Side& s;
   uint64_t ts;
-  // Raw capture: the parser pauses at each message's start and end so
-  // feed() knows which bytes belong to it (llhttp reports positions only
-  // through a pause).
-  bool pause = false;
-  int paused = 0;  // 1: at a message's start, 2: at its end
-  bool cut = false;  // the message ends incomplete (counted as such)
+  bool request;
+  const uint8_t* p = nullptr;  // the data being parsed
+  uint32_t raw_from = 0;       // where the message under way begins in it
 };
-
-static Framer::Call& call_of(llhttp_t* p) { return *static_cast<Framer::Call*>(p->data); }
 
 const char* verdict_name(Verdict v) noexcept {
   static const char* const names[kNumVerdicts] = {"record", "skip", "tag", "mirror", "drop"};
@@ -109,181 +182,85 @@ const char* verdict_name(Verdict v) noexcept {
 }
 
 const char* error_name(size_t err) noexcept {
-  static char names[kNumErrors][40];
-  static bool init = [] {
-    for (size_t i = 0; i < kNumErrors; i++) {
-      const char* n = llhttp_errno_name(llhttp_errno_t(i));
-      if (std::strncmp(n, "HPE_", 4) == 0) n += 4;
-      size_t j = 0;
-      for (; n[j] && j + 1 < sizeof names[i]; j++) names[i][j] = char(std::tolower((unsigned char)n[j]));
-      names[i][j] = 0;
-    }
-    return true;
-  }();
-  (void)init;
-  return err < kNumErrors ? names[err] : "other";
+  static const char* const names[] = {"",
+#define HTTP_ERROR(n) #n,
+#include "http/errors.def"
+#undef HTTP_ERROR
+  };
+  return err < sizeof names / sizeof *names ? names[err] : "";
 }
 
-struct Callbacks {
-  /* Start line and header bytes: past the limit the message is refused
-   * (a hostile or broken peer cannot make a worker parse forever). */
-  static int count_header(llhttp_t* p, size_t n) {
-    Framer::Call& k = call_of(p);
-    k.side->hdr_bytes += uint32_t(n);
-    if (k.side->hdr_bytes <= k.fr->max_header_bytes_) return 0;
-    if (k.side->cur) k.side->cur->flags |= kOversizeHeaders;
-    k.fr->s_->oversize_headers.add(1);
-    return HPE_USER;
+Framer::Framer(Stats* s, Sink sink, uint32_t max_header_bytes, uint32_t pending, uint64_t body_limit)
+    : s_(s), sink_(sink), max_header_bytes_(max_header_bytes), body_limit_(body_limit),
+      pool_(new Pending[pending ? pending : 1]()) {
+  for (uint32_t i = pending; i-- > 0;) {
+    pool_[i].next = free_;
+    free_ = i;
   }
-  static int message_begin(llhttp_t* p) {
-    Framer::Call& k = call_of(p);
-    k.fr->begin_message(k);
-    if (!k.pause) return 0;
-    k.paused = 1;
-    return HPE_PAUSED;
-  }
-  static int url(llhttp_t* p, const char* at, size_t n) {
-    call_of(p).side->has_start = 1;
-    if (Message* m = call_of(p).side->cur) append(m->uri, m->uri_len, kUriMax, at, n, m->flags, kUriTruncated);
-    return count_header(p, n);
-  }
-  static int status(llhttp_t* p, const char*, size_t n) {
-    call_of(p).side->has_start = 1;
-    return count_header(p, n);
-  }
-  static int header_field(llhttp_t* p, const char* at, size_t n) {
-    if (count_header(p, n)) return HPE_USER;
-    // Only "Host" is looked for: keep the name's first bytes, lower-cased
-    // (| 0x20 turns no other byte into one of "host"), and its length.
-    Side& s = *call_of(p).side;
-    for (size_t i = 0; i < n && s.field_len + i < sizeof s.field; i++)
-      s.field[s.field_len + i] = char(at[i] | 0x20);
-    s.field_len = uint8_t(std::min<size_t>(255, s.field_len + n));
-    return 0;
-  }
-  static int header_field_complete(llhttp_t* p) {
-    Side& s = *call_of(p).side;
-    s.is_host = s.field_len == 4 && std::memcmp(s.field, "host", 4) == 0;
-    s.field_len = 0;
-    return 0;
-  }
-  static int header_value(llhttp_t* p, const char* at, size_t n) {
-    Side& s = *call_of(p).side;
-    if (s.is_host && s.cur) append(s.cur->host, s.cur->host_len, kHostMax, at, n, s.cur->flags, kHostTruncated);
-    return count_header(p, n);
-  }
-  static int header_value_complete(llhttp_t* p) {
-    call_of(p).side->is_host = 0;
-    return 0;
-  }
-  static int headers_complete(llhttp_t* p) {
-    Framer::Call& k = call_of(p);
-    Conn& c = *k.c;
-    Message* m = k.side->cur;
-    k.side->has_start = 1;
-    const bool chunked = p->flags & F_CHUNKED;
-    if (m) {
-      m->chunked = chunked;
-      m->http_minor = p->http_minor;
-      if (chunked && (p->flags & F_CONTENT_LENGTH)) {
-        m->flags |= kAmbiguous;
-        k.fr->s_->ambiguous.add(1);
-      }
-    }
-    if (p->type == HTTP_REQUEST) {
-      if (m) {
-        const char* name = llhttp_method_name(llhttp_method_t(p->method));
-        const size_t len = strnlen(name, sizeof m->method - 1);
-        std::memcpy(m->method, name, len);
-        m->method[len] = 0;
-        if (p->upgrade) m->flags |= kUpgrade;
-      }
-      if (k.side->slot != kNoSlot) c.pending[k.side->slot].method = p->method;
-      return 0;
-    }
-    if (m) m->status = p->status_code;
-    const Pending* head = c.n ? &c.pending[c.head] : nullptr;
-    if (head && m && head->ts_last_ns && m->ts_first_ns >= head->ts_last_ns)
-      m->latency_ns = int64_t(m->ts_first_ns - head->ts_last_ns);
-    if (p->status_code >= 100 && p->status_code < 200) return 0;  // llhttp: no body
-    // RFC 9110 15.3.5, 15.4.5: never a body, whatever Content-Length says
-    // (a 304 repeats the representation's length).
-    if (p->status_code == 204 || p->status_code == 304) return 1;
-    // The response cannot say it answers HEAD or CONNECT; the request can.
-    if (head && head->method == HTTP_HEAD) return 1;                        // no body
-    if (head && head->method == HTTP_CONNECT && p->status_code / 100 == 2) {
-      if (m) m->flags |= kUpgrade;
-      return 2;                                                              // tunnel
-    }
-    return 0;
-  }
-  static int body(llhttp_t* p, const char*, size_t n) {
-    if (Message* m = call_of(p).side->cur) m->body_len += n;
-    return 0;
-  }
-  static int message_complete(llhttp_t* p) {
-    Framer::Call& k = call_of(p);
-    // An upgrade's end is reported by HPE_PAUSED_UPGRADE right after this
-    // callback; a pause here would hide it.
-    if (k.pause && !p->upgrade) {
-      k.paused = 2;
-      return HPE_PAUSED;
-    }
-    if (k.pause && k.side->cur && k.side->cur->raw) {
-      // Upgrade message: ended inside llhttp_execute, before feed() could
-      // copy this chunk's part of it.
-      k.side->cur->flags |= kRawTruncated;
-      k.fr->s_->raw_truncated.add(1);
-    }
-    k.fr->finish_message(k);
-    return 0;
-  }
-};
-
-Framer::Framer(Stats* s, Sink sink, uint32_t max_header_bytes)
-    : s_(s), sink_(sink), max_header_bytes_(max_header_bytes) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = Callbacks::message_begin;
-  settings_.on_url = Callbacks::url;
-  settings_.on_status = Callbacks::status;
-  settings_.on_header_field = Callbacks::header_field;
-  settings_.on_header_field_complete = Callbacks::header_field_complete;
-  settings_.on_header_value = Callbacks::header_value;
-  settings_.on_header_value_complete = Callbacks::header_value_complete;
-  settings_.on_headers_complete = Callbacks::headers_complete;
-  settings_.on_body = Callbacks::body;
-  settings_.on_message_complete = Callbacks::message_complete;
 }
 
-void Framer::reset(Side& s, bool request) noexcept {
-  llhttp_init(&s.parser, request ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
-  // Content-Length with chunked: frame it as chunked (RFC 9112 6.3: the
-  // transfer coding wins, as at most servers) and flag it ambiguous, rather
-  // than lose the connection's framing to an error.
-  llhttp_set_lenient_chunked_length(&s.parser, 1);
-  s.cur = nullptr;
-  s.field_len = 0;
-  s.is_host = 0;
-  s.slot = kNoSlot;
-  s.in_msg = 0;
-  s.carry_len = 0;  // bytes before a cut never join what comes after it
+Framer::~Framer() = default;
+
+uint32_t Framer::take() noexcept {
+  const uint32_t e = free_;
+  if (e == kNil) return kNil;
+  free_ = pool_[e].next;
+  pool_[e] = Pending{};
+  pool_[e].next = kNil;
+  pool_[e].held = kNil;
+  s_->pending_in_use.set(++in_use_);
+  return e;
+}
+
+void Framer::give(uint32_t e) noexcept {
+  pool_[e].next = free_;
+  free_ = e;
+  s_->pending_in_use.set(--in_use_);
+}
+
+void Framer::reset(Side& s) noexcept {
+  const uint32_t msgs = s.msgs;
+  const uint8_t after_close = s.after_close, inner = s.inner;
+  std::memset(static_cast<void*>(&s), 0, sizeof s);
+  s.msgs = msgs;
+  s.after_close = after_close;
+  s.inner = inner;
+  s.slot = kNil;
 }
 
 void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2]) noexcept {
+  if (c.started) {
+    // Reused without end(): give its entries back, emit nothing (its
+    // records belong to a connection that is gone).
+    for (uint32_t e = c.head; e != kNil;) {
+      const uint32_t nx = pool_[e].next;
+      if (pool_[e].rec && sink_.release) sink_.release(sink_.ctx, pool_[e].rec);
+      give(e);
+      e = nx;
+    }
+    for (uint32_t e = c.held; e != kNil;) {
+      const uint32_t nx = pool_[e].next;
+      if (pool_[e].rec && sink_.release) sink_.release(sink_.ctx, pool_[e].rec);
+      give(e);
+      e = nx;
+    }
+  }
   std::memset(static_cast<void*>(&c), 0, sizeof c);
+  c.head = c.tail = c.held = c.held_tail = kNil;
   c.started = 1;
   c.client = uint8_t(client);
   uint32_t h = flow::stable_hash(f.key, 0);
   h = rte_hash_crc_4byte(f.generation, h);
   c.conn_hash = rte_hash_crc_8byte(f.created_ns, h);
   for (int d = 0; d < 2; d++) {
-    reset(c.side[d], d == client);
+    reset(c.side[d]);
     if (synced[d]) {
       c.side[d].state = kParsing;
     } else {
       // Mid-stream: the first bytes may be the middle of a message.
       c.side[d].state = kResync;
       c.side[d].after_gap = 1;
+      c.side[d].last_lf = 1;
     }
   }
 }
@@ -322,12 +299,29 @@ void Framer::emit_request(Conn& c, Pending& p) noexcept {
   p.rec = nullptr;
 }
 
-void Framer::begin_message(Call& k) noexcept {
-  Conn& c = *k.c;
-  Side& s = *k.side;
-  const bool req = k.dir == c.client;
+/* Responses held before their request: delivered in order, paired or not. */
+void Framer::release_held(Conn& c, uint32_t e, bool paired) noexcept {
+  while (e != kNil) {
+    Pending& h = pool_[e];
+    const uint32_t nx = h.next;
+    if (h.rec) {
+      if (!paired) h.rec->flags |= kUnpaired;
+      deliver(c, h.rec);
+    }
+    if (!paired && h.final) s_->unpaired_responses.add(1);
+    give(e);
+    e = nx;
+  }
+}
+
+void Framer::begin_message(Ctx& k) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
+  const bool req = k.request;
   Message* m = sink_.alloc ? sink_.alloc(sink_.ctx) : nullptr;
   if (!m) s_->records_dropped.add(1);
+  s.mflags = (s.after_gap ? uint32_t(kAfterGap) : 0u) | (s.junk ? uint32_t(kJunkSkipped) : 0u) |
+             (s.after_close ? uint32_t(kAfterClose) : 0u) | (s.inner ? uint32_t(kInner) : 0u);
   if (m) {
     // Zero the fields, not the ~500 bytes of text arrays: those are read up
     // to their recorded length or NUL. The record crosses to the sink
@@ -339,14 +333,16 @@ void Framer::begin_message(Call& k) noexcept {
     std::memset(static_cast<void*>(m), 0, offsetof(Message, uri));
     std::memset(static_cast<void*>(&m->body_len), 0, offsetof(Message, rule) - offsetof(Message, body_len));
     m->uri[0] = m->host[0] = m->rule[0] = m->tag[0] = 0;
-    m->key = k.f->key;
+    m->key = k.f.key;
     m->client_side = c.client;
     m->request = req;
-    m->generation = k.f->generation;
+    m->generation = k.f.generation;
     m->index = s.msgs;
     m->ts_first_ns = k.ts;
     m->latency_ns = -1;
     m->rule_index = -1;
+    m->flags = s.mflags;
+    if (s.inner) set_id(m->outer, *m, c, c.outer);
     if (sink_.alloc_raw) {
       m->raw = sink_.alloc_raw(sink_.ctx);
       m->raw_cap = m->raw ? sink_.raw_cap : 0;
@@ -355,31 +351,65 @@ void Framer::begin_message(Call& k) noexcept {
         s_->raw_dropped.add(1);
       }
     }
-    if (s.after_gap) m->flags |= kAfterGap;
   }
   if (s.after_gap) s_->after_gap.add(1);
+  if (s.after_close) s_->after_close.add(1);
+  if (s.inner) s_->inner_messages.add(1);
   s.after_gap = 0;
+  s.junk = 0;
+  s.tunnel = 0;
   s.msgs++;
   s.cur = m;
   s.in_msg = 1;
   s.has_start = 0;
   s.hdr_bytes = 0;
+  s.pair = kPairNone;
+  // Per-message framing state.
+  s.remaining = s.cl = 0;
+  s.status = 0;
+  s.hdr = kHOther;
+  s.tok_len = s.wtok_len = 0;
+  s.major = 1, s.minor = 1;
+  s.has_cl = s.cl_bad = s.cl_in = s.chunked = s.te = s.te_other = 0;
+  s.conn_close = s.conn_keep = s.conn_upgrade = s.upgrade_hdr = s.method_kind = 0;
+  s.http09 = s.trailers = s.cl_conflict = s.cl_big = 0;
   if (req) {
     const uint32_t exchange = c.exchanges++;
-    if (m) set_id(*m, c, exchange);
-    if (c.n == kPipelineMax) {
-      s_->pipeline_overflow.add(1);  // answered out of our sight: emitted unpaired
-      s.slot = kNoSlot;
+    if (m) set_id(m->id, *m, c, exchange);
+    const uint32_t e = take();
+    s.slot = e;
+    if (e == kNil) {
+      s_->pipeline_overflow.add(1);  // its response is marked unpaired (Conn::answer)
       return;
     }
-    s.slot = uint8_t((c.head + c.n) % kPipelineMax);
+    Pending& p = pool_[e];
+    p.rec = m;
+    p.exchange = exchange;
+    p.method = 0xFF;
+    p.rule = -1;
+    if (c.tail == kNil) c.head = e; else pool_[c.tail].next = e;
+    c.tail = e;
     c.n++;
-    Pending& p = c.pending[s.slot];
-    p = Pending{m, 0, exchange, 0xFF, 0, 0, 0, 0, -1};
+    if (c.held != kNil) {
+      // Responses that came first answer this request: up to the first
+      // final one. It is emitted before them, when it ends.
+      uint32_t last = c.held;
+      while (!pool_[last].final && pool_[last].next != kNil) last = pool_[last].next;
+      p.held = c.held;
+      c.held = pool_[last].next;
+      if (c.held == kNil) c.held_tail = kNil;
+      pool_[last].next = kNil;
+      p.answered = 1;
+      for (uint32_t h = p.held; h != kNil; h = pool_[h].next) {
+        if (pool_[h].rec) set_id(pool_[h].rec->id, *pool_[h].rec, c, exchange);
+        if (pool_[h].final) c.answer = exchange + 1;
+      }
+    }
     return;
   }
-  if (c.n) {
-    Pending& p = c.pending[c.head];
+  if (c.n && pool_[c.head].exchange == c.answer) {
+    Pending& p = pool_[c.head];
+    s.pair = kPairHead;
     // The exchange is what the operator selects: a response takes its
     // request's verdict. A request answered before it ended (100 Continue,
     // an early error) is judged now, on its headers and what came of its
@@ -394,51 +424,105 @@ void Framer::begin_message(Call& k) noexcept {
     }
     p.answered = 1;
     if (p.completed) emit_request(c, p);
-    if (m) set_id(*m, c, p.exchange);
-  } else if (m) {
-    set_id(*m, c, 0x80000000u | s.msgs);
+    if (m) set_id(m->id, *m, c, p.exchange);
+    return;
   }
+  const reasm::HalfStream& cs = k.f.hs[c.client];
+  if (cs.ack_known && cs.seq_known && reasm::seq_gt(cs.peer_ack, cs.next_seq) &&
+      cs.peer_ack - cs.next_seq < (1u << 30)) {
+    // The server acknowledged client bytes not delivered yet: its request
+    // is on its way (capture timing). Held until it begins.
+    s.pair = kPairHeld;
+    s_->early_responses.add(1);
+    return;
+  }
+  if (c.answer < c.exchanges) {
+    // Its request found the pool empty: the right id, but unpaired.
+    s.pair = kPairLost;
+    if (m) set_id(m->id, *m, c, c.answer);
+    return;
+  }
+  if (m) set_id(m->id, *m, c, 0x80000000u | s.msgs);
 }
 
-void Framer::finish_message(Call& k) noexcept {
-  Conn& c = *k.c;
-  Side& s = *k.side;
+void Framer::finish_message(Ctx& k, bool cut) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
   Message* m = s.cur;
   s.cur = nullptr;
   s.in_msg = 0;
   if (m) m->ts_last_ns = k.ts;
-  if (k.dir == c.client) {
-    if (!k.cut) s_->requests.add(1);
-    if (s.slot == kNoSlot) {
+  if (s.mflags & kBareLf) s_->bare_lf.add(1);
+  if (s.mflags & kOddVersion) s_->odd_version.add(1);
+  if (k.request) {
+    if (!cut) s_->requests.add(1);
+    if (s.slot == kNil) {
       if (m) {
         m->flags |= kUnpaired;
         deliver(c, m);
       }
       return;
     }
-    Pending& p = c.pending[s.slot];
-    s.slot = kNoSlot;
+    Pending& p = pool_[s.slot];
+    const uint32_t e = s.slot;
+    s.slot = kNil;
     p.completed = 1;
     p.ts_last_ns = k.ts;
+    if (s.http09) p.method = kM09;
     judge_request(c, p);  // now, while the packet that ended it can still be withheld
     if (p.answered) emit_request(c, p);
+    if (p.held != kNil) {
+      bool final = false;
+      for (uint32_t h = p.held; h != kNil; h = pool_[h].next) final |= pool_[h].final;
+      release_held(c, p.held, true);
+      p.held = kNil;
+      if (final && c.head == e) {  // answered in full: off the queue
+        c.head = p.next;
+        if (c.head == kNil) c.tail = kNil;
+        c.n--;
+        give(e);
+      }
+    }
     return;
   }
-  const uint16_t status = k.side->parser.status_code;
-  const bool interim = status >= 100 && status < 200 && status != 101;
+  const uint16_t status = s.status;
+  const bool interim = s.has_start && status >= 100 && status < 200 && status != 101;
   if (interim) {
-    if (!k.cut) s_->interim.add(1);
+    if (!cut) s_->interim.add(1);
     if (m) m->flags |= kInterim;
-  } else {
-    if (!k.cut) s_->responses.add(1);
-    if (c.n) {
-      Pending& p = c.pending[c.head];
+  } else if (!cut) {
+    s_->responses.add(1);
+  }
+  if (s.pair == kPairHeld && c.n && pool_[c.head].exchange == c.answer) {
+    // Its request began while it was being read.
+    Pending& p = pool_[c.head];
+    p.answered = 1;
+    if (p.completed) emit_request(c, p);
+    if (m) set_id(m->id, *m, c, p.exchange);
+    s.pair = kPairHead;
+  }
+  if (s.pair == kPairHeld) {
+    const uint32_t e = take();
+    if (e != kNil) {
+      pool_[e].rec = m;
+      pool_[e].final = !interim;
+      if (c.held_tail == kNil) c.held = e; else pool_[c.held_tail].next = e;
+      c.held_tail = e;
+      return;
+    }
+    s_->pipeline_overflow.add(1);
+    s.pair = kPairNone;
+  }
+  if (!interim) {
+    if (s.pair == kPairHead && c.n) {
+      const uint32_t e = c.head;
+      Pending& p = pool_[e];
       if (p.rec) {
         // Answered before it ended (an early error response): report it now.
         if (c.side[c.client].cur == p.rec) {
           // The request side keeps parsing it, without a record.
           c.side[c.client].cur = nullptr;
-          c.side[c.client].slot = kNoSlot;
+          c.side[c.client].slot = kNil;
         }
         if (!p.completed) {
           p.rec->flags |= kIncomplete;
@@ -446,9 +530,14 @@ void Framer::finish_message(Call& k) noexcept {
         }
         emit_request(c, p);
       }
-      c.head = uint8_t((c.head + 1) % kPipelineMax);
+      if (c.side[c.client].slot == e) c.side[c.client].slot = kNil;
+      c.answer = p.exchange + 1;
+      c.head = p.next;
+      if (c.head == kNil) c.tail = kNil;
       c.n--;
+      give(e);
     } else {
+      if (s.pair == kPairLost) c.answer++;
       s_->unpaired_responses.add(1);
       if (m) m->flags |= kUnpaired;
     }
@@ -456,35 +545,82 @@ void Framer::finish_message(Call& k) noexcept {
   if (m) deliver(c, m);
 }
 
-void Framer::cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept {
-  Side& s = c.side[dir];
+/* The message under way ends here, cut; then the direction searches. */
+void Framer::cut(Ctx& k, uint32_t why) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
   if (s.in_msg && !s.has_start) {
     // Never a start line: not a message. Take it back.
     s_->not_http.add(1);
     if (s.cur && sink_.release) sink_.release(sink_.ctx, s.cur);
     s.cur = nullptr;
-    if (dir == c.client && s.slot != kNoSlot) {
-      c.n--;  // it was the newest request in the queue
-      c.exchanges--;
+    if (k.request && s.slot != kNil) {
+      // It was the newest request in the queue.
+      const uint32_t e = s.slot;
+      Pending& p = pool_[e];
+      if (p.held != kNil) {  // responses it took: back to waiting
+        uint32_t last = p.held;
+        while (pool_[last].next != kNil) last = pool_[last].next;
+        pool_[last].next = c.held;
+        if (c.held == kNil) c.held_tail = last;
+        c.held = p.held;
+        c.answer = p.exchange;
+      }
+      uint32_t prev = kNil;
+      for (uint32_t x = c.head; x != e && x != kNil; x = pool_[x].next) prev = x;
+      if (prev == kNil) c.head = kNil; else pool_[prev].next = kNil;
+      c.tail = prev;
+      c.n--;
+      give(e);
     }
-    s.slot = kNoSlot;
+    if (k.request) c.exchanges--;
+    s.slot = kNil;
     s.in_msg = 0;
   } else if (s.in_msg) {
     // A message was under way: end it here, incomplete.
+    s.mflags |= kIncomplete | why;
     if (s.cur) s.cur->flags |= kIncomplete | why;
     s_->incomplete.add(1);
-    Call k{this, &c, &f, dir, &s, ts};
-    k.cut = true;
-    finish_message(k);
+    finish_message(k, true);
   }
-  reset(s, dir == c.client);
+  reset(s);
   s.state = kResync;
   s.after_gap = 1;
+  s.last_lf = 1;
+}
+
+void Framer::fail(Ctx& k, Error e, uint32_t why) noexcept {
+  s_->parse_errors.add(1);
+  s_->errors[e].add(1);
+  cut(k, why);
+}
+
+/* Where a start line was due, something else: skipped to the next start
+ * line, counted, and the message found there flagged. Inside a tunnel the
+ * bytes are another protocol: the direction stops. */
+void Framer::junk(Ctx& k) noexcept {
+  Side& s = k.s;
+  const bool fresh_tunnel = s.tunnel;
+  if (s.in_msg) {
+    cut(k, 0);
+  } else {
+    s_->not_http.add(1);
+    reset(s);
+  }
+  if (fresh_tunnel) {
+    s.state = kOff;
+    return;
+  }
+  s.state = kResync;
+  s.after_gap = 0;
+  s.junk = 1;
+  s.last_lf = 0;
 }
 
 void Framer::gap(Conn& c, const flow::Flow& f, int dir, uint64_t ts) noexcept {
   if (!c.started || c.off || c.side[dir].state == kOff) return;
-  cut(c, f, dir, ts, 0);
+  Ctx k{c, f, dir, c.side[dir], ts, dir == c.client};
+  cut(k, 0);
 }
 
 void Framer::capture(Message* m, const uint8_t* p, uint32_t n) noexcept {
@@ -499,82 +635,696 @@ void Framer::capture(Message* m, const uint8_t* p, uint32_t n) noexcept {
   m->raw_len += take;
 }
 
-void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
-                  uint64_t ts) noexcept {
-  Side& s = c.side[dir];
-  const bool request = dir == c.client;
-  while (len && !c.off) {
-    if (s.state == kResync) {
-      if (s.carry_len && resume_carry(c, f, dir, p, len, ts)) continue;
-      // Candidates begin with 'H' (responses) or a method's capital.
-      uint32_t i = 0;
-      for (; i < len; i++) {
-        const uint8_t ch = p[i];
-        if (!(request ? (ch >= 'C' && ch <= 'T') : ch == 'H')) continue;
-        if (starts_message(p + i, len - i, request)) break;
-        if (len - i < sizeof s.carry && may_start_message(p + i, len - i, request)) {
-          // Too short to tell: the next segment decides.
-          s.carry_len = uint8_t(len - i);
-          std::memcpy(s.carry, p + i, s.carry_len);
-          s_->resync_skipped.add(i);
-          return;
+/* Headers ended: how long the body is (RFC 9112 6.3), and what the
+ * message says about the connection. */
+void Framer::headers_done(Ctx& k) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
+  Message* m = s.cur;
+  if (s.trailers) {
+    s.ps = kStart;
+    finish_message(k, false);
+    return;
+  }
+  if (m) {
+    m->http_minor = s.minor;
+    m->chunked = s.chunked;
+  }
+  const bool close = s.conn_close || s.major == 0 || (s.major == 1 && s.minor == 0 && !s.conn_keep);
+  if (s.cl_bad) return fail(k, kErr_invalid_content_length, kParseError);
+  if (s.cl_conflict) {
+    s.mflags |= kAmbiguous;
+    if (m) m->flags |= kAmbiguous;
+    s_->ambiguous.add(1);
+    return fail(k, kErr_unexpected_content_length, kParseError);
+  }
+  enum { kNone, kLength, kChunked, kClose, kTunnel, kHostile } body = kNone;
+  if (k.request) {
+    if (s.slot != kNil) pool_[s.slot].method = s.method_kind;
+    if (s.method_kind == kMConnect || (s.upgrade_hdr && s.conn_upgrade)) {
+      s.mflags |= kUpgrade;
+      if (m) m->flags |= kUpgrade;
+    }
+  } else {
+    const Pending* head = s.pair == kPairHead && c.n ? &pool_[c.head] : nullptr;
+    if (head && m && head->ts_last_ns && m->ts_first_ns >= head->ts_last_ns)
+      m->latency_ns = int64_t(m->ts_first_ns - head->ts_last_ns);
+    if (s.status == 101 || (head && head->method == kMConnect && s.status / 100 == 2)) body = kTunnel;
+    // RFC 9110 15.3.5, 15.4.5: never a body, whatever Content-Length says
+    // (a 304 repeats the representation's length). The response cannot say
+    // it answers HEAD; the request can.
+    else if (s.status < 200 || s.status == 204 || s.status == 304 || (head && head->method == kMHead))
+      body = kNone;
+    else
+      body = kClose;
+  }
+  if (body != kTunnel && !(k.request ? false : body == kNone)) {
+    if (s.te) {
+      if (s.chunked) {
+        body = kChunked;
+        // Content-Length with chunked: the transfer coding wins (RFC 9112
+        // 6.3, as at most servers); flagged.
+        if (s.has_cl) {
+          s.mflags |= kAmbiguous;
+          if (m) m->flags |= kAmbiguous;
+          s_->ambiguous.add(1);
+        }
+      } else if (k.request || s.has_cl) {
+        s_->unknown_coding.add(1);
+        body = kHostile;
+      } else {
+        body = kClose;  // RFC 9112 6.3 item 4: a response runs to the close
+      }
+    } else if (s.has_cl) {
+      if (s.cl_big || s.cl > body_limit_) {
+        s_->implausible_length.add(1);
+        body = kHostile;
+      } else {
+        body = s.cl ? kLength : kNone;
+        s.remaining = s.cl;
+      }
+    }
+  }
+  if (m && body == kChunked) m->chunked = 1;
+  switch (body) {
+    case kNone:
+      s.ps = kStart;
+      finish_message(k, false);
+      break;
+    case kLength: s.ps = kBodyLen; break;
+    case kChunked:
+      s.ps = kChunkSize;
+      s.remaining = 0;
+      s.tok_len = 0;
+      break;
+    case kClose: s.ps = kBodyClose; break;
+    case kTunnel: {
+      s.mflags |= kUpgrade;
+      if (m) m->flags |= kUpgrade;
+      const uint32_t outer = c.n ? pool_[c.head].exchange : c.answer;
+      s.ps = kStart;
+      finish_message(k, false);
+      // Both directions now carry the tunnel: framed if HTTP, else stopped.
+      s_->upgrades.add(1);
+      c.tunnel = 1;
+      c.outer = outer;
+      for (Side& x : c.side) {
+        x.inner = 1;
+        x.tunnel = 1;
+        if (!x.in_msg) {
+          x.state = kParsing;
+          x.ps = kStart;
         }
       }
-      s_->resync_skipped.add(i);
-      if (i == len) return;
-      s_->resyncs.add(1);
-      s.state = kParsing;
-      p += i;
-      len -= i;
-    }
-    Call k{this, &c, &f, dir, &s, ts};
-    k.pause = sink_.alloc_raw != nullptr;
-    s.parser.data = &k;
-    const llhttp_errno_t e = llhttp_execute(&s.parser, reinterpret_cast<const char*>(p), len);
-    if (e == HPE_OK) {
-      capture(s.cur, p, len);  // all of it belongs to the message under way
       return;
     }
-    if (e == HPE_PAUSED) {
-      const char* pos = llhttp_get_error_pos(&s.parser);
-      uint32_t used = pos ? uint32_t(pos - reinterpret_cast<const char*>(p)) : 0;
-      if (used > len) used = len;
-      if (k.paused == 2) {
-        capture(s.cur, p, used);
-        finish_message(k);
-      }
-      llhttp_resume(&s.parser);
-      p += used;
-      len -= used;
-      continue;
-    }
-    if (e == HPE_PAUSED_UPGRADE) {
-      // CONNECT or Upgrade. The request side stops at once: what the client
-      // sends next belongs to the new protocol if the server agrees. The
-      // response side goes on to the answer; when that one switches too
-      // (101, or 2xx to CONNECT), framing ends for the connection. The
-      // bytes are still relayed and reassembled.
-      s.state = kOff;
-      if (!request) {
-        c.off = 1;
-        s_->upgrades.add(1);
-      }
-      return;
-    }
-    s_->parse_errors.add(1);
-    s_->errors[size_t(e) < kNumErrors ? size_t(e) : 0].add(1);
-    if (e == HPE_UNEXPECTED_CONTENT_LENGTH && s.cur) {  // several Content-Length values
-      s.cur->flags |= kAmbiguous;
+    case kHostile:
+      // Not a length a peer can mean: flagged, cut, and the framing goes
+      // on at the next start line (a request hidden in the "body" shows).
+      s.mflags |= kAmbiguous;
+      if (m) m->flags |= kAmbiguous;
       s_->ambiguous.add(1);
+      cut(k, 0);
+      return;
+  }
+  if (close && body != kClose) {
+    if (k.request) s.after_close = 1;
+    else if (s.status >= 200) c.side[0].after_close = c.side[1].after_close = 1;
+  }
+}
+
+/* Chunk size line done (at its LF). */
+static inline bool chunk_hostile(const Side& s, uint64_t limit) { return s.cl_big || s.remaining > limit; }
+
+/* One header line's value bytes, for the few headers framing depends on. */
+static void header_bytes(Side& s, const uint8_t* p, uint32_t n, uint32_t& flags);
+
+static void word_done(Side& s) {
+  if (!s.wtok_len) return;
+  const std::string_view w(s.wtok, s.wtok_len);
+  if (s.hdr == kHTe) {
+    s.te = 1;
+    s.chunked = w == "chunked";
+    if (!s.chunked && w != "identity") s.te_other = 1;
+  } else if (s.hdr == kHConn) {
+    if (w == "close") s.conn_close = 1;
+    else if (w == "keep-alive") s.conn_keep = 1;
+    else if (w == "upgrade") s.conn_upgrade = 1;
+  }
+  s.wtok_len = 0;
+}
+
+static void cl_done(Side& s) {
+  if (!s.cl_in) return;
+  if (s.cl_bad == 2) s.cl_bad = 0;  // an empty line continued by obs-fold
+  if (s.has_cl && s.remaining != s.cl) s.cl_conflict = 1;
+  s.cl = s.remaining;
+  s.has_cl = 1;
+  s.cl_in = 0;
+  s.remaining = 0;
+}
+
+static void header_bytes(Side& s, const uint8_t* p, uint32_t n, uint32_t&) {
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t ch = p[i];
+    if (s.hdr == kHCl) {
+      if (digit(ch)) {
+        if (s.remaining > (UINT64_MAX - 9) / 10) s.cl_big = 1;
+        else s.remaining = s.remaining * 10 + (ch - '0');
+        s.cl_in = 1;
+      } else if (ch == ',') {
+        if (!s.cl_in) s.cl_bad = 1;
+        cl_done(s);
+      } else if (ch != ' ' && ch != '\t' && ch != '\r') {
+        s.cl_bad = 1;
+      }
+    } else if (s.hdr == kHUpgrade) {
+      if (ch != ' ' && ch != '\t' && ch != '\r') s.upgrade_hdr = 1;
+    } else if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\r' || ch == ';') {
+      word_done(s);
+    } else if (s.wtok_len < sizeof s.wtok) {
+      s.wtok[s.wtok_len++] = char(lower(ch));
+    } else {
+      s.wtok_len = sizeof s.wtok;  // too long to be a word we look for
+      s.wtok[0] = '#';
     }
-    const char* pos = llhttp_get_error_pos(&s.parser);
-    uint32_t used = pos ? uint32_t(pos - reinterpret_cast<const char*>(p)) : len;
-    if (used >= len) used = len - 1;
-    capture(s.cur, p, used);
-    cut(c, f, dir, ts, kParseError);
-    // Resume the search just past the offending byte.
-    p += used + 1;
-    len -= used + 1;
+  }
+}
+
+static uint8_t header_kind(const Side& s) {
+  size_t n = s.tok_len;
+  while (n && (s.tok[n - 1] == ' ' || s.tok[n - 1] == '\t')) n--;
+  if (s.trailers || n >= sizeof s.tok) return kHOther;
+  // By length first: most header lines are none of these.
+  switch (n) {
+    case 4: return std::memcmp(s.tok, "host", 4) == 0 ? kHHost : kHOther;
+    case 7: return std::memcmp(s.tok, "upgrade", 7) == 0 ? kHUpgrade : kHOther;
+    case 10: return std::memcmp(s.tok, "connection", 10) == 0 ? kHConn : kHOther;
+    case 14: return std::memcmp(s.tok, "content-length", 14) == 0 ? kHCl : kHOther;
+    case 16: return std::memcmp(s.tok, "proxy-connection", 16) == 0 ? kHConn : kHOther;
+    case 17: return std::memcmp(s.tok, "transfer-encoding", 17) == 0 ? kHTe : kHOther;
+    default: return kHOther;
+  }
+}
+
+/* The same for a name read in place (any case). */
+static uint8_t header_kind_ci(const uint8_t* p, size_t n) {
+  while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+  switch (n) {
+    case 4: return ieq(p, "host", 4) ? kHHost : kHOther;
+    case 7: return ieq(p, "upgrade", 7) ? kHUpgrade : kHOther;
+    case 10: return ieq(p, "connection", 10) ? kHConn : kHOther;
+    case 14: return ieq(p, "content-length", 14) ? kHCl : kHOther;
+    case 16: return ieq(p, "proxy-connection", 16) ? kHConn : kHOther;
+    case 17: return ieq(p, "transfer-encoding", 17) ? kHTe : kHOther;
+    default: return kHOther;
+  }
+}
+
+/* The end of a header line (its LF at p[j]). */
+static void header_line_done(Side& s) {
+  if (s.hdr == kHCl) {
+    if (!s.cl_in && !s.has_cl && !s.cl_bad) s.cl_bad = 2;  // empty: bad unless folded on
+    cl_done(s);
+  } else if (s.hdr == kHTe || s.hdr == kHConn) {
+    word_done(s);
+  } else if (s.hdr == kHHost && s.cur) {
+    while (s.cur->host_len && (s.cur->host[s.cur->host_len - 1] == ' ' ||
+                               s.cur->host[s.cur->host_len - 1] == '\t' ||
+                               s.cur->host[s.cur->host_len - 1] == '\r'))
+      s.cur->host[--s.cur->host_len] = 0;
+  }
+}
+
+/* Frames from p until the data ends or the direction must search;
+ * returns the bytes used. Hot states scan with memchr or take a whole
+ * body run; the rest go a byte at a time (start lines and the headers
+ * framing depends on are short). */
+uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
+  Side& s = k.s;
+  uint32_t i = 0;
+  k.p = p;
+  k.raw_from = 0;
+  auto line_end = [&](uint32_t j) {  // LF at j: was it bare?
+    const bool cr = j > 0 ? p[j - 1] == '\r' : s.cr;
+    if (!cr) {
+      s.mflags |= kBareLf;
+      if (s.cur) s.cur->flags |= kBareLf;
+    }
+  };
+  auto done = [&](uint32_t end) {  // the message ends before p[end]
+    capture(s.cur, p + k.raw_from, end - k.raw_from);
+    k.raw_from = end;
+  };
+  while (i < len && s.state == kParsing) {
+    const uint32_t i0 = i;
+    const uint8_t ch = p[i];
+    switch (s.ps) {
+      case kStart:
+        if (ch == '\r' || ch == '\n') {
+          if (ch == '\n') s_->empty_lines.add(1);
+          i++;
+          k.raw_from = i;
+          continue;
+        }
+        k.raw_from = i;
+        if (k.request) {
+          if (!kTchar.t[ch]) {
+            junk(k);
+            goto out;
+          }
+          begin_message(k);
+          s.ps = kMethod;
+          s.tok_len = 0;
+        } else {
+          const bool h09 = k.c.n && pool_[k.c.head].method != 0xFF && (pool_[k.c.head].method & kM09);
+          if (lower(ch) != 'h' && h09) {
+            // The raw answer to an HTTP/0.9 request: no status line, no
+            // headers, the body runs to the close.
+            begin_message(k);
+            s.has_start = 1;
+            s.http09 = 1;
+            s.mflags |= kHttp09;
+            if (s.cur) s.cur->flags |= kHttp09;
+            s_->http09.add(1);
+            s.ps = kBodyClose;
+            continue;
+          }
+          if (lower(ch) != 'h') {
+            junk(k);
+            goto out;
+          }
+          begin_message(k);
+          s.ps = kRespVersion;
+          s.tok_len = 0;
+        }
+        continue;
+      case kMethod:
+        while (i < len && kTchar.t[p[i]]) {
+          if (s.tok_len < 15) s.tok[s.tok_len++] = char(p[i]);
+          i++;
+        }
+        if (i == len) break;
+        if (p[i] != ' ' && p[i] != '\t') {
+          junk(k);
+          goto out;
+        }
+        {
+          s.tok[s.tok_len] = 0;
+          const std::string_view mv(s.tok, s.tok_len);
+          if (Message* m = s.cur) std::memcpy(m->method, s.tok, s.tok_len + 1u);
+          s.method_kind = mv == "HEAD" ? kMHead : mv == "CONNECT" ? kMConnect : kMOther;
+          if (!known_method(mv)) s_->extension_methods.add(1);
+        }
+        s.ps = kSpTarget;
+        i++;
+        break;
+      case kSpTarget:
+        if (ch == ' ' || ch == '\t') {
+          i++;
+        } else if (ch == '\r' || ch == '\n') {
+          junk(k);  // a method and nothing else
+          goto out;
+        } else {
+          s.ps = kTarget;
+          s.has_start = 1;
+          s.tok_len = 0;
+        }
+        break;
+      case kTarget: {
+        uint32_t j = i;
+        while (j < len && p[j] != ' ' && p[j] != '\r' && p[j] != '\n' && p[j] != '\t') j++;
+        if (Message* m = s.cur) append(m->uri, m->uri_len, kUriMax, p + i, j - i, m->flags, kUriTruncated);
+        for (uint32_t x = i; x < j && s.tok_len < sizeof s.tok; x++) s.tok[s.tok_len++] = char(p[x]);
+        i = j;
+        if (i == len) break;
+        if (p[i] == ' ' || p[i] == '\t') {
+          s.ps = kSpVersion;
+          break;
+        }
+        // The line ends after one word: "GET HTTP/1.1" (no target) or an
+        // HTTP/0.9 simple request.
+        const uint8_t* t = reinterpret_cast<const uint8_t*>(s.tok);
+        if (s.tok_len >= 6 && ieq(t, "http/", 5) && digit(t[5])) {
+          parse_version(s.tok, s.tok_len, s.major, s.minor);
+          s.mflags |= kOddVersion;
+          if (Message* m = s.cur) {
+            m->flags |= kOddVersion;
+            m->uri_len = 0;
+            m->uri[0] = 0;
+          }
+          s_->no_target.add(1);
+        } else {
+          s.http09 = 1;
+          s.major = 0;
+          s.minor = 9;
+          s.mflags |= kHttp09;
+          if (s.cur) s.cur->flags |= kHttp09;
+          s_->http09.add(1);
+        }
+        s.ps = kEol;
+        break;
+      }
+      case kSpVersion:
+        if (ch == ' ' || ch == '\t') {
+          i++;
+        } else if (ch == '\r' || ch == '\n') {
+          s.http09 = 1;  // "GET / ": no version is HTTP/0.9
+          s.major = 0;
+          s.minor = 9;
+          s.mflags |= kHttp09;
+          if (s.cur) s.cur->flags |= kHttp09;
+          s_->http09.add(1);
+          s.ps = kEol;
+        } else {
+          s.ps = kReqVersion;
+          s.tok_len = 0;
+        }
+        break;
+      case kReqVersion:
+      case kRespVersion:
+        while (i < len && p[i] != ' ' && p[i] != '\r' && p[i] != '\n') {
+          if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(p[i]);
+          i++;
+        }
+        if (i == len) break;
+        if (s.ps == kRespVersion) {
+          if (p[i] != ' ' || s.tok_len < 5 || !ieq(reinterpret_cast<const uint8_t*>(s.tok), "http/", 5)) {
+            junk(k);
+            goto out;
+          }
+          s.ps = kSpStatus;
+        } else {
+          s.ps = kEol;
+        }
+        if (!parse_version(s.tok, s.tok_len, s.major, s.minor)) {
+          s.mflags |= kOddVersion;
+          if (s.cur) s.cur->flags |= kOddVersion;
+        }
+        break;
+      case kSpStatus:
+        if (ch == ' ') {
+          i++;
+          break;
+        }
+        s.ps = kStatus;
+        s.status = 0;
+        s.tok_len = 0;
+        break;
+      case kStatus:
+        if (digit(ch) && s.tok_len < 3) {
+          s.status = uint16_t(s.status * 10 + (ch - '0'));
+          s.tok_len++;
+          i++;
+          break;
+        }
+        if (s.tok_len != 3 || (ch != ' ' && ch != '\r' && ch != '\n')) {
+          fail(k, kErr_invalid_status, kParseError);
+          goto out;
+        }
+        s.has_start = 1;
+        if (s.cur) s.cur->status = s.status;
+        s.ps = kEol;
+        break;
+      case kEol:
+      case kHdrSkip:
+      case kChunkExt: {
+        const void* lf = std::memchr(p + i, '\n', len - i);
+        if (!lf) {
+          i = len;
+          break;
+        }
+        const uint32_t j = uint32_t(static_cast<const uint8_t*>(lf) - p);
+        line_end(j);
+        i = j + 1;
+        if (s.ps == kChunkExt) {
+          goto chunk_line;
+        } else if (s.ps == kHdrSkip) {
+          s.ps = kHdrStart;
+        } else if (!k.request || !s.http09) {
+          s.ps = kHdrStart;
+          s.tok_len = 0;  // no header yet for an obs-fold to continue
+          s.hdr = kHOther;
+        } else {
+          s.ps = kStart;  // HTTP/0.9: the request is its line
+          done(i);
+          finish_message(k, false);
+        }
+        break;
+      }
+      case kHdrStart:
+        if (ch == '\r') {
+          s.ps = kHdrCr;
+          i++;
+        } else if (ch == '\n') {
+          line_end(i);
+          i++;
+          s.hdr_bytes += i - i0;
+          done(i);
+          headers_done(k);
+          goto next;
+        } else if (ch == ' ' || ch == '\t') {
+          // obs-fold (RFC 9112 5.2): the previous value goes on.
+          s_->obs_fold.add(1);
+          s.ps = s.tok_len ? kHdrValue : kHdrSkip;
+          if (s.hdr == kHHost && s.cur) append(s.cur->host, s.cur->host_len, kHostMax,
+                                               reinterpret_cast<const uint8_t*>(" "), 1,
+                                               s.cur->flags, kHostTruncated);
+          i++;
+        } else if (const void* lf = std::memchr(p + i, '\n', len - i)) {
+          // The whole line is here (the common case): find the colon,
+          // classify the name by its length, and skip the lines framing
+          // does not depend on in one step.
+          const uint32_t j = uint32_t(static_cast<const uint8_t*>(lf) - p);
+          const void* colon = std::memchr(p + i, ':', j - i);
+          line_end(j);
+          if (!colon) {
+            s_->header_no_colon.add(1);
+            s.tok_len = 0;
+            i = j + 1;
+            break;
+          }
+          const uint32_t c = uint32_t(static_cast<const uint8_t*>(colon) - p);
+          uint8_t kind = s.trailers ? uint8_t(kHOther) : header_kind_ci(p + i, c - i);
+          if (kind == kHHost && s.cur && s.cur->host_len) kind = kHOther;  // the first Host counts
+          s.hdr = kind;
+          s.tok_len = 1;  // a header was seen (obs-fold continues it)
+          if (kind == kHOther) {
+            i = j + 1;
+          } else {
+            i = c + 1;
+            s.ps = kHdrValueLead;
+          }
+        } else {
+          s.ps = kHdrName;
+          s.tok_len = 0;
+          s.hdr = kHOther;
+        }
+        break;
+      case kHdrCr:
+        if (ch == '\n') {
+          i++;
+          s.hdr_bytes += i - i0;
+          done(i);
+          headers_done(k);
+          goto next;
+        }
+        s.ps = kHdrName;  // a lone CR: part of a (broken) header line
+        s.tok_len = 0;
+        s.hdr = kHOther;
+        break;
+      case kHdrName:
+        while (i < len && p[i] != ':' && p[i] != '\n') {
+          if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(lower(p[i]));
+          i++;
+        }
+        if (i == len) break;
+        if (p[i] == '\n') {
+          s_->header_no_colon.add(1);
+          line_end(i);
+          s.tok_len = 0;
+          s.ps = kHdrStart;
+          i++;
+          break;
+        }
+        s.hdr = header_kind(s);
+        s.tok_len = 1;  // a header was seen (obs-fold continues it)
+        if (s.hdr == kHHost && s.cur && s.cur->host_len) s.hdr = kHOther;  // the first Host counts
+        s.ps = kHdrValueLead;
+        i++;
+        break;
+      case kHdrValueLead:
+        if (ch == ' ' || ch == '\t') {
+          i++;
+          break;
+        }
+        s.ps = kHdrValue;
+        break;
+      case kHdrValue: {
+        const void* lf = std::memchr(p + i, '\n', len - i);
+        const uint32_t j = lf ? uint32_t(static_cast<const uint8_t*>(lf) - p) : len;
+        if (s.hdr == kHHost) {
+          if (s.cur) append(s.cur->host, s.cur->host_len, kHostMax, p + i, j - i, s.cur->flags, kHostTruncated);
+        } else if (s.hdr != kHOther) {
+          header_bytes(s, p + i, j - i, s.mflags);
+        }
+        i = j;
+        if (!lf) break;
+        line_end(j);
+        header_line_done(s);
+        i++;
+        s.ps = kHdrStart;
+        break;
+      }
+      case kBodyLen: {
+        const uint32_t n = uint32_t(std::min<uint64_t>(s.remaining, len - i));
+        if (s.cur) s.cur->body_len += n;
+        s.remaining -= n;
+        i += n;
+        if (s.remaining) break;
+        s.ps = kStart;
+        done(i);
+        finish_message(k, false);
+        goto next;
+      }
+      case kChunkSize: {
+        const uint8_t d = lower(ch);
+        if (digit(d) || (d >= 'a' && d <= 'f')) {
+          if (s.remaining >> 60) s.cl_big = 1;
+          else s.remaining = s.remaining * 16 + (digit(d) ? d - '0' : d - 'a' + 10);
+          s.tok_len = 1;
+          i++;
+          break;
+        }
+        if (!s.tok_len) {
+          fail(k, kErr_invalid_chunk_size, kParseError);
+          goto out;
+        }
+        if (ch == '\n') {
+          line_end(i);
+          i++;
+          goto chunk_line;
+        }
+        if (ch == '\r' || ch == ';' || ch == ' ' || ch == '\t') {
+          s.ps = kChunkExt;  // extensions: skipped to the line's end
+          break;
+        }
+        fail(k, kErr_invalid_chunk_size, kParseError);
+        goto out;
+      }
+      chunk_line:
+        if (chunk_hostile(s, body_limit_)) {
+          s_->implausible_length.add(1);
+          s.mflags |= kAmbiguous;
+          if (s.cur) s.cur->flags |= kAmbiguous;
+          s_->ambiguous.add(1);
+          done(i);
+          cut(k, 0);
+          goto out;
+        }
+        if (s.remaining == 0) {
+          s.trailers = 1;
+          s.tok_len = 0;
+          s.hdr = kHOther;
+          s.ps = kHdrStart;
+        } else {
+          s.ps = kChunkData;
+        }
+        break;
+      case kChunkData: {
+        const uint32_t n = uint32_t(std::min<uint64_t>(s.remaining, len - i));
+        if (s.cur) s.cur->body_len += n;
+        s.remaining -= n;
+        i += n;
+        if (!s.remaining) s.ps = kChunkDataEnd;
+        break;
+      }
+      case kChunkDataEnd:
+        if (ch == '\r') {
+          i++;
+          break;
+        }
+        if (ch != '\n') {
+          fail(k, kErr_lf_expected, kParseError);
+          goto out;
+        }
+        i++;
+        s.ps = kChunkSize;
+        s.remaining = 0;
+        s.tok_len = 0;
+        break;
+      case kBodyClose:
+        if (s.cur) s.cur->body_len += len - i;
+        i = len;
+        break;
+    }
+    if (s.ps <= kHdrSkip && s.in_msg) {
+      s.hdr_bytes += i - i0;
+      if (s.hdr_bytes > max_header_bytes_ && !s.trailers) {
+        s.mflags |= kOversizeHeaders;
+        if (s.cur) s.cur->flags |= kOversizeHeaders;
+        s_->oversize_headers.add(1);
+        done(i);
+        fail(k, kErr_user, kOversizeHeaders);
+        goto out;
+      }
+    }
+  next:;
+  }
+  if (s.in_msg) capture(s.cur, p + k.raw_from, i - k.raw_from);
+  if (i) s.cr = p[i - 1] == '\r';
+  return i;
+out:
+  // The direction left parsing at p[i] (cut or junk): the message's bytes
+  // up to there are already captured where it mattered.
+  return i;
+}
+
+/* The search for a start line (after a gap, an error, junk): returns the
+ * bytes passed over; the direction parses again when one is found. */
+uint32_t Framer::search(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
+  Side& s = k.s;
+  const bool request = k.request;
+  uint32_t i = 0;
+  for (; i < len; i++) {
+    const uint8_t ch = p[i];
+    const bool line_start = i ? p[i - 1] == '\n' : s.last_lf;
+    if (request ? !(ch >= 'A' && ch <= 'Z') : lower(ch) != 'h') continue;
+    if (starts_message(p + i, len - i, request, line_start)) break;
+    if (len - i < sizeof s.carry && may_start_message(p + i, len - i, request)) {
+      // Too short to tell: the next segment decides.
+      s.carry_len = uint8_t(len - i);
+      std::memcpy(s.carry, p + i, s.carry_len);
+      (s.junk ? s_->junk_skipped : s_->resync_skipped).add(i);
+      return len;
+    }
+  }
+  (s.junk ? s_->junk_skipped : s_->resync_skipped).add(i);
+  if (i == len) {
+    s.last_lf = p[len - 1] == '\n';
+    return len;
+  }
+  s_->resyncs.add(1);
+  s.state = kParsing;
+  s.ps = kStart;
+  return i;
+}
+
+void Framer::feed(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
+  Side& s = k.s;
+  while (len) {
+    uint32_t used;
+    if (s.state == kResync) {
+      if (s.carry_len && resume_carry(k, p, len)) continue;
+      used = search(k, p, len);
+    } else if (s.state == kParsing) {
+      used = parse(k, p, len);
+    } else {
+      if (s.inner) s_->tunnel_bytes.add(len);
+      return;
+    }
+    p += used;
+    len -= used;
   }
 }
 
@@ -582,49 +1332,51 @@ void Framer::feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint3
  * line that begins there and runs into this segment. Found: the carried
  * bytes from there are parsed first, and the caller goes on parsing p.
  * Not found: they are dropped (counted as skipped). */
-bool Framer::resume_carry(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
-                          uint64_t ts) noexcept {
-  Side& s = c.side[dir];
-  const bool request = dir == c.client;
+bool Framer::resume_carry(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
+  Side& s = k.s;
   uint8_t joined[sizeof s.carry + 64];
   const uint32_t n = s.carry_len, more = std::min<uint32_t>(len, 64);
   std::memcpy(joined, s.carry, n);
   std::memcpy(joined + n, p, more);
   s.carry_len = 0;
   for (uint32_t j = 0; j < n; j++) {
-    if (!starts_message(joined + j, n - j + more, request)) continue;
-    s_->resync_skipped.add(j);
+    if (!starts_message(joined + j, n - j + more, k.request, j ? joined[j - 1] == '\n' : s.last_lf)) continue;
+    (s.junk ? s_->junk_skipped : s_->resync_skipped).add(j);
     s_->resyncs.add(1);
     s.state = kParsing;
+    s.ps = kStart;
     uint8_t head[sizeof s.carry];
     std::memcpy(head, joined + j, n - j);
-    feed(c, f, dir, head, n - j, ts);
+    feed(k, head, n - j);
     return true;
   }
-  s_->resync_skipped.add(n);
+  (s.junk ? s_->junk_skipped : s_->resync_skipped).add(n);
+  s.last_lf = n && s.carry[n - 1] == '\n';
   return false;
 }
 
 void Framer::data(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
                   uint64_t ts) noexcept {
-  if (!c.started || c.off || c.side[dir].state == kOff || len == 0) return;
-  feed(c, f, dir, p, len, ts);
+  if (!c.started || c.off || len == 0) return;
+  Ctx k{c, f, dir, c.side[dir], ts, dir == c.client};
+  feed(k, p, len);
 }
 
 void Framer::end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept {
   if (!c.started) return;
   for (int d = 0; d < 2; d++) {
     Side& s = c.side[d];
-    if (!c.off && s.state == kParsing) {
+    Ctx k{c, f, d, s, ts, d == c.client};
+    if (s.in_msg && s.state == kParsing && s.ps == kBodyClose) {
       // EOF completes a close-delimited response body.
-      Call k{this, &c, &f, d, &s, ts};
-      s.parser.data = &k;
-      llhttp_finish(&s.parser);
+      s.ps = kStart;
+      finish_message(k, false);
     }
-    if (s.in_msg) cut(c, f, d, ts, 0);
+    if (s.in_msg) cut(k, 0);
   }
-  while (c.n) {
-    Pending& p = c.pending[c.head];
+  while (c.head != kNil) {
+    const uint32_t e = c.head;
+    Pending& p = pool_[e];
     if (p.rec) {
       if (!p.answered) {
         p.rec->flags |= kUnpaired;
@@ -632,9 +1384,14 @@ void Framer::end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept {
       }
       emit_request(c, p);
     }
-    c.head = uint8_t((c.head + 1) % kPipelineMax);
-    c.n--;
+    if (p.held != kNil) release_held(c, p.held, true);
+    c.head = p.next;
+    give(e);
   }
+  c.tail = kNil;
+  c.n = 0;
+  release_held(c, c.held, false);
+  c.held = c.held_tail = kNil;
   c.started = 0;
 }
 
@@ -718,6 +1475,11 @@ std::string message_json(const Message& m) {
     j::str(o, m.tag, std::strlen(m.tag));
     o += ',';
   }
+  if (m.flags & kInner) {  // only when set: records outside tunnels keep their keys
+    j::lit(o, "\"outer\":\"");
+    j::hex(o, m.outer, 12);
+    j::lit(o, "\",");
+  }
   j::lit(o, "\"after_gap\":");
   j::boolean(o, m.flags & kAfterGap);
   j::lit(o, ",\"paired\":");
@@ -729,7 +1491,8 @@ std::string message_json(const Message& m) {
   j::lit(o, ",\"flags\":[");
   static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
                                 "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
-                                "raw_truncated", "no_raw", "oversize_headers"};
+                                "raw_truncated", "no_raw", "oversize_headers", "bare_lf", "http09",
+                                "odd_version", "junk_skipped", "after_close", "inner"};
   bool first = true;
   for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
     if (!(m.flags & (1u << i))) continue;

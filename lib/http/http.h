@@ -1,47 +1,56 @@
 /* http: HTTP/1.x framing of reassembled streams, request/response pairing,
  * and one record per message.
  *
- * One llhttp parser per connection direction, its state inside the
- * per-flow Conn (no allocation per message: records come from the
- * worker's pool through the Sink). The reassembler feeds bytes in order;
- * headers split over any number of segments are fine, since llhttp is
- * incremental. Framing follows the RFC 9112 rules llhttp implements:
- * Content-Length, chunked (extensions, trailers), close-delimited response
- * bodies (ended by finish() at FIN), no body for HEAD, 1xx, 204 and 304.
+ * Loom's own framer, built for passive monitoring (as libhtp and Zeek's
+ * analyzer are): one incremental state machine per connection direction,
+ * its state inside the per-flow Conn, fed any split of the stream, down to
+ * one byte at a time; memchr-style scans where a line or a body runs long.
+ * The endpoints decide: what a real server accepts is framed and flagged,
+ * not refused (bare LF, any RFC 9110 token method, any case of "HTTP", a
+ * missing or odd version, HTTP/0.9, obs-fold, empty lines and junk before
+ * a start line, data after a close-announcing message). Framing follows
+ * RFC 9112 6.3: Content-Length, chunked (extensions, trailers),
+ * close-delimited response bodies (ended by end() at FIN), no body for
+ * HEAD, 1xx, 204, 304 and requests without a length; a 2xx to CONNECT or
+ * a 101 begins a tunnel, whose bytes are framed as inner messages when
+ * they are HTTP/1.x themselves. Hostile framing resynchronises instead of
+ * swallowing the connection: a length past the body limit, or an unknown
+ * coding with a Content-Length, ends the message flagged ambiguous and the
+ * direction searches for the next start line.
  *
- * Pairing is FIFO per connection (HTTP/1.x answers in order): a request
- * waits in the connection's queue until its final response completes;
- * 1xx interim responses share its id. A request's record is emitted when
- * a response to it begins (or at its own end, if a response already began:
- * a 100 Continue comes before the body it invites, so its line precedes
- * the request's).
- * SEQ/ACK never decide a pairing.
+ * Pairing is FIFO per connection (HTTP/1.x answers in order), through a
+ * per-worker pool of pending entries linked per connection: any pipeline
+ * depth, bounded by the pool, counted (pipeline_overflow) when it runs
+ * dry, and then the response is marked unpaired, never given another
+ * request's id. 1xx interim responses share their request's id. A request's
+ * record is emitted when a response to it begins (or at its own end, if a
+ * response already began). A response that begins while its server has
+ * acknowledged client bytes not yet delivered (capture timing) waits for
+ * that request. SEQ/ACK never decide a pairing otherwise.
  *
- * After a gap, a parse error or a mid-stream start, the direction
- * re-synchronises where a request (method, space, target, " HTTP/1.") or a
- * response ("HTTP/1.x NNN ") starts, wherever it is in the data: a status
- * line may follow a binary body with no newline. A message cut short after
- * its request target or status code is emitted with complete = false; one
- * cut before (bytes that never made a start line, e.g. TLS on a connection
- * seen from its SYN) is not a message and only counted (not_http). The messages
- * found by a resync are marked after_gap. CONNECT and
- * Upgrade stop framing for the connection (bytes keep being relayed and
- * counted).
+ * After a gap, a framing error or a mid-stream start, the direction
+ * re-synchronises where a request or a response start line begins,
+ * wherever it is in the data. A message cut after its target or status
+ * code is emitted with complete = false and every field already seen; one
+ * cut before (bytes that never made a start line) is only counted
+ * (not_http). Every byte not framed is counted by why (resync_skipped,
+ * junk_skipped, tunnel_bytes); every leniency has a counter
+ * (lib/http/counters.def).
  *
  * Message ids: 12 bytes, 24 hex digits, as goreplay writes them: client
  * port, server port, a hash of the connection (4-tuple, VLAN, which
  * connection on it, its start time) and the exchange number. The same
  * capture gives the same ids; pipelined requests get distinct ones.
  *
- * Thread: one Framer per worker, used by that worker only (finish() by the
- * main lcore once the worker stopped). Allocates nothing after start-up.
+ * Thread: one Framer per worker, used by that worker only (end() by the
+ * main lcore once the worker stopped). Allocates its pending pool when it
+ * is built, nothing after.
  */
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
-
-#include <llhttp.h>
 
 #include "core/counter.h"
 #include "flow/flow.h"
@@ -50,35 +59,56 @@ namespace http {
 
 constexpr size_t kUriMax = 256;
 constexpr size_t kHostMax = 128;
-constexpr uint32_t kPipelineMax = 16;
+/* Body limit: a Content-Length or chunk size past it cannot be real on one
+ * connection (64 GiB is ~55 s of 10 Gbit/s for one message) and is treated
+ * as hostile framing: flagged ambiguous, resynchronised. */
+constexpr uint64_t kBodyLimit = 64ull << 30;
+/* Pending-pool entries per worker unless the stage says: one request in
+ * flight on each of 64 Ki connections, or any mix. */
+constexpr uint32_t kPendingDefault = 65536;
 
-enum Flag : uint16_t {
+enum Flag : uint32_t {
   kIncomplete = 1,      // cut by a gap, an error or the connection's end
   kAfterGap = 2,        // found by re-synchronising
-  kAmbiguous = 4,       // both Content-Length and chunked
+  kAmbiguous = 4,       // both Content-Length and chunked, differing lengths, ...
   kUriTruncated = 8,
   kHostTruncated = 16,
   kParseError = 32,
   kInterim = 64,        // 1xx
   kUnpaired = 128,      // request never answered / response to no request
-  kUpgrade = 256,       // CONNECT or Upgrade: framing stops after it
+  kUpgrade = 256,       // CONNECT or Upgrade asked, or the answer that began a tunnel
   kRawTruncated = 512,  // raw bytes longer than the capture buffer (cut)
   kNoRaw = 1024,        // no capture buffer was free: no raw bytes
   kOversizeHeaders = 2048,  // header block over the limit: cut, resync
+  kBareLf = 4096,       // a line ended in LF alone
+  kHttp09 = 8192,       // HTTP/0.9 simple request, or the raw response to one
+  kOddVersion = 16384,  // version missing, lower-case or unknown; or no target
+  kJunkSkipped = 32768, // junk (not a start line) was skipped before it
+  kAfterClose = 65536,  // after a close-announcing message on the connection
+  kInner = 131072,      // inside a CONNECT/Upgrade tunnel (Message::outer)
 };
 
-/* llhttp's error numbers (HPE_*) are small and dense; one counter each. */
+/* Why the framer gave up on a message: http_errors, llhttp's names. */
+enum Error : uint8_t {
+  kErrNone = 0,
+#define HTTP_ERROR(n) kErr_##n,
+#include "http/errors.def"
+#undef HTTP_ERROR
+  kNumErrorsUsed
+};
 constexpr size_t kNumErrors = 32;
+static_assert(kNumErrorsUsed <= kNumErrors);
 
 /* One HTTP message, as messages.jsonl reports it. */
 struct Message {
   flow::Key key;
   uint8_t client_side;   // key side of the client
   uint8_t request;       // 1: request, 0: response
-  uint16_t flags;
+  uint32_t flags;
   uint32_t generation;   // which connection on this 4-tuple
   uint32_t index;        // position in its direction, from 0
   uint8_t id[12];
+  uint8_t outer[12];     // kInner: the id of the exchange that began the tunnel
   uint16_t status;
   uint8_t chunked;
   uint8_t http_minor;
@@ -97,7 +127,6 @@ struct Message {
   char rule[64];             // its name, "" for the default
   char tag[64];              // Verdict::kTag: the label, else ""
 };
-
 /* What operator rules decide for a message (the matching issue fills the
  * hook in; without one every message is recorded). */
 enum class Verdict : uint8_t {
@@ -129,16 +158,25 @@ struct RulesHook {
 };
 
 struct Stats {
-  core::Counter requests, responses, interim, incomplete, after_gap, resyncs, resync_skipped;
-  core::Counter parse_errors, upgrades, unpaired_requests, unpaired_responses;
-  core::Counter pipeline_overflow, ambiguous, records_dropped, raw_dropped, raw_truncated;
-  core::Counter oversize_headers;
-  core::Counter not_http;    // cut before a start line took shape: not reported as messages
+#define HTTP_COUNTER(n, help) core::Counter n;
+#include "http/counters.def"
+#undef HTTP_COUNTER
   core::Counter verdicts[kNumVerdicts];
-  core::Counter errors[kNumErrors];  // parse errors by llhttp reason
+  core::Counter errors[kNumErrors];  // by Error
 };
 
-/* "invalid_method" for HPE_INVALID_METHOD: the counter's name suffix. */
+/* The counters of Stats in counters.def order, for stats.json and
+ * telemetry: name, description, and where each lives in a Stats. */
+struct CounterInfo {
+  const char* name;
+  const char* help;
+  core::Counter Stats::*field;
+};
+extern const CounterInfo kCounters[];
+extern const size_t kNumCounters;
+
+/* "invalid_method" for kErr_invalid_method: the counter's name suffix;
+ * "" for 0 and past the list. */
 const char* error_name(size_t err) noexcept;
 
 /* Where records go (the inspection stage's pool and ring). */
@@ -153,56 +191,81 @@ struct Sink {
   uint32_t raw_cap = 0;
 };
 
-/* Per connection direction. */
+/* Per connection direction: where the framer is in the stream. */
 struct Side {
-  llhttp_t parser;
   Message* cur;           // record being built, or nullptr
+  uint64_t remaining;     // body: bytes left in the body or chunk
+  uint64_t cl;            // Content-Length being read / read
   uint32_t msgs;          // messages begun in this direction
-  uint8_t state;          // Framer::State
+  uint32_t hdr_bytes;     // start line and header block so far
+  uint32_t mflags;        // flags of the message under way (also without a record)
+  uint32_t slot;          // request being parsed: its pending entry, or kNil
+  uint16_t status;
+  uint8_t state;          // Framer's: parsing, resync, off
+  uint8_t ps;             // the parser's state within a message
   uint8_t after_gap;      // the next message was found by resync
-  uint8_t is_host;        // the current header field is Host
-  uint8_t field_len;
-  char field[5];
-  uint8_t slot;           // request being parsed: its pending slot, or kNoSlot
+  uint8_t junk;           // ... after junk where a message was due
   uint8_t in_msg;         // a message has begun and not ended
   uint8_t has_start;      // ... and its start line got as far as a target/status
-  uint32_t hdr_bytes;     // start line and header block so far
+  uint8_t hdr;            // the header being read (HeaderKind)
+  uint8_t tok_len;        // start-line token / header name, first bytes
+  char tok[20];
+  uint8_t cr;             // the last byte was CR (bare-LF detection)
+  uint8_t major, minor;
+  uint8_t has_cl, cl_bad, cl_in, chunked, te, te_other, conn_close, conn_keep, conn_upgrade;
+  uint8_t upgrade_hdr, method_kind, http09, trailers, after_close, inner, tunnel;
+  uint8_t pair;           // response: how it pairs (Pair), decided when it began
+  uint8_t cl_conflict, cl_big, last_lf;
+  uint8_t wtok_len;       // Connection/Transfer-Encoding value token
+  char wtok[12];
   uint8_t carry_len;      // resync: the data's tail that may begin a start line
   uint8_t carry[15];      // ... kept for the next segment ("HTTP/1.1 2" | "00 OK")
 };
 
-constexpr uint8_t kNoSlot = 0xFF;
+constexpr uint32_t kNil = 0xFFFFFFFFu;
 
+/* A request waiting for its answer, or a response waiting for its
+ * request; entries of the Framer's pool, linked per connection. */
 struct Pending {
-  Message* rec;           // the request's record until it is emitted
+  Message* rec;           // the request's record until it is emitted (or a held response)
   uint64_t ts_last_ns;
   uint32_t exchange;
-  uint8_t method;         // llhttp_method_t, once its headers are parsed
+  uint32_t next;          // next entry of the connection's list, or kNil
+  uint8_t method;         // MethodKind, once its headers are parsed (0xFF before)
   uint8_t completed;      // the request ended (complete or cut)
   uint8_t answered;       // a response to it has begun
   uint8_t judged;         // the rules have judged it: its responses follow
   uint8_t verdict;        // ... with this Verdict
+  uint8_t final;          // held response: final (not 1xx)
+  uint32_t held;          // request: responses seen before it that answer it (chain)
   int16_t rule;           // ... and rule (RulesHook::describe names it)
 };
 
 /* Per flow slot; all-zero is "not started". */
 struct Conn {
   Side side[2];           // by key side (flow direction index)
-  Pending pending[kPipelineMax];
-  uint8_t head, n;
-  uint8_t started, off;   // off: framing stopped (upgrade) or never wanted
-  uint8_t client;         // key side of the client
+  uint32_t head, tail, n; // pending requests (Framer's pool), oldest first
+  uint32_t held, held_tail; // responses seen before their request
+  uint32_t answer;        // exchange the next final response answers
   uint32_t exchanges;     // requests begun
+  uint32_t outer;         // the exchange that began the tunnel
   uint32_t conn_hash;
+  uint8_t started, off;   // off: framing stopped (never wanted)
+  uint8_t client;         // key side of the client
+  uint8_t tunnel;         // a tunnel began: messages are inner ones
   uint8_t verdict;        // strongest mirror/drop verdict so far (Verdict), 0: none
   uint8_t exported;       // a message of this connection was exported (not skipped)
 };
 
 class Framer {
  public:
-  /* max_header_bytes bounds a message's start line plus header block
-   * (llhttp has no limit of its own); over it, the message is cut. */
-  Framer(Stats* s, Sink sink, uint32_t max_header_bytes = 65536);
+  /* max_header_bytes bounds a message's start line plus header block;
+   * over it, the message is cut. pending: the pool of requests awaiting
+   * their answer, for all the worker's connections. body_limit: lengths
+   * past it are hostile framing. Control path (allocates the pool). */
+  Framer(Stats* s, Sink sink, uint32_t max_header_bytes = 65536,
+         uint32_t pending = kPendingDefault, uint64_t body_limit = kBodyLimit);
+  ~Framer();
 
   /* First bytes of a connection: `synced[d]` says direction d starts at a
    * message boundary (its SYN was seen); otherwise it resyncs. */
@@ -211,7 +274,7 @@ class Framer {
             uint64_t ts) noexcept;
   void gap(Conn& c, const flow::Flow& f, int dir, uint64_t ts) noexcept;
   /* Connection end: close-delimited bodies complete, cut messages and
-   * unanswered requests are emitted. */
+   * unanswered requests are emitted, pending entries go back. */
   void end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept;
 
   void set_rules(RulesHook h) noexcept { rules_ = h; }
@@ -219,29 +282,36 @@ class Framer {
    * stage acts on. */
   static uint8_t flow_verdict(const Conn& c) noexcept { return c.verdict; }
 
-  struct Call;  // one llhttp_execute's context (parser->data)
+  struct Ctx;  // one data() call's context
 
  private:
-  friend struct Callbacks;
-  void feed(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
-            uint64_t ts) noexcept;
-  bool resume_carry(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
-                    uint64_t ts) noexcept;
+  void feed(Ctx& k, const uint8_t* p, uint32_t len) noexcept;
+  uint32_t parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept;
+  uint32_t search(Ctx& k, const uint8_t* p, uint32_t len) noexcept;
+  bool resume_carry(Ctx& k, const uint8_t* p, uint32_t len) noexcept;
   void capture(Message* m, const uint8_t* p, uint32_t n) noexcept;
   Verdict judge(Conn& c, Message* m) noexcept;  // the rules' verdict, once per message
   void deliver(Conn& c, Message* m) noexcept;   // judge, then export or release
-  void cut(Conn& c, const flow::Flow& f, int dir, uint64_t ts, uint16_t why) noexcept;
-  void finish_message(Call& k) noexcept;
-  void begin_message(Call& k) noexcept;
+  void cut(Ctx& k, uint32_t why) noexcept;
+  void fail(Ctx& k, Error e, uint32_t why) noexcept;
+  void junk(Ctx& k) noexcept;
+  void begin_message(Ctx& k) noexcept;
+  void headers_done(Ctx& k) noexcept;
+  void finish_message(Ctx& k, bool cut) noexcept;
   void emit_request(Conn& c, Pending& p) noexcept;
   void judge_request(Conn& c, Pending& p) noexcept;
-  void reset(Side& s, bool request) noexcept;
+  void release_held(Conn& c, uint32_t e, bool paired) noexcept;
+  void reset(Side& s) noexcept;
+  uint32_t take() noexcept;
+  void give(uint32_t e) noexcept;
 
   Stats* s_;
   Sink sink_;
   RulesHook rules_;
   uint32_t max_header_bytes_;
-  llhttp_settings_t settings_;
+  uint64_t body_limit_;
+  std::unique_ptr<Pending[]> pool_;
+  uint32_t free_ = kNil, in_use_ = 0;
 };
 
 /* messages.jsonl line for a record, newline included. */

@@ -10,59 +10,9 @@
 #include <vector>
 
 #include "http/http.h"
+#include "harness.h"
 
 namespace {
-
-struct Out {
-  std::deque<http::Message> pool;  // records live here (stable addresses)
-  std::vector<http::Message> emitted;
-  int released = 0;
-};
-
-http::Sink sink_of(Out& o) {
-  http::Sink s;
-  s.ctx = &o;
-  s.alloc = [](void* ctx) {
-    auto* o = static_cast<Out*>(ctx);
-    o->pool.emplace_back();
-    return &o->pool.back();
-  };
-  s.emit = [](void* ctx, http::Message* m) { static_cast<Out*>(ctx)->emitted.push_back(*m); };
-  s.release = [](void* ctx, http::Message*) { static_cast<Out*>(ctx)->released++; };
-  return s;
-}
-
-constexpr int kClient = 0;  // key side a is the client in these tests
-
-struct Harness {
-  http::Stats st;
-  Out out;
-  std::unique_ptr<http::Framer> fr;
-  std::unique_ptr<http::Conn> conn = std::make_unique<http::Conn>();
-  flow::Flow f{};
-
-  explicit Harness(bool synced = true) {
-    fr = std::make_unique<http::Framer>(&st, sink_of(out));
-    std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);
-    f.key.ipver = 4;
-    f.key.a[0] = 10, f.key.a[3] = 1, f.key.b[0] = 10, f.key.b[3] = 2;
-    f.key.pa = 40000, f.key.pb = 80;
-    const bool s[2] = {synced, synced};
-    fr->start(*conn, f, kClient, s);
-  }
-  void c2s(const std::string& d, uint64_t ts = 1) { send(0, d, ts); }
-  void s2c(const std::string& d, uint64_t ts = 2) { send(1, d, ts); }
-  void send(int dir, const std::string& d, uint64_t ts) {
-    fr->data(*conn, f, dir, reinterpret_cast<const uint8_t*>(d.data()), uint32_t(d.size()), ts);
-  }
-  void end() { fr->end(*conn, f, 99); }
-  std::vector<http::Message> kind(bool request) const {
-    std::vector<http::Message> v;
-    for (const auto& m : out.emitted)
-      if (m.request == request) v.push_back(m);
-    return v;
-  }
-};
 
 struct Exchange {
   const char* name;
@@ -329,7 +279,7 @@ TEST(Http, OversizeHeaderBlockIsCutAndCounted) {
   fr.data(*conn, f, 0, reinterpret_cast<const uint8_t*>(ok.data()), uint32_t(ok.size()), 2);
   fr.end(*conn, f, 3);
   EXPECT_EQ(st.oversize_headers.get(), 1u);
-  EXPECT_EQ(st.errors[HPE_USER].get(), 1u);
+  EXPECT_EQ(st.errors[http::kErr_user].get(), 1u);
   ASSERT_EQ(out.emitted.size(), 2u);
   EXPECT_TRUE(out.emitted[0].flags & http::kOversizeHeaders);
   EXPECT_TRUE(out.emitted[0].flags & http::kIncomplete);
@@ -337,20 +287,33 @@ TEST(Http, OversizeHeaderBlockIsCutAndCounted) {
   EXPECT_TRUE(out.emitted[1].flags & http::kAfterGap);
 }
 
-TEST(Http, ParseErrorsAreCountedByReason) {
+TEST(Http, JunkWhereAStartLineWasDueIsSkippedAndCounted) {
   Harness h;
   h.c2s("GET / HTTP/1.1\r\nHost: x\r\n\r\nBR@KEN / HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n");
   h.end();
-  EXPECT_EQ(h.st.parse_errors.get(), 1u);
-  EXPECT_EQ(h.st.errors[HPE_INVALID_METHOD].get(), 1u);
-  EXPECT_STREQ(http::error_name(HPE_INVALID_METHOD), "invalid_method");
   const auto q = h.kind(true);
   // The broken bytes never made a start line: counted, not reported.
   ASSERT_EQ(q.size(), 2u);
   EXPECT_EQ(h.st.not_http.get(), 1u);
+  EXPECT_GT(h.st.junk_skipped.get(), 0u);
   EXPECT_EQ(std::string(q[1].uri), "/ok");
-  EXPECT_TRUE(q[1].flags & http::kAfterGap);
+  EXPECT_TRUE(q[1].flags & http::kJunkSkipped);
+  EXPECT_FALSE(q[1].flags & http::kAfterGap);
   EXPECT_EQ(h.st.requests.get(), 2u);
+  EXPECT_NE(http::message_json(q[1]).find("\"junk_skipped\""), std::string::npos);
+}
+
+TEST(Http, ParseErrorsAreCountedByReason) {
+  Harness h;
+  h.s2c("HTTP/1.1 2x0 OK\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  h.end();
+  EXPECT_EQ(h.st.parse_errors.get(), 1u);
+  EXPECT_EQ(h.st.errors[http::kErr_invalid_status].get(), 1u);
+  EXPECT_STREQ(http::error_name(http::kErr_invalid_status), "invalid_status");
+  EXPECT_STREQ(http::error_name(http::kErr_invalid_method), "invalid_method");
+  ASSERT_EQ(h.kind(false).size(), 1u);
+  EXPECT_EQ(h.kind(false)[0].status, 200);
+  EXPECT_TRUE(h.kind(false)[0].flags & http::kAfterGap);
 }
 
 TEST(Http, NonHttpBytesMakeNoMessages) {
@@ -361,7 +324,7 @@ TEST(Http, NonHttpBytesMakeNoMessages) {
   EXPECT_TRUE(h.out.emitted.empty());
   EXPECT_EQ(h.st.requests.get() + h.st.responses.get(), 0u);
   EXPECT_EQ(h.st.not_http.get(), 2u);
-  EXPECT_EQ(h.out.released, 2);
+  EXPECT_EQ(h.st.junk_skipped.get(), 20u);
 }
 
 TEST(Http, RulesHookSeesEachRequestAndResponsesFollowIt) {
