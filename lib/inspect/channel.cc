@@ -44,7 +44,7 @@ void Channel::open_pool(const std::string& name, size_t size, int socket, uint32
     throw std::runtime_error("cannot allocate " + std::to_string(n) + " records of " +
                              std::to_string(size) + " bytes for " + name + ": " +
                              rte_strerror(rte_errno) + "; raise eal.memory_mb");
-  capacity_ = chunk_ = n;
+  capacity_ = n;
   elt_size_ = uint32_t(size);
   socket_ = socket;
   w_ = w;
@@ -92,10 +92,13 @@ void* Channel::take_extra() noexcept {
 bool Channel::grow() noexcept {
   if (n_extra_ == kMaxExtra) return false;
   const std::string name = std::string(pool_->name) + "_x" + std::to_string(n_extra_);
-  rte_mempool* mp = core::mem::pool_create(name.c_str(), chunk_, elt_size_, 0, socket_);
+  // Each addition doubles the channel, so a few cover any capture; memory
+  // is the only bound.
+  const uint32_t n = capacity_;
+  rte_mempool* mp = core::mem::pool_create(name.c_str(), n, elt_size_, 0, socket_);
   if (!mp) return false;  // out of memory: the element is dropped and counted
   extra_[n_extra_++] = mp;
-  capacity_ += chunk_;
+  capacity_ += n;
   if (w_->grown) w_->grown->add(1);
   return true;
 }

@@ -16,8 +16,8 @@
  *  - during finish() the main lcore is the producer and drains itself.
  * Elements the stage holds itself (messages waiting for their answers) can
  * not come back by waiting: when it holds them all, a live channel drops,
- * and an offline one adds a pool of the same size (pool_grown) — the
- * capture bounds how many, and nothing is lost.
+ * and an offline one adds a pool as large as all it has (pool_grown):
+ * the capture and memory bound how many, and nothing is lost.
  *
  * Thread: the owning worker (the main lcore during finish()); the writer
  * only dequeues and puts back.
@@ -94,7 +94,7 @@ class Channel {
   static constexpr uint32_t kMaxExtra = 64;
   rte_mempool* extra_[kMaxExtra] = {};
   uint32_t n_extra_ = 0;
-  uint32_t elt_size_ = 0, chunk_ = 0;
+  uint32_t elt_size_ = 0;
   int socket_ = 0;
 };
 
