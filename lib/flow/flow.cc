@@ -134,7 +134,12 @@ inline uint32_t sig_of(uint32_t h) noexcept {
 
 }  // namespace
 
-uint32_t Table::hash(const Key& k) noexcept { return rte_hash_crc(&k, sizeof k, 0); }
+uint32_t Table::hash(const Key& k) noexcept {
+  // rte_hash_crc reads 8 bytes at a time; a Key is only 4-aligned.
+  uint64_t w[(sizeof(Key) + 7) / 8];
+  std::memcpy(w, &k, sizeof k);
+  return rte_hash_crc(w, sizeof k, 0);
+}
 
 Table::Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, void* ctx,
              TableStats* stats, VisitFn on_visit)

@@ -84,7 +84,7 @@ inline bool same(const Key& x, const Key& y) noexcept {
  * tunnel identity only when there is one, so that untunnelled traffic
  * keeps its ids. */
 inline uint32_t stable_hash(const Key& k, uint32_t seed) noexcept {
-  uint8_t b[40] = {};
+  alignas(8) uint8_t b[40] = {};  // rte_hash_crc reads 8 bytes at a time
   std::memcpy(b, k.a, 16);
   std::memcpy(b + 16, k.b, 16);
   std::memcpy(b + 32, &k.pa, 2);
