@@ -1032,22 +1032,21 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
         }
         break;
       case kSpStatus:
-        if (ch == ' ') {
-          i++;
-          break;
-        }
+        while (i < len && p[i] == ' ') i++;
+        if (i == len) break;
         s.ps = kStatus;
         s.status = 0;
         s.tok_len = 0;
-        break;
+        [[fallthrough]];
       case kStatus:
-        if (digit(ch) && s.tok_len < 3) {
-          s.status = uint16_t(s.status * 10 + (ch - '0'));
+        // Whole status codes are the rule: one pass, not one per digit.
+        while (i < len && digit(p[i]) && s.tok_len < 3) {
+          s.status = uint16_t(s.status * 10 + (p[i] - '0'));
           s.tok_len++;
           i++;
-          break;
         }
-        if (s.tok_len != 3 || (ch != ' ' && ch != '\r' && ch != '\n')) {
+        if (i == len) break;
+        if (s.tok_len != 3 || (p[i] != ' ' && p[i] != '\r' && p[i] != '\n')) {
           fail(k, kErr_invalid_status, kParseError);
           goto out;
         }
@@ -1163,12 +1162,10 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
         i++;
         break;
       case kHdrValueLead:
-        if (ch == ' ' || ch == '\t') {
-          i++;
-          break;
-        }
+        while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
+        if (i == len) break;
         s.ps = kHdrValue;
-        break;
+        [[fallthrough]];
       case kHdrValue: {
         const void* lf = std::memchr(p + i, '\n', len - i);
         const uint32_t j = lf ? uint32_t(static_cast<const uint8_t*>(lf) - p) : len;
