@@ -49,6 +49,13 @@ struct TcharTable {
 };
 constexpr TcharTable kTchar;
 
+/* Bytes that end a request target: SP, HT, CR, LF. */
+struct WordEndTable {
+  bool t[256];
+  constexpr WordEndTable() : t{} { t[' '] = t['\t'] = t['\r'] = t['\n'] = true; }
+};
+constexpr WordEndTable kWordEnd;
+
 inline bool digit(uint8_t c) { return c >= '0' && c <= '9'; }
 inline uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? uint8_t(c | 0x20) : c; }
 inline bool ieq(const uint8_t* p, const char* s, size_t n) {
@@ -953,9 +960,11 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
         break;
       case kTarget: {
         uint32_t j = i;
-        while (j < len && p[j] != ' ' && p[j] != '\r' && p[j] != '\n' && p[j] != '\t') j++;
+        while (j < len && !kWordEnd.t[p[j]]) j++;
         if (Message* m = s.cur) append(m->uri, m->uri_len, kUriMax, p + i, j - i, m->flags, kUriTruncated);
-        for (uint32_t x = i; x < j && s.tok_len < sizeof s.tok; x++) s.tok[s.tok_len++] = char(p[x]);
+        const uint32_t keep = std::min<uint32_t>(j - i, uint32_t(sizeof s.tok - s.tok_len));
+        std::memcpy(s.tok + s.tok_len, p + i, keep);
+        s.tok_len = uint8_t(s.tok_len + keep);
         i = j;
         if (i == len) break;
         if (p[i] == ' ' || p[i] == '\t') {
@@ -1023,22 +1032,21 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
         }
         break;
       case kSpStatus:
-        if (ch == ' ') {
-          i++;
-          break;
-        }
+        while (i < len && p[i] == ' ') i++;
+        if (i == len) break;
         s.ps = kStatus;
         s.status = 0;
         s.tok_len = 0;
-        break;
+        [[fallthrough]];
       case kStatus:
-        if (digit(ch) && s.tok_len < 3) {
-          s.status = uint16_t(s.status * 10 + (ch - '0'));
+        // Whole status codes are the rule: one pass, not one per digit.
+        while (i < len && digit(p[i]) && s.tok_len < 3) {
+          s.status = uint16_t(s.status * 10 + (p[i] - '0'));
           s.tok_len++;
           i++;
-          break;
         }
-        if (s.tok_len != 3 || (ch != ' ' && ch != '\r' && ch != '\n')) {
+        if (i == len) break;
+        if (s.tok_len != 3 || (p[i] != ' ' && p[i] != '\r' && p[i] != '\n')) {
           fail(k, kErr_invalid_status, kParseError);
           goto out;
         }
@@ -1154,12 +1162,10 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
         i++;
         break;
       case kHdrValueLead:
-        if (ch == ' ' || ch == '\t') {
-          i++;
-          break;
-        }
+        while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
+        if (i == len) break;
         s.ps = kHdrValue;
-        break;
+        [[fallthrough]];
       case kHdrValue: {
         const void* lf = std::memchr(p + i, '\n', len - i);
         const uint32_t j = lf ? uint32_t(static_cast<const uint8_t*>(lf) - p) : len;
