@@ -9,14 +9,8 @@
  *
  * Usage, in a header:
  *   struct Stats {
- *   #define LOOM_COUNTER LOOM_COUNTER_FIELD
- *   #include "tcp/counters.def"
- *   #undef LOOM_COUNTER
- *     template <class F> void visit(F&& f) const {
- *   #define LOOM_COUNTER LOOM_COUNTER_VISIT
- *   #include "tcp/counters.def"
- *   #undef LOOM_COUNTER
- *     }
+ *   #define LOOM_COUNTERS_DEF "tcp/counters.def"
+ *   #include "core/counters_body.inc"
  *   };
  */
 #pragma once

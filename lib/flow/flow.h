@@ -184,15 +184,8 @@ struct TableConfig {
 };
 
 struct TableStats {
-#define LOOM_COUNTER LOOM_COUNTER_FIELD
-#include "flow/counters.def"
-#undef LOOM_COUNTER
-  template <class F>
-  void visit(F&& f) const {
-#define LOOM_COUNTER LOOM_COUNTER_VISIT
-#include "flow/counters.def"
-#undef LOOM_COUNTER
-  }
+#define LOOM_COUNTERS_DEF "flow/counters.def"
+#include "core/counters_body.inc"
 };
 
 class Table {

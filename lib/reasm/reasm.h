@@ -83,15 +83,8 @@ struct Limits {
 /* Per-worker counters (reasm/counters.def); names follow Linux's TcpExt
  * where one exists. */
 struct Stats {
-#define LOOM_COUNTER LOOM_COUNTER_FIELD
-#include "reasm/counters.def"
-#undef LOOM_COUNTER
-  template <class F>
-  void visit(F&& f) const {
-#define LOOM_COUNTER LOOM_COUNTER_VISIT
-#include "reasm/counters.def"
-#undef LOOM_COUNTER
-  }
+#define LOOM_COUNTERS_DEF "reasm/counters.def"
+#include "core/counters_body.inc"
 };
 
 struct HalfStream {

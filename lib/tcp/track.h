@@ -54,15 +54,8 @@
 namespace tcp {
 
 struct Stats {
-#define LOOM_COUNTER LOOM_COUNTER_FIELD
-#include "tcp/counters.def"
-#undef LOOM_COUNTER
-  template <class F>
-  void visit(F&& f) const {
-#define LOOM_COUNTER LOOM_COUNTER_VISIT
-#include "tcp/counters.def"
-#undef LOOM_COUNTER
-  }
+#define LOOM_COUNTERS_DEF "tcp/counters.def"
+#include "core/counters_body.inc"
 };
 
 constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
