@@ -385,9 +385,12 @@ void Stage::renew(flow::Flow& f, uint64_t ts) noexcept {
   // A 4-tuple in packets.pcap stays there: what follows a selected
   // connection on it (a late duplicate SYN, its RST) belongs with it.
   const uint8_t keep = f.flags & flow::kPcap;
+  // tcp::judge read the new connection's SYN options already.
+  const uint8_t auth = f.tcp & (tcp::kAuthMd5 | tcp::kAuthAo);
   std::memset(static_cast<void*>(&f), 0, sizeof f);
   f.key = key;
   f.generation = gen;
+  f.tcp = auth;
   f.flags = flow::kInUse | keep;
   f.state = flow::State::kNew;
   start_connection(f, ts);

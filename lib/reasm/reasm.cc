@@ -130,6 +130,7 @@ void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
 }
 
 void Reassembler::declare_hole(HalfStream& h, void* owner, int dir, uint32_t upto) noexcept {
+  if (h.fin_seen && seq_gt(upto, h.fin_seq)) upto = h.fin_seq;  // nothing is lost past the FIN
   const uint32_t len = upto - h.next_seq;
   if (seq_le(upto, h.next_seq)) return;
   if (const uint32_t lost = acked_in_hole(h, len)) s_->capture_loss_bytes.add(lost);
@@ -213,7 +214,9 @@ uint32_t Reassembler::collapse(HalfStream& h, uint32_t prev, uint32_t cur, rte_m
                                uint32_t off, uint32_t seq, uint32_t piece, void* owner,
                                int dir) noexcept {
   if (piece > kCollapseMax) return kNil;
-  if (prev != kNil) {
+  // Never join across the FIN: bytes past it wait for an ACK on their own.
+  const bool at_fin = h.fin_seen && (seq == h.fin_seq || seq + piece == h.fin_seq);
+  if (prev != kNil && !at_fin) {
     Node& p = nodes_[prev];
     if (!p.m && p.seq + p.len == seq && p.len + piece <= kChunk) {
       copy_out(m, off, piece, chunk(p.off) + p.len);
@@ -224,7 +227,7 @@ uint32_t Reassembler::collapse(HalfStream& h, uint32_t prev, uint32_t cur, rte_m
       return prev;
     }
   }
-  if (cur != kNil) {
+  if (cur != kNil && !at_fin) {
     Node& c = nodes_[cur];
     if (!c.m && seq + piece == c.seq && c.len + piece <= kChunk) {
       // Segments arriving in reverse: each goes in front of the last.
@@ -274,6 +277,8 @@ bool Reassembler::reclaim(HalfStream& self, uint64_t now_ns) noexcept {
   const uint32_t before = vh.ofo_n;
   if (!vh.seq_known)
     settle_pickup(vh, owner, dir);
+  else if (vh.fin_seen && !seq_lt(nodes_[vh.ofo_head].seq, vh.fin_seq))
+    drop_past_fin(vh);  // unacknowledged data past a FIN is the first to go
   else
     declare_hole(vh, owner, dir, nodes_[vh.ofo_head].seq);
   vh.hole_since_ns = vh.ofo_head != kNil ? now_ns : 0;
@@ -384,9 +389,18 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
       return false;
     }
     const uint32_t before = h.ofo_n;
-    declare_hole(h, owner, dir, nodes_[h.ofo_head].seq);
+    if (h.fin_seen && !seq_lt(nodes_[h.ofo_head].seq, h.fin_seq))
+      drop_past_fin(h);  // only data past the FIN is held: it gives way first
+    else
+      declare_hole(h, owner, dir, nodes_[h.ofo_head].seq);
+    if (h.ofo_n == before) {  // nothing could be given back: drop, never spin
+      s_->ofo_dropped.add(1);
+      return false;
+    }
     s_->ofo_pruned.add(before - h.ofo_n);
     h.hole_since_ns = h.ofo_head != kNil ? now_ns : 0;
+    // Past the FIN, bytes wait for the receiver's ACK: no shortcut.
+    if (h.fin_seen && !seq_lt(seq, h.fin_seq)) continue;
     if (seq_le(seq + len, h.next_seq)) {
       s_->retransmits.add(1);
       return true;
@@ -427,12 +441,9 @@ bool Reassembler::insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, u
       piece = std::min<uint32_t>(len, c.seq - seq);
     }
     if (const uint32_t into = collapse(h, prev, cur, m, off, seq, piece, owner, dir); into != kNil) {
-      if (into == cur) {
-        prev = cur;
-        cur = nodes_[cur].next;
-      } else {
-        prev = into;
-      }
+      // Put in front of cur: cur now starts where the rest of the segment
+      // does, so the next pass compares that rest with cur's bytes.
+      if (into != cur) prev = into;
       queued = true;
       seq += piece;
       off += piece;

@@ -449,4 +449,35 @@ TEST_F(ReasmTest, InOrderCopyDifferingFromHeldBytesIsAConflict) {
   EXPECT_EQ(sink.bytes, b);
 }
 
+// Data past a FIN that no ACK confirms is held only while there is room:
+// past the direction's limits it gives way (dropped, counted), it never
+// makes the reassembler spin; and a held piece never joins bytes before
+// the FIN.
+TEST_F(ReasmTest, UnacknowledgedDataPastAFinIsBoundedAndNeverJoinsTheStream) {
+  const unsigned before = avail();
+  reasm::Stats st;
+  Sink sink;
+  Limits lim;
+  lim.max_ofo_segments = 16;
+  {
+    Reassembler r(lim, 4096, consumer(sink), &st);
+    HalfStream h;
+    r.syn(h, 0);
+    const std::string data = stream_of(100 + 40 * 600);
+    feed(r, h, data, {{0, 100}}, 0);
+    r.fin(h, nullptr, 0, 1 + 100, 0);
+    ASSERT_TRUE(h.fin_done);
+    std::vector<Seg> past;
+    for (uint32_t k = 0; k < 40; k++) past.push_back({100 + k * 600, 600});
+    feed(r, h, data, past, 0);
+    EXPECT_EQ(sink.bytes, data.substr(0, 100)) << "nothing past the FIN delivered";
+    EXPECT_GT(st.ofo_dropped.get(), 0u);
+    EXPECT_LE(h.ofo_n, lim.max_ofo_segments);
+    r.flush(h, nullptr, 0);
+    EXPECT_EQ(st.ofo_mbufs_in_use.get(), 0u);
+    EXPECT_EQ(h.gap_bytes, 0u) << "no hole is declared past the FIN";
+  }
+  EXPECT_EQ(avail(), before);
+}
+
 }  // namespace
