@@ -445,8 +445,8 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     }
     return;  // kIgnore: the receiver dropped it
   }
-  if ((f.tcp & tcp::kRstHeld) && (p.payload_len || (fl & kFin)) && tcp::clear_hold(f, tcp_stats))
-    [[unlikely]] f.state = flow::State::kEstablished;
+  if ((p.payload_len || (fl & kFin)) && tcp::clear_hold(f, tcp_stats)) [[unlikely]]
+    f.state = flow::State::kEstablished;
   reasm::HalfStream& h = f.hs[dir];
   if (!cfg_.reassemble) [[unlikely]] {
     // Flow tracking alone (perf/pipeline measures each stage's cost):

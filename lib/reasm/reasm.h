@@ -182,7 +182,6 @@ class Reassembler {
     HalfStream* h;          // the stream holding it
     void* owner;
   };
-  static constexpr uint32_t kNoChunk = UINT32_MAX;
 
   void deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
                uint32_t len) noexcept;

@@ -134,8 +134,7 @@ Decision judge_rst(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf*
   return act(Act::kIgnore);
 }
 
-Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-                   Stats& s) noexcept {
+Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, Stats& s) noexcept {
   const reasm::HalfStream& h = f.hs[dir];
   const reasm::HalfStream& peer = f.hs[1 - dir];
   const uint8_t fl = p.tcp_flags;
@@ -165,7 +164,6 @@ Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf*
     s.reuse_syn.add(1);
     return act(Act::kReuse, fl);
   }
-  (void)m;
   return track(fl);
 }
 
@@ -186,7 +184,7 @@ Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_m
   }
   if (fl & kRst) return judge_rst(f, dir, p, m, s);
   if (fl & kSyn) {
-    Decision d = judge_syn(f, dir, p, m, s);
+    Decision d = judge_syn(f, dir, p, s);
     if (d.act == Act::kIgnore) return d;
     // The connection's SYN (a new one on reuse) says whether it signs its
     // segments.
