@@ -522,6 +522,7 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   r->c2s = dir == client;
   r->client_inferred = !known;
   r->end = f.end[dir];
+  r->tcp_anomalies = f.tcp & tcp::kSawAny;
   r->gaps = f.hs[dir].gaps;
   r->generation = f.generation;
   r->bytes = f.hs[dir].delivered;
@@ -775,6 +776,7 @@ std::string record_json(const StreamRecord& r) {
   j::lit(o, ",\"vlan\":");
   j::num(o, uint64_t(r.key.vlan));
   flow::encap_json(o, r.key);
+  tcp::anomalies_json(o, r.tcp_anomalies);
   j::lit(o, "}\n");
   return o;
 }

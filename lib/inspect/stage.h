@@ -52,6 +52,7 @@ struct StreamRecord {
   uint8_t c2s;             // 1: client to server
   uint8_t client_inferred; // no SYN seen: client guessed from the ports
   uint8_t end;             // flow::End
+  uint8_t tcp_anomalies;   // tcp::kSaw* bits: control packets the endpoints rejected
   uint32_t gaps;
   uint32_t generation;
   uint64_t bytes, gap_bytes;

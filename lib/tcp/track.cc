@@ -1,5 +1,7 @@
 #include "tcp/track.h"
 
+#include <string>
+
 #include <rte_ip.h>
 
 #include "reasm/reasm.h"
@@ -169,8 +171,11 @@ Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, Stats& s) noexc
 
 }  // namespace
 
-Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-                       Stats& s) noexcept {
+namespace {
+
+/* judge_control()'s decision, before it is noted on the flow. */
+Decision decide(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
+                Stats& s) noexcept {
   uint8_t fl = p.tcp_flags;
   // Over and reported: only a SYN can matter now (a new connection).
   if ((f.flags & flow::kEnded) && !(fl & kSyn)) return track(fl);
@@ -211,6 +216,42 @@ Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_m
     }
   }
   return track(fl);
+}
+
+}  // namespace
+
+Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
+                       Stats& s) noexcept {
+  const Decision d = decide(f, dir, p, m, s);
+  // Flag what was rejected on the connection, for its records.
+  const uint8_t fl = p.tcp_flags;
+  if (d.act == Act::kIgnore)
+    f.tcp |= (fl & kRst) ? kSawRstIgnored : (fl & kSyn) ? kSawSynIgnored : kSawFinIgnored;
+  else if (d.act == Act::kHold)
+    f.tcp |= kSawRstHeld;
+  else if ((fl & kFin) && !(d.flags & kFin))
+    f.tcp |= kSawFinIgnored;
+  return d;
+}
+
+void anomalies_json(std::string& o, uint8_t bits) {
+  if (!(bits & kSawAny)) return;
+  static constexpr struct {
+    uint8_t bit;
+    const char* name;
+  } kNames[] = {{kSawRstIgnored, "rst_ignored"}, {kSawSynIgnored, "syn_ignored"},
+                {kSawFinIgnored, "fin_ignored"}, {kSawRstHeld, "rst_held"}};
+  o += ",\"tcp_anomalies\":[";
+  bool first = true;
+  for (const auto& n : kNames) {
+    if (!(bits & n.bit)) continue;
+    if (!first) o += ',';
+    first = false;
+    o += '"';
+    o += n.name;
+    o += '"';
+  }
+  o += ']';
 }
 
 }  // namespace tcp

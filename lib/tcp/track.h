@@ -44,6 +44,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <rte_mbuf.h>
 
@@ -65,7 +66,17 @@ enum TrackFlags : uint8_t {
   kAuthMd5 = 1,   // the connection's SYN carried TCP-MD5 (RFC 2385)
   kAuthAo = 2,    // ... or TCP-AO (RFC 5925)
   kRstHeld = 4,   // an RST was held: the connection closes unless used again
+  // What the connection saw, for its stream records (never cleared):
+  kSawRstIgnored = 8,   // an RST the receiver would drop
+  kSawSynIgnored = 16,  // a SYN the receiver would drop (or answer with a challenge ACK)
+  kSawFinIgnored = 32,  // a FIN the receiver would drop
+  kSawRstHeld = 64,     // an RST held (see kRstHeld)
 };
+constexpr uint8_t kSawAny = kSawRstIgnored | kSawSynIgnored | kSawFinIgnored | kSawRstHeld;
+
+/* Appends ,"tcp_anomalies":[...] for the kSaw* bits of `bits` (nothing
+ * when none is set, so ordinary connections' records stay as they were). */
+void anomalies_json(std::string& o, uint8_t bits);
 
 /* 16 MiB: four times Linux's default largest receive window (tcp_rmem
  * 6 MiB); a forged or stale sequence is usually far outside it. */

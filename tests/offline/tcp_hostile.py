@@ -164,8 +164,13 @@ def make(path):
             t = 1_800_000_000_000_000 + 100 * i  # microseconds
             f.write(struct.pack("<IIII", t // 1_000_000, t % 1_000_000, len(fr), len(fr)) + fr)
     expect = {"connections": {}}
+    # What each connection's stream records must flag (tcp_anomalies).
+    flagged = {"blind_rst": ["rst_ignored"], "inwindow_rst": ["rst_held"], "md5_rst": ["rst_ignored"],
+               "bad_checksum_rst": ["rst_ignored"], "stale_fin": ["fin_ignored"],
+               "syn_new_isn": ["syn_ignored"]}
     for name, c, uris in sc + [("flood_then_good", good, ["/good"])]:
         expect["connections"][name] = {"client": f"{c.c}:{c.cp}", "uris": uris,
+                                       "anomalies": flagged.get(name, []),
                                        "c2s_bytes": len(c.c2s),
                                        "c2s_sha256": hashlib.sha256(c.c2s).hexdigest()}
     expect["tcp"] = {"bad_checksum": 1, "rst_out_of_window": 1, "rst_bad_auth": 1, "fin_stale": 1, "syn_on_open": 1,
@@ -195,6 +200,8 @@ def check(expect_path, outdir):
         if c2s:
             ok(c2s[0]["bytes"] == e["c2s_bytes"] and c2s[0]["sha256"] == e["c2s_sha256"]
                and c2s[0]["gaps"] == 0, f"{name}: client stream bytes and sha256")
+            got = c2s[0].get("tcp_anomalies", [])
+            ok(got == e["anomalies"], f"{name}: flagged {got} (want {e['anomalies']})")
     tcp = stats["totals"].get("tcp", {})
     for k, v in exp["tcp"].items():
         ok(tcp.get(k) == v, f"tcp.{k} = {tcp.get(k)} (want {v})")
