@@ -12,6 +12,14 @@ pkgs=(
   zlib1g-dev                         # gzip output parts
   libnids-dev tcpflow tshark time python3-matplotlib  # perf/: peers, timing, chart
   python3-scapy                      # tests/offline: crafted captures (hostile TCP, encapsulations)
+  prometheus-cpp-dev prometheus      # /metrics endpoint, and a real scraper in the tests
+  librdkafka-dev kcat                # Kafka output; the tests consume with kcat from librdkafka's mock cluster
+  libssl-dev                         # libcrypto SHA-1/SHA-256
+  libsystemd-dev                     # Type=notify readiness
+  clang                              # libFuzzer targets
+  wrk apache2-utils                  # soak load
+  debhelper dpkg-dev logrotate       # the Debian package and its logrotate file
+  expect                             # a pseudo-terminal for the progress test
 )
 missing=()
 for p in "${pkgs[@]}"; do
