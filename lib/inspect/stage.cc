@@ -28,11 +28,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &flow_stats);
   waiting_.lossless = cfg.lossless;
   waiting_.grown = &stats.pool_grown;
-  reasm::Consumer c;
-  c.ctx = this;
-  c.data = &Stage::on_data;
-  c.gap = &Stage::on_gap;
-  reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, c, &reasm_stats);
+  reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, &reasm_stats);
   if (cfg.streams) {
     sides_ = static_cast<Side*>(core::mem::zalloc(
         "loom_stream_sides", sizeof(Side) * 2 * size_t(cfg.table.max_flows), socket));
@@ -495,21 +491,30 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
     return;
   }
-  if (fl & kAck) reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
+  if (fl & kAck) {
+    reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
+    consume();
+  }
   if (p.payload_len) {
     reasm_->data(h, &f, dir, m, p.payload_off, seq, p.payload_len, ts);
+    consume();
     // Bytes the capture cut off (its snap length) were sent all the same:
     // a gap now, where the captured part ended in order.
-    if (p.missing) [[unlikely]] reasm_->uncaptured(h, &f, dir, seq + p.payload_len, p.missing);
+    if (p.missing) [[unlikely]] {
+      reasm_->uncaptured(h, &f, dir, seq + p.payload_len, p.missing);
+      consume();
+    }
     if (f.state == flow::State::kNew) f.state = flow::State::kEstablished;
   } else if (f.state == flow::State::kNew && (fl & kAck) && !(fl & kSyn)) {
     f.state = flow::State::kEstablished;
   }
   if (fl & kFin) {
     reasm_->fin(h, &f, dir, seq + p.payload_len + p.missing, ts);
+    consume();
     if (f.state != flow::State::kClosed) f.state = flow::State::kClosing;
   } else if (h.ofo_head != reasm::kNil || h.ack_hole_since_ns) {
     reasm_->check_timers(h, &f, dir, ts);
+    consume();
   }
   if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
   if (cfg_.pcap) pcap_check(f);
@@ -524,6 +529,7 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
   if (ts > data_ts_) data_ts_ = ts;
   for (int d = 0; d < 2; d++) {
     reasm_->flush(f.hs[d], &f, d);
+    consume();
     f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
   }
   if (conns_) {
@@ -707,18 +713,31 @@ void Stage::check_timers(flow::Flow& f) noexcept {
   // A hole whose later packets never come must still be declared on time.
   if (f.flags & flow::kEnded) return;
   for (int d = 0; d < 2; d++)
-    if (f.hs[d].ofo_head != reasm::kNil || f.hs[d].ack_hole_since_ns)
+    if (f.hs[d].ofo_head != reasm::kNil || f.hs[d].ack_hole_since_ns) {
       reasm_->check_timers(f.hs[d], &f, d, clock_ns_);
+      consume();
+    }
   if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, clock_ns_);
 }
 
-void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len) {
-  Stage& s = *static_cast<Stage*>(self);
-  const flow::Flow& f = *static_cast<flow::Flow*>(owner);
-  if (s.sides_) s.side(f, dir).sha.update(p, len);
-  if (!s.conns_ || f.rules == flow::kRulesNoHttp) return;
-  s.cur_flow_ = static_cast<flow::Flow*>(owner);
-  http::Conn& c = *s.conn(f);
+/* What reassembly delivered, to the stream fingerprints and the framer,
+ * in order; then its memory goes back. */
+void Stage::consume() noexcept {
+  for (const reasm::Span& sp : reasm_->delivered()) {
+    flow::Flow& f = *static_cast<flow::Flow*>(sp.owner);
+    if (sp.hole)
+      stream_gap(f, sp.dir, sp.lost);
+    else
+      reasm::each_piece(sp, [&](const uint8_t* p, uint32_t len) { stream_data(f, sp.dir, p, len); });
+  }
+  reasm_->done();
+}
+
+void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept {
+  if (sides_) side(f, dir).sha.update(p, len);
+  if (!conns_ || f.rules == flow::kRulesNoHttp) return;
+  cur_flow_ = &f;
+  http::Conn& c = *conn(f);
   if (!c.started && !(f.flags & flow::kEnded)) {
     // The first payload of the connection decides who is the client (the
     // SYN's sender, else what the bytes say, else the ports) and which
@@ -726,26 +745,22 @@ void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t
     if (!(f.flags & flow::kClientKnown)) {
       const int says = http::client_hint(p, len);
       if (says) {
-        auto& fl = *static_cast<flow::Flow*>(owner);
-        fl.client = uint8_t(says > 0 ? dir : 1 - dir);
-        fl.flags |= flow::kClientByBytes;
+        f.client = uint8_t(says > 0 ? dir : 1 - dir);
+        f.flags |= flow::kClientByBytes;
       }
     }
     const int client = flow::client_side(f);
     const bool synced[2] = {f.hs[0].syn_seen, f.hs[1].syn_seen};
-    s.framer_->start(c, f, client, synced);
+    framer_->start(c, f, client, synced);
   }
-  s.framer_->data(c, f, dir, p, len, s.data_ts_);
+  framer_->data(c, f, dir, p, len, data_ts_);
 }
 
-void Stage::on_gap(void* self, void* owner, int dir, uint32_t len) {
-  Stage& s = *static_cast<Stage*>(self);
-  const flow::Flow& f = *static_cast<flow::Flow*>(owner);
-  // Called before the stream moves past the hole: the ACK still tells.
-  if (s.sides_) s.side(f, dir).loss += reasm::acked_in_hole(f.hs[dir], len);
-  if (!s.conns_) return;
-  s.cur_flow_ = static_cast<flow::Flow*>(owner);
-  s.framer_->gap(*s.conn(f), f, dir, s.data_ts_);
+void Stage::stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept {
+  if (sides_) side(f, dir).loss += lost;
+  if (!conns_) return;
+  cur_flow_ = &f;
+  framer_->gap(*conn(f), f, dir, data_ts_);
 }
 
 void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {

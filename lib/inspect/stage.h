@@ -275,8 +275,9 @@ class Stage {
   uint64_t tsc_clock() const noexcept;
   Side& side(const flow::Flow& f, int dir) noexcept;
 
-  static void on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len);
-  static void on_gap(void* self, void* owner, int dir, uint32_t len);
+  void consume() noexcept;  // after every reassembly call: its deliveries
+  void stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept;
+  void stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept;
 
   Config cfg_;
   unsigned worker_;
