@@ -427,34 +427,15 @@ void Stage::renew(flow::Flow& f, uint64_t ts) noexcept {
   start_connection(f, ts);
 }
 
+/* One TCP segment of a tracked connection, RFC 9293's order: what its
+ * control bits did (tcp::judge), the handshake, the per-connection
+ * accounts, then the segment's bytes, ACK and FIN into reassembly. */
 void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept {
   // The endpoints decide what a control bit did (tcp/track.h): a rejected
-  // one is cleared from `fl`, and the segment's data still counts.
+  // one is cleared from d.flags, and the segment's data still counts.
   const tcp::Decision d = tcp::judge(f, dir, p, m, tcp_stats);
-  const uint8_t fl = d.flags;
   data_ts_ = ts;
-  uint32_t seq = p.seq;
-  if (d.act == tcp::Act::kReuse) {
-    renew(f, ts);
-    if (fl & kAck) {  // a SYN-ACK proved the new connection: its SYN went unseen or ignored
-      f.client = uint8_t(1 - dir);
-      f.flags |= flow::kClientKnown;
-      reasm_->syn(f.hs[1 - dir], d.client_isn);
-    }
-  }
-  if (fl & kSyn) {
-    reasm::HalfStream& h = f.hs[dir];
-    if (!(f.flags & flow::kClientKnown)) {
-      f.client = uint8_t((fl & kAck) ? 1 - dir : dir);
-      f.flags |= flow::kClientKnown;
-    }
-    reasm_->syn(h, seq);
-    seq += 1;  // data on a SYN starts after it
-    // A SYN-ACK acknowledges the client's ISN: the client's stream starts
-    // there, at a message boundary, even when its SYN went uncaptured.
-    reasm::HalfStream& c = f.hs[1 - dir];
-    if ((fl & kAck) && !c.syn_seen && !c.seq_known) reasm_->syn(c, p.ack - 1);
-  }
+  const uint32_t seq = handshake(f, dir, p, d, ts);
   if (f.rules == flow::kRulesUnjudged) judge_flow(f);
   if (cfg_.pcap) pcap_packet(f, m, ts);
   f.last_ns = ts;
@@ -476,21 +457,64 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     }
     return;  // kIgnore: the receiver dropped it
   }
-  if ((p.payload_len || (fl & kFin)) && tcp::clear_hold(f, tcp_stats)) [[unlikely]]
+  if ((p.payload_len || (d.flags & kFin)) && tcp::clear_hold(f, tcp_stats)) [[unlikely]]
     f.state = flow::State::kEstablished;
-  reasm::HalfStream& h = f.hs[dir];
   if (!cfg_.reassemble) [[unlikely]] {
-    // Flow tracking alone (perf/pipeline measures each stage's cost):
-    // states from the flags, the connection ends at its second FIN.
-    if (f.state == flow::State::kNew && (p.payload_len || ((fl & kAck) && !(fl & kSyn))))
-      f.state = flow::State::kEstablished;
-    if (fl & kFin) {
-      h.fin_done = 1;
-      f.state = flow::State::kClosing;
-    }
-    if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+    flags_only(f, dir, p, d.flags, ts);
     return;
   }
+  reassemble(f, dir, m, p, d.flags, seq, ts);
+  if (cfg_.pcap) pcap_check(f);
+}
+
+/* Port reuse and SYNs; returns the sequence number of the segment's first
+ * data byte (a SYN takes one). */
+uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
+                          uint64_t ts) noexcept {
+  const uint8_t fl = d.flags;
+  uint32_t seq = p.seq;
+  if (d.act == tcp::Act::kReuse) {
+    renew(f, ts);
+    if (fl & kAck) {  // a SYN-ACK proved the new connection: its SYN went unseen or ignored
+      f.client = uint8_t(1 - dir);
+      f.flags |= flow::kClientKnown;
+      reasm_->syn(f.hs[1 - dir], d.client_isn);
+    }
+  }
+  if (fl & kSyn) {
+    if (!(f.flags & flow::kClientKnown)) {
+      f.client = uint8_t((fl & kAck) ? 1 - dir : dir);
+      f.flags |= flow::kClientKnown;
+    }
+    reasm_->syn(f.hs[dir], seq);
+    seq += 1;  // data on a SYN starts after it
+    // A SYN-ACK acknowledges the client's ISN: the client's stream starts
+    // there, at a message boundary, even when its SYN went uncaptured.
+    reasm::HalfStream& c = f.hs[1 - dir];
+    if ((fl & kAck) && !c.syn_seen && !c.seq_known) reasm_->syn(c, p.ack - 1);
+  }
+  return seq;
+}
+
+/* Flow tracking alone (perf/pipeline measures each stage's cost): states
+ * from the flags, the connection ends at its second FIN. */
+void Stage::flags_only(flow::Flow& f, int dir, const pkt::Parsed& p, uint8_t fl,
+                       uint64_t ts) noexcept {
+  if (f.state == flow::State::kNew && (p.payload_len || ((fl & kAck) && !(fl & kSyn))))
+    f.state = flow::State::kEstablished;
+  if (fl & kFin) {
+    f.hs[dir].fin_done = 1;
+    f.state = flow::State::kClosing;
+  }
+  if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+}
+
+/* The peer's ACK, the bytes (and what the capture cut off), the FIN or
+ * the hole timers, each followed by what it delivered; the connection
+ * ends once both directions delivered up to their FIN. */
+void Stage::reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
+                       uint32_t seq, uint64_t ts) noexcept {
+  reasm::HalfStream& h = f.hs[dir];
   if (fl & kAck) {
     reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
     consume();
@@ -517,7 +541,6 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     consume();
   }
   if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
-  if (cfg_.pcap) pcap_check(f);
 }
 
 void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {

@@ -243,6 +243,11 @@ class Stage {
    * returns how many are left (moved to the front, in order). */
   uint16_t withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n, const uint8_t* drop) noexcept;
   void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
+  uint32_t handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
+                     uint64_t ts) noexcept;
+  void flags_only(flow::Flow& f, int dir, const pkt::Parsed& p, uint8_t fl, uint64_t ts) noexcept;
+  void reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
+                  uint32_t seq, uint64_t ts) noexcept;
   /* The flow table makes no decisions of its own: the stage ends what its
    * sweep found due (and checks the timers of the rest), gives up the
    * least recent flow when full, then inserts. */
