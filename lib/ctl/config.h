@@ -102,6 +102,7 @@ struct HttpConfig {
   uint32_t capture_bytes = 16384;       // raw bytes kept per message (.gor); 0: none
   uint32_t capture_buffers = 2048;      // capture buffers per worker
   uint32_t max_header_bytes = 65536;    // start line + headers; over it: cut
+  uint32_t max_connections_per_worker = 0;  // HTTP states held at once; 0: one per flow slot
 };
 
 struct OutputsConfig {
