@@ -35,6 +35,10 @@ echo "== building the package"
 dpkg-checkbuilddeps >"$tmp/deps.log" 2>&1
 check "build dependencies installed (dpkg-checkbuilddeps)" $? "$(tail -1 "$tmp/deps.log")"
 version=$(dpkg-parsechangelog -S Version)
+# dh skips the steps its logs say are done: forget them (not build-deb,
+# whose ninja rebuilds only what changed), so the package is of this tree.
+rm -rf debian/.debhelper debian/loom debian/files debian/*.substvars debian/*.debhelper.log \
+  debian/debhelper-build-stamp
 LOOM_DEB_DESTDIR=$tmp DEB_BUILD_OPTIONS="parallel=$(nproc) noautodbgsym nocheck" \
   flock /tmp/loom-build.lock debian/rules binary >"$tmp/build.log" 2>&1
 rc=$?
