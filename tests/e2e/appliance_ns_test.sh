@@ -14,7 +14,9 @@
 #      reopens them: every request nginx logged is in exactly one of the
 #      files;
 #   5. at exit the runtime directory and the hugepage files are gone, also
-#      when start-up fails;
+#      when start-up fails and after a second signal's immediate exit;
+#      sd_notify: READY=1 once the workers run, the watchdog fed,
+#      STOPPING=1 (a socket of the test's own stands in for systemd);
 #   6. a second run into the same directory is refused by default and
 #      loses nothing; append continues the files, rotate moves them aside.
 #
@@ -193,6 +195,60 @@ rc=$?
 [[ $rc -ne 0 ]] && ok "a port that cannot start fails the run (exit $rc)" || bad "bad port accepted"
 [[ ! -e $RUNDIR ]] && ok "runtime directory removed after a failed start" || bad "$RUNDIR left after failure"
 check_eq "hugepage files left after a failed start" "$(ls "$HUGE" | grep -c "^${PREFIX}map_")" 0
+
+# ------------------------------------------------------------ 5b. systemd
+# Type=notify without systemd: a datagram socket in NOTIFY_SOCKET gets
+# READY=1 once the port is up and the worker runs (telemetry then says
+# "running"), WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 at the stop.
+# A second SIGTERM exits at once (143) and still removes the runtime dir.
+echo "== sd_notify and the second-signal exit (net_pcap, no-huge)"
+NPREFIX=loom-appliance-n$S
+E2E_PREFIXES+=("$NPREFIX")
+cat >"$TMP/notify.toml" <<TOML
+mode = "passive"
+[eal]
+lcores = "0@0,1@1"
+memory = "no-huge"
+file_prefix = "$NPREFIX"
+[[ports]]
+name = "cap"
+device = "net_pcap0,rx_pcap=$ROOT/tests/data/sample.pcap,infinite_rx=1"
+link_wait_ms = 0
+promiscuous = false
+TOML
+/usr/bin/python3 "$ROOT/tests/e2e/notify_listen.py" "$TMP/notify.sock" "$TMP/notify.log" &
+LISTEN_PID=$!
+BG_PIDS+=("$LISTEN_PID")
+for _ in $(seq 50); do [[ -S $TMP/notify.sock ]] && break; sleep 0.1; done
+NOTIFY_SOCKET=$TMP/notify.sock WATCHDOG_USEC=200000 "$LOOM" --config "$TMP/notify.toml" \
+  --out "$TMP/out-notify" >"$TMP/notify-loom.log" 2>&1 &
+NPID=$!
+BG_PIDS+=("$NPID")
+ready=0
+for _ in $(seq 100); do grep -q 'READY=1' "$TMP/notify.log" 2>/dev/null && { ready=1; break; }; sleep 0.1; done
+status=$(telemetry "$NPREFIX" /loom/info | jq -r '."/loom/info".status')
+if [[ $ready -eq 1 && $status == running ]] && grep -q 'worker 0 on lcore' "$TMP/notify-loom.log"; then
+  ok "READY=1 once the worker runs ($(grep -m1 READY "$TMP/notify.log" | cut -d' ' -f2-))"
+else bad "READY=1: $ready, telemetry status '$status'"; fi
+sleep 1
+pings=$(grep -c 'WATCHDOG=1' "$TMP/notify.log")
+[[ $pings -ge 5 ]] && ok "the watchdog is fed at half its 200 ms interval ($pings pings in ~1 s)" ||
+  bad "only $pings watchdog pings"
+kill -TERM "$NPID"
+wait "$NPID"
+check_eq "a clean stop exits 0" "$?" 0
+grep -q 'STOPPING=1' "$TMP/notify.log" && ok "STOPPING=1 at the stop" || bad "no STOPPING=1"
+# Two signals back to back: the second one's handler leaves at once.
+"$LOOM" --config "$TMP/notify.toml" --out "$TMP/out-notify2" >"$TMP/notify-loom2.log" 2>&1 &
+NPID=$!
+BG_PIDS+=("$NPID")
+for _ in $(seq 100); do grep -q 'worker 0 on lcore' "$TMP/notify-loom2.log" && break; sleep 0.1; done
+kill -TERM "$NPID"; kill -TERM "$NPID"
+wait "$NPID"
+check_eq "a second SIGTERM exits at once" "$?" 143
+[[ ! -e /var/run/dpdk/$NPREFIX ]] && ok "runtime directory removed after the second signal's exit" ||
+  bad "/var/run/dpdk/$NPREFIX left after exit 143"
+kill -TERM "$LISTEN_PID" 2>/dev/null
 
 # ------------------------------------------------------------ 6. existing
 echo "== a second run into the same directory"
