@@ -22,6 +22,7 @@
 #include "match/match.h"
 #include "port/port.h"
 #include "port/steer.h"
+#include "sink/dir.h"
 
 namespace ctl {
 
@@ -118,6 +119,8 @@ struct OutputsConfig {
   uint32_t rotate_mb = 0;               // http.gor / packets.pcap part size; 0: one file
   uint32_t rotate_seconds = 0;          // ... part age; 0: no limit
   bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz
+  sink::Existing existing = sink::Existing::kRefuse;  // an earlier run's files in dir
+  uint32_t stats_seconds = 10;          // live: stats.json rewritten this often; 0: at exit only
 };
 
 /* [decap]: which UDP ports carry tunnels and how deep parsing goes

@@ -76,9 +76,10 @@ std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extr
       }
       break;
     case Memory::kHugepages:
-      // Unlink the page files once mapped, so a crash does not leave the
-      // pages allocated (platform notes: they stay used after exit).
-      a.push_back("--huge-unlink");
+      // The page files stay while Loom runs (no --huge-unlink): secondary
+      // processes such as dpdk-dumpcap map the memory through them. Loom
+      // removes them on every exit (ctl/prefix.h); after a SIGKILL, EAL
+      // clears them at the next start on the prefix.
       if (c.eal.memory_mb) {
         a.push_back("-m");
         a.push_back(std::to_string(c.eal.memory_mb));
