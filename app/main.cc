@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,10 @@ bool make_dir(const std::string& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The summary goes to stdout after the outputs are written; a reader
+  // that has gone away must not turn a finished run into a SIGPIPE death.
+  // Writes to stdout then fail with EPIPE; only the summary is lost.
+  std::signal(SIGPIPE, SIG_IGN);
   std::optional<std::string> config, check, pcap, out;
   double duration = 0;
   bool check_flows = false;
@@ -74,7 +79,9 @@ int main(int argc, char** argv) {
     } else if (a == "--pcap") {
       if (!(pcap = next("IN.pcap"))) return usage_error("--pcap needs a capture file");
     } else if (a == "--out") {
-      if (!(out = next("DIR"))) return usage_error("--out needs a directory");
+      // An empty DIR would mean "no outputs" further on: a run that writes
+      // nothing, silently. Refuse it as the typo it is.
+      if (!(out = next("DIR")) || out->empty()) return usage_error("--out needs a directory");
     } else if (a == "--duration") {
       auto v = next("SECONDS");
       char* end = nullptr;
@@ -138,5 +145,8 @@ int main(int argc, char** argv) {
     }
     opt.out_dir = *out;
   }
-  return app::run(std::move(cfg), opt);
+  const int rc = app::run(std::move(cfg), opt);
+  if (std::fflush(stdout) != 0 && errno == EPIPE)
+    std::fputs("loom: standard output is closed; the summary line was not printed\n", stderr);
+  return rc;
 }
