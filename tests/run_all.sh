@@ -11,6 +11,8 @@
 #   decap       captures crafted with scapy, one per link type and
 #               encapsulation (and two tenants in two VNIs): messages and
 #               stream SHA-256s come out; an unknown link type is refused
+#   bounded     a SYN flood's streams.jsonl stays a summary and a sample;
+#               a damaged capture, --out "" and a closed stdout
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
 #   e2e-rules   drop/reject rules, steering, rule reload (SIGHUP) and the
 #               VXLAN mirror through the same relay (root only)
@@ -83,6 +85,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 run_suite golden /usr/bin/python3 tests/offline/golden.py check build/app/loom tests/offline/golden.json \
   "$root"/../shared/corpus/captures/*.pcap tests/data/*.pcap
 run_suite decap /usr/bin/python3 tests/offline/decap_test.py build
+run_suite bounded tests/offline/bounded_test.sh build
 run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh

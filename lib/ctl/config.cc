@@ -527,7 +527,12 @@ Config parse_config(std::string_view text, const std::string& file) {
   if (const toml::table* t = r.table(root, "outputs", "[outputs]")) {
     r.only_keys(*t, "[outputs]",
                 {"dir", "streams", "messages", "gor", "record_ring", "sink_threads", "pcap",
-                 "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress"});
+                 "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress",
+                 "empty_connections", "empty_connections_sample"});
+    r.choice<bool>(*t, "empty_connections", "outputs.empty_connections",
+                   {{"summary", false}, {"all", true}}, c.outputs.empty_all);
+    r.uint(*t, "empty_connections_sample", "outputs.empty_connections_sample", 0, 1u << 24,
+           c.outputs.empty_sample);
     r.boolean(*t, "pcap", "outputs.pcap", c.outputs.pcap);
     r.uint(*t, "pcap_snaplen", "outputs.pcap_snaplen", 64, 9216, c.outputs.pcap_snaplen);
     r.uint(*t, "pcap_lookback", "outputs.pcap_lookback", 0, 1u << 20, c.outputs.pcap_lookback);

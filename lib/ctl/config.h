@@ -107,6 +107,8 @@ struct HttpConfig {
 struct OutputsConfig {
   std::string dir;                      // live runs' default --out
   bool streams = true;                  // streams.jsonl
+  bool empty_all = false;               // empty_connections = "all": a record for every one
+  uint32_t empty_sample = 100;          // ... else records for this many per worker, the rest counted
   uint32_t record_ring = 16384;
   uint32_t sink_threads = 1;            // formatting parallelism (oneTBB arena)
   bool messages = true;                 // messages.jsonl

@@ -23,6 +23,7 @@ inspect::Config stage_config(const Config& c, bool have_out_dir) {
   ic.ofo_nodes = uint32_t(ic.limits.memcap_bytes / c.mbuf_data_room) + 1024;
   // No output directory, no streams.jsonl: skip the fingerprints too.
   ic.streams = c.outputs.streams && have_out_dir;
+  ic.empty_sample = c.outputs.empty_all ? UINT32_MAX : c.outputs.empty_sample;
   ic.http = c.http.enabled;
   // Must match the outputs run() opens: records nobody drains would fill
   // the ring and, offline, stop the worker for good.

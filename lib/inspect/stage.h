@@ -90,6 +90,10 @@ struct Config {
   reasm::Limits limits;
   uint32_t ofo_nodes = 65536;     // segments held at once per worker
   bool streams = true;            // fingerprint streams, emit records
+  // Connections that never carried payload (no byte delivered, no gap, no
+  // capture loss either way: a SYN flood's, a scan's) get records only up
+  // to this many per worker; the rest are counted by end (Stats::empty_*).
+  uint32_t empty_sample = 100;     // UINT32_MAX: every one
   bool http = true;               // frame HTTP/1.x (counters, telemetry)
   bool http_records = true;       // ... and make message records
   bool message_files = true;      // ... which a sink reads (else: only for pcap selection)
@@ -141,11 +145,18 @@ struct PortRss {
   bool cut_records = false;                  // offline: the capture has records cut short
 };
 
+constexpr size_t kNumEnds = 8;  // flow::End's values
+/* flow::End as a counter name (stats.json's streams_empty block). */
+const char* empty_end_name(size_t end) noexcept;
+
 struct Stats {
   core::Counter tcp_packets, non_tcp_packets;
   core::Counter unsteered_packets;  // TCP outside steering.service_ports: not tracked
   core::Counter rst_without_flow;
   core::Counter records_emitted, records_dropped;
+  core::Counter empty_connections;   // connections that never carried payload
+  core::Counter empty_summarised;    // ... of them without records (past empty_sample)
+  core::Counter empty_by_end[kNumEnds];  // ... by flow::End (index), see empty_end_name()
   core::Counter pcap_packets, pcap_dropped;
   core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
   core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
@@ -267,6 +278,9 @@ class Stage {
   void pcap_check(flow::Flow& f) noexcept;  // selects f if its connection asks for it
 
   void emit(const flow::Flow& f, int dir) noexcept;
+  /* A connection that never carried payload: counted, and true when it is
+   * past the sample and gets no records. */
+  bool summarise_empty(const flow::Flow& f, flow::End why) noexcept;
   http::Conn* conn(const flow::Flow& f) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   void take_rules() noexcept;
@@ -314,6 +328,7 @@ class Stage {
   uint64_t tsc0_ = 0, wall0_ns_ = 0;
   double ns_per_tsc_ = 0;
   Waiting waiting_;                 // what a full channel does (channel.h)
+  uint32_t empty_sampled_ = 0;      // payload-less connections given records so far
 };
 
 /* Formats a record as one streams.jsonl line, newline included. */

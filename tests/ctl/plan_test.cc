@@ -88,6 +88,25 @@ TEST(Plan, FileDefaultsAreTheLibrariesDefaults) {
   EXPECT_EQ(ic.limits.memcap_bytes, l.memcap_bytes);
   EXPECT_EQ(ic.limits.gap_timeout_ns, l.gap_timeout_ns);
   EXPECT_EQ(ic.limits.ack_gap_timeout_ns, l.ack_gap_timeout_ns);
+  EXPECT_EQ(ic.empty_sample, inspect::Config{}.empty_sample);
+}
+
+TEST(Plan, PayloadLessConnectionsAreSampledUnlessAllAreAskedFor) {
+  const auto dflt = ctl::stage_config(parse_config("mode = \"offline\"\n", "o.toml"), true);
+  EXPECT_EQ(dflt.empty_sample, 100u);
+  const auto few = ctl::stage_config(
+      parse_config("mode = \"offline\"\n[outputs]\nempty_connections_sample = 7\n", "o.toml"), true);
+  EXPECT_EQ(few.empty_sample, 7u);
+  const auto all = ctl::stage_config(
+      parse_config("mode = \"offline\"\n[outputs]\nempty_connections = \"all\"\n"
+                   "empty_connections_sample = 7\n", "o.toml"), true);
+  EXPECT_EQ(all.empty_sample, UINT32_MAX) << "all overrides the sample";
+  try {
+    parse_config("mode = \"offline\"\n[outputs]\nempty_connections = \"none\"\n", "b.toml");
+    FAIL() << "an unknown choice must be refused";
+  } catch (const ctl::ConfigErrors& e) {
+    EXPECT_NE(std::string(e.what()).find("b.toml:3:"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
