@@ -4,6 +4,7 @@
 #include <rte_ether.h>
 
 #include <algorithm>
+#include <climits>
 #include <cctype>
 #include <map>
 #include <set>
@@ -65,9 +66,11 @@ std::vector<unsigned> parse_lcores(const std::string& s) {
     if (r.empty()) throw std::invalid_argument("empty lcore entry");
     const size_t dash = r.find('-');
     auto num = [](const std::string& x) {
-      if (x.empty() || !std::all_of(x.begin(), x.end(), ::isdigit))
+      if (x.empty() || !std::all_of(x.begin(), x.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
         throw std::invalid_argument("'" + x + "' is not an lcore number");
-      unsigned long v = std::stoul(x);
+      // Too many digits for stoul would throw out_of_range, which nothing
+      // turns into a config error (found by config_fuzz: a crash).
+      unsigned long v = x.size() > 6 ? ULONG_MAX : std::stoul(x);
       if (v >= RTE_MAX_LCORE)
         throw std::invalid_argument("lcore " + x + " is not below RTE_MAX_LCORE (" +
                                     std::to_string(RTE_MAX_LCORE) + ")");
