@@ -322,6 +322,10 @@ int run(ctl::Config cfg, const RunOptions& opt) {
               : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache,
                                      memcap_mbufs * c.workers.size());
 
+  // The whole plan against the machine, before EAL or any table exists:
+  // an oversized key otherwise ends in bad_alloc or an EAL failure.
+  if (std::string why = ctl::check_machine(c, mbufs, ctl::machine_memory_bytes()); !why.empty())
+    return fail(why);
   if (std::string why = ctl::memory_precheck(c); !why.empty()) return fail(why);
 
   std::vector<std::string> args = ctl::eal_args(c, mbufs, c.inspect ? ctl::inspect_memory_mb(c) : 0);

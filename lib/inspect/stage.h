@@ -205,6 +205,8 @@ class Stage {
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
+  /* Stream fingerprints per flow slot (both directions), for the memory plan. */
+  static constexpr size_t stream_bytes_per_flow() noexcept { return 2 * sizeof(Side); }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
   mirror::Stats mirror_stats;
