@@ -166,6 +166,7 @@ inline Kind ether(Cx& c, uint32_t off, uint32_t end) noexcept {
 /* IP by its version nibble: raw-IP links, MPLS payloads, ERSPAN III. */
 Kind ip_by_version(Cx& c, uint32_t off, uint32_t end) noexcept {
   if (end <= off) return bad(c, Malformed::truncated_l2);
+  if (c.seg <= off) return bad(c, Malformed::headers_not_contiguous);  // found by pkt_parse_fuzz
   const uint8_t v = c.f[off] >> 4;
   if (v == 4) return ipv4(c, off, end);
   if (v == 6) return ipv6(c, off, end);

@@ -239,6 +239,13 @@ TEST(Decap, Mpls) {
     Malformed why = Malformed::kCount;
     EXPECT_EQ(pkt::parse(f.data(), 14 + 4, uint32_t(f.size()), p, &why), Kind::kMalformed);
     EXPECT_EQ(why, Malformed::headers_not_contiguous);
+    // Raw IP whose first segment is empty: the version nibble is not there.
+    pkt::Decap raw;
+    raw.link = 101;
+    const Bytes ip = ipv4(tcp());
+    why = Malformed::kCount;
+    EXPECT_EQ(pkt::parse(ip.data(), 0, uint32_t(ip.size()), p, &why, raw), Kind::kMalformed);
+    EXPECT_EQ(why, Malformed::headers_not_contiguous);
   }
 }
 
