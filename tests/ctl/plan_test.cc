@@ -136,6 +136,8 @@ TEST(MemoryPlan, UnitCostsAreTheStructuresSizes) {
               "message record %lu\n", (unsigned long)u.flow, (unsigned long)u.http_conn,
               (unsigned long)u.held_byte_x1000, (unsigned long)u.ofo_node,
               (unsigned long)u.stream_record, (unsigned long)u.message_record);
+  std::printf("of a flow: record %zu, fingerprints %zu\n", sizeof(flow::Flow),
+              inspect::Stage::stream_bytes_per_flow());
   // Off: HTTP state and fingerprints cost nothing.
   const auto bare = parse_config("mode = \"offline\"\n[http]\nenabled = false\n[outputs]\nstreams = false\n", "b.toml");
   EXPECT_EQ(ctl::unit_costs(bare).http_conn, 0u);
