@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
       const ctl::Config c = ctl::load_config(*check);
       std::printf("%s: OK (%s mode, %zu port(s), %zu worker(s))\n", check->c_str(),
                   ctl::mode_name(c.mode), c.ports.size(), c.workers.size());
+      if (c.worker_memory_mb)
+        std::printf("%s: worker.memory_mb = %u: flow.max_flows_per_worker = %u, "
+                    "reassembly.memcap_mb = %u\n",
+                    check->c_str(), c.worker_memory_mb, c.flow.max_flows_per_worker, c.reasm.memcap_mb);
       return 0;
     } catch (const ctl::ConfigErrors& e) {
       std::fputs(e.what(), stderr);

@@ -14,7 +14,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)
 loom=$build/app/loom
 py=/usr/bin/python3
 tmp=$(mktemp -d /tmp/loom-bounded.XXXXXX)
