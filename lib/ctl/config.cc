@@ -533,7 +533,14 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.only_keys(*t, "[outputs]",
                 {"dir", "streams", "messages", "gor", "record_ring", "sink_threads", "pcap",
                  "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress",
-                 "empty_connections", "empty_connections_sample"});
+                 "existing", "stats_seconds", "empty_connections", "empty_connections_sample"});
+    r.choice<sink::Existing>(*t, "existing", "outputs.existing",
+                             {{"refuse", sink::Existing::kRefuse},
+                              {"append", sink::Existing::kAppend},
+                              {"rotate", sink::Existing::kRotate},
+                              {"replace", sink::Existing::kReplace}},
+                             c.outputs.existing);
+    r.uint(*t, "stats_seconds", "outputs.stats_seconds", 0, 86400, c.outputs.stats_seconds);
     r.choice<bool>(*t, "empty_connections", "outputs.empty_connections",
                    {{"summary", false}, {"all", true}}, c.outputs.empty_all);
     r.uint(*t, "empty_connections_sample", "outputs.empty_connections_sample", 0, 1u << 24,
@@ -553,8 +560,11 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.uint(*t, "record_ring", "outputs.record_ring", 64, 1u << 22, c.outputs.record_ring);
   }
   if (const toml::table* t = r.table(root, "http", "[http]")) {
-    r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers", "max_header_bytes"});
+    r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers", "max_header_bytes",
+                               "max_connections_per_worker"});
     r.uint(*t, "max_header_bytes", "http.max_header_bytes", 256, 16u << 20, c.http.max_header_bytes);
+    r.uint(*t, "max_connections_per_worker", "http.max_connections_per_worker", 0, 1u << 24,
+           c.http.max_connections_per_worker);
     r.boolean(*t, "enabled", "http.enabled", c.http.enabled);
     r.uint(*t, "capture_bytes", "http.capture_bytes", 0, 16u << 20, c.http.capture_bytes);
     r.uint(*t, "capture_buffers", "http.capture_buffers", 16, 1u << 20, c.http.capture_buffers);

@@ -41,6 +41,7 @@ inspect::Config stage_config(const Config& c, bool have_out_dir) {
   // (now or after a reload), pcap selects by them, the files write them.
   ic.http_records = c.http.enabled;
   ic.max_header_bytes = c.http.max_header_bytes;
+  ic.http_conns = c.http.max_connections_per_worker;
   // Raw bytes: for http.gor, and for rules on headers and body.
   if ((have_out_dir && c.outputs.gor) || !c.rules.rules.empty()) {
     ic.raw_bytes = c.http.capture_bytes;
@@ -66,6 +67,16 @@ constexpr uint64_t kMbufOverhead = 128 + 64;  // rte_mbuf header, mempool object
 
 bool raw_buffers(const Config& c) { return c.outputs.gor || !c.rules.rules.empty(); }
 
+// The HTTP pool: http.max_connections_per_worker states, never more than
+// the flow slots; 0 (the default) is one per slot.
+bool http_pool_per_slot(const Config& c) {
+  return !c.http.max_connections_per_worker ||
+         c.http.max_connections_per_worker >= c.flow.max_flows_per_worker;
+}
+uint64_t http_conns(const Config& c) {
+  return http_pool_per_slot(c) ? c.flow.max_flows_per_worker : c.http.max_connections_per_worker;
+}
+
 std::string size_str(uint64_t b) {
   char s[32];
   if (b >= (1ull << 30)) std::snprintf(s, sizeof s, "%.1f GiB", double(b) / double(1ull << 30));
@@ -80,7 +91,8 @@ UnitCosts unit_costs(const Config& c) {
   UnitCosts u;
   u.flow = flow::Table::bytes_per_flow() + (c.outputs.streams ? inspect::Stage::stream_bytes_per_flow() : 0) +
            (c.outputs.pcap ? 8 : 0);
-  u.http_conn = c.http.enabled ? sizeof(http::Conn) : 0;
+  u.http_slot = c.http.enabled ? sizeof(uint32_t) : 0;
+  u.http_conn = c.http.enabled ? sizeof(http::Conn) + sizeof(uint32_t) : 0;
   // The memcap counts whole mbuf buffers; each also has its header.
   u.held_byte_x1000 = 1000 * (c.mbuf_data_room + kMbufOverhead) / c.mbuf_data_room;
   u.ofo_node = reasm::Reassembler::bytes_per_node();
@@ -96,8 +108,11 @@ std::vector<MemoryUse> worker_memory(const Config& c) {
   std::vector<MemoryUse> v;
   if (!c.inspect) return v;
   const uint64_t flows = c.flow.max_flows_per_worker;
+  const bool per_slot = http_pool_per_slot(c);
   v.push_back({"flow table and per-flow state", "flow.max_flows_per_worker",
-               flows * (u.flow + u.http_conn)});
+               flows * (u.flow + u.http_slot + (per_slot ? u.http_conn : 0))});
+  if (c.http.enabled && !per_slot)
+    v.push_back({"HTTP connection states", "http.max_connections_per_worker", http_conns(c) * u.http_conn});
   const uint64_t memcap = uint64_t(c.reasm.memcap_mb) << 20;
   const uint64_t nodes = memcap / c.mbuf_data_room + 1024;  // as stage_config sizes them
   v.push_back({"held out-of-order data (memcap)", "reassembly.memcap_mb",
@@ -140,7 +155,11 @@ std::string apply_memory_budget(Config& c) {
   if (!c.worker_memory_mb || !c.inspect) return {};
   const uint64_t budget = uint64_t(c.worker_memory_mb) << 20;
   const UnitCosts u = unit_costs(c);
-  const uint64_t per_flow = u.flow + u.http_conn;
+  // A flow slot costs its HTTP state too unless the pool is sized on its
+  // own (http.max_connections_per_worker, fixed below); a derived table
+  // smaller than that pool makes it one per slot again, costed here.
+  const uint64_t per_flow = u.flow + u.http_slot +
+                            (!c.http.max_connections_per_worker ? u.http_conn : 0);
   // The memcap's cost as worker_memory() counts it (its spare nodes are
   // in `fixed`), and per MiB rounded up, so a derived memcap never
   // overshoots.
@@ -150,7 +169,10 @@ std::string apply_memory_budget(Config& c) {
   const uint64_t per_memcap_mb = memcap_cost(1) + u.ofo_node + 1;
   uint64_t fixed = 0;
   for (const MemoryUse& m : worker_memory(c))
-    if (m.key != "flow.max_flows_per_worker" && m.key != "reassembly.memcap_mb") fixed += m.bytes;
+    if (m.key != "flow.max_flows_per_worker" && m.key != "reassembly.memcap_mb" &&
+        m.key != "http.max_connections_per_worker")
+      fixed += m.bytes;
+  if (c.http.max_connections_per_worker) fixed += uint64_t(c.http.max_connections_per_worker) * u.http_conn;
   fixed += 1024 * u.ofo_node;  // the memcap's spare nodes
   const uint64_t left = budget > fixed ? budget - fixed : 0;
   if (!c.max_flows_given && !c.memcap_given) {

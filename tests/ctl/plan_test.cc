@@ -127,7 +127,8 @@ TEST(MemoryPlan, UnitCostsAreTheStructuresSizes) {
   const auto c = parse_config("mode = \"offline\"\n", "o.toml");
   const ctl::UnitCosts u = ctl::unit_costs(c);
   EXPECT_GE(u.flow, sizeof(flow::Flow) + inspect::Stage::stream_bytes_per_flow());
-  EXPECT_EQ(u.http_conn, sizeof(http::Conn));
+  EXPECT_EQ(u.http_conn, sizeof(http::Conn) + sizeof(uint32_t)) << "a state and its free-stack entry";
+  EXPECT_EQ(u.http_slot, sizeof(uint32_t)) << "a slot's index into the pool";
   EXPECT_GT(u.held_byte_x1000, 1000u) << "a held byte costs its mbuf's header too";
   EXPECT_GE(u.message_record, sizeof(http::Message));
   EXPECT_GE(u.stream_record, sizeof(inspect::StreamRecord));
@@ -141,6 +142,7 @@ TEST(MemoryPlan, UnitCostsAreTheStructuresSizes) {
   // Off: HTTP state and fingerprints cost nothing.
   const auto bare = parse_config("mode = \"offline\"\n[http]\nenabled = false\n[outputs]\nstreams = false\n", "b.toml");
   EXPECT_EQ(ctl::unit_costs(bare).http_conn, 0u);
+  EXPECT_EQ(ctl::unit_costs(bare).http_slot, 0u);
   EXPECT_EQ(ctl::unit_costs(bare).flow, flow::Table::bytes_per_flow());
 }
 
@@ -167,6 +169,26 @@ TEST(MemoryPlan, ABudgetSizesTheKeysTheFileLeftOutAndHoldsThePlan) {
   const auto d = parse_config("mode = \"offline\"\n", "d.toml");
   EXPECT_EQ(d.flow.max_flows_per_worker, ctl::FlowConfig{}.max_flows_per_worker);
   EXPECT_EQ(d.reasm.memcap_mb, ctl::ReassemblyConfig{}.memcap_mb);
+}
+
+TEST(MemoryPlan, AnHttpPoolSizedOnItsOwnIsItsOwnConsumer) {
+  const auto c = parse_config("mode = \"offline\"\n", "o.toml");
+  const ctl::UnitCosts u = ctl::unit_costs(c);
+  const uint64_t flows = c.flow.max_flows_per_worker;
+  // By default one state per flow slot: part of the flow table's cost.
+  EXPECT_EQ(use_of(ctl::worker_memory(c), "flow.max_flows_per_worker"),
+            flows * (u.flow + u.http_slot + u.http_conn));
+  EXPECT_EQ(use_of(ctl::worker_memory(c), "http.max_connections_per_worker"), 0u);
+  const auto p = parse_config("mode = \"offline\"\n[http]\nmax_connections_per_worker = 1000\n", "p.toml");
+  const auto uses = ctl::worker_memory(p);
+  EXPECT_EQ(use_of(uses, "flow.max_flows_per_worker"), flows * (u.flow + u.http_slot));
+  EXPECT_EQ(use_of(uses, "http.max_connections_per_worker"), 1000 * u.http_conn);
+  // With a budget the smaller pool leaves room for more flow slots.
+  auto a = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n", "a.toml");
+  auto b = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n[http]\n"
+                        "max_connections_per_worker = 1000\n", "b.toml");
+  EXPECT_GT(b.flow.max_flows_per_worker, a.flow.max_flows_per_worker);
+  EXPECT_LE(ctl::total(ctl::worker_memory(b)), 512ull << 20);
 }
 
 TEST(MemoryPlan, APlanOverItsBudgetIsRefusedNamingTheLargestConsumers) {
