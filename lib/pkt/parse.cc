@@ -166,6 +166,7 @@ inline Kind ether(Cx& c, uint32_t off, uint32_t end) noexcept {
 /* IP by its version nibble: raw-IP links, MPLS payloads, ERSPAN III. */
 Kind ip_by_version(Cx& c, uint32_t off, uint32_t end) noexcept {
   if (end <= off) return bad(c, Malformed::truncated_l2);
+  if (c.seg <= off) return bad(c, Malformed::headers_not_contiguous);  // found by pkt_parse_fuzz
   const uint8_t v = c.f[off] >> 4;
   if (v == 4) return ipv4(c, off, end);
   if (v == 6) return ipv6(c, off, end);
@@ -189,6 +190,8 @@ Kind ppp_proto(Cx& c, uint16_t proto, uint32_t off, uint32_t end) noexcept {
     if (bottom) break;
   }
   if (end <= off) return bad(c, Malformed::truncated_mpls);
+  // The version nibble below is a header byte too (found by pkt_parse_fuzz).
+  if (c.seg <= off) return bad(c, Malformed::headers_not_contiguous);
   // No payload type in MPLS: the label's meaning is the routers' secret.
   // IP by its version nibble; else an Ethernet pseudo-wire, whose control
   // word (RFC 4385) starts with a 0 nibble -- as do many MAC addresses,
