@@ -260,6 +260,9 @@ std::string stats_json(const Runtime& rt) {
     j.kv("bytes", o.stats->bytes.load());
     j.kv("parts", o.stats->parts.load());
     j.kv("write_errors", o.stats->write_errors.load());
+    // Outputs that are not files (Kafka) add their own counters.def list.
+    if (o.writer)
+      o.writer->visit([&](const char* name, core::CounterKind, const char*, uint64_t v) { j.kv(name, v); });
     j.end_object();
   }
   j.end_object();
