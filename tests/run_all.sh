@@ -15,6 +15,10 @@
 #               with live delays in a third netns), hysteresis, lost and
 #               fallback, VXLAN copies counted per collector (root only)
 #   slow-sink   a stalled output never slows the worker: drops are counted
+#   kafka       the Kafka output against librdkafka's mock cluster: kcat
+#               reads messages.jsonl line for line (offline); no broker
+#               exits non-zero with the count; brokers down and back in a
+#               live relay: no stall, every loss counted once (root part)
 #   perf-relay-smoke  the relay benchmark, one second per engine (no timing
 #                     assertions; it only has to run)
 #   perf-reasm-smoke  the reassembly benchmark on small generated captures;
@@ -82,6 +86,7 @@ run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh
 run_suite slow-sink tests/e2e/slow_sink_test.sh
+run_suite kafka tests/kafka/kafka_test.sh build
 DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against
 # the generator's truth (and a one-second taste of the reassembly benchmark).
