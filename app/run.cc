@@ -470,7 +470,12 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     std::vector<sink::FileSpec> stream_files;
     if (c.outputs.streams && !dir.empty())
       stream_files.push_back({"streams", dir + "/streams.jsonl", stream_json});
-    if (kafka_streams) stream_files.push_back({"kafka_streams", "", stream_json, {}, kafka_streams});
+    if (kafka_streams) {
+      sink::FileSpec k{"kafka_streams", "", stream_json};
+      k.writer = kafka_streams;
+      if (!stream_files.empty()) k.text_of = 0;  // streams.jsonl's lines
+      stream_files.push_back(std::move(k));
+    }
     if (rc == 0 && c.inspect && !stream_files.empty() && !rt.sinks.add(stream_files, stream_src))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
     // The bulky outputs rotate and compress; the JSON Lines files do not.
@@ -483,7 +488,12 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json});
     if (c.outputs.gor && c.http.capture_bytes && !dir.empty())
       msg_files.push_back({"gor", dir + "/http.gor", msg_gor, bulk});
-    if (kafka_msgs) msg_files.push_back({"kafka", "", msg_json, {}, kafka_msgs});
+    if (kafka_msgs) {
+      sink::FileSpec k{"kafka", "", msg_json};
+      k.writer = kafka_msgs;
+      if (c.outputs.messages && !dir.empty()) k.text_of = 0;  // messages.jsonl's lines
+      msg_files.push_back(std::move(k));
+    }
     if (rc == 0 && c.inspect && c.http.enabled && !msg_files.empty() &&
         !rt.sinks.add(msg_files, message_src))
       rc = fail("cannot create the message outputs in " + dir + ": " + std::strerror(errno));

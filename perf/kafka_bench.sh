@@ -12,6 +12,11 @@
 # = message records / wall seconds of the run (run.json), the median of R
 # runs; bytes/record = mean JSON value size (what a consumer receives,
 # before Kafka's own batch overhead and compression).
+#
+# A second table measures the sink alone (build/perf/kafka/sink_bench:
+# a thread keeps a message ring full, one sink thread formats and writes),
+# which is where the Kafka output's own cost shows: in the end-to-end runs
+# the worker (reassembly, framing) sets the pace.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -26,7 +31,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 LOOM=$BUILD/app/loom GEN=$BUILD/perf/gen/loom_gen MOCK=$BUILD/tests/loom_kafka_mock
-for b in "$LOOM" "$GEN" "$MOCK"; do [ -x "$b" ] || { echo "missing $b (build it first)" >&2; exit 1; }; done
+SINKB=$BUILD/perf/kafka/sink_bench
+for b in "$LOOM" "$GEN" "$MOCK" "$SINKB"; do [ -x "$b" ] || { echo "missing $b (build it first)" >&2; exit 1; }; done
 T=$(mktemp -d /tmp/loom-kafka-bench.XXXXXX)
 MOCK_PID=
 trap '[ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null; rm -rf "$T"' EXIT
@@ -38,6 +44,8 @@ for _ in $(seq 50); do [ -s "$T/boot" ] && break; sleep 0.1; done
 BOOT=$(cat "$T/boot")
 
 base='mode = "offline"
+[offline]
+quiet_ms = 30000
 [outputs]
 streams = false
 gor = false'
@@ -83,8 +91,34 @@ for row in "${rows[@]}"; do
   echo "$row" | jq -r '"\(.output) \(.records) \(.records_per_second) \(.bytes_per_record)"' |
     awk '{ printf "%-10s %10s %14s %16s\n", $1, $2, $3, $4 }'
 done
+
+echo
+echo "the sink alone (one sink thread, 300000 message records):"
+srows=()
+for o in files kafka kafka-lz4 both; do
+  : >"$T/s.runs"
+  for r in $(seq "$RUNS"); do
+    args=(--records 300000 --dir "$T" --brokers "$BOOT")
+    case $o in
+      kafka-lz4) args+=(--output kafka --property compression.type=lz4) ;;
+      *) args+=(--output "$o") ;;
+    esac
+    "$SINKB" "${args[@]}" 2>/dev/null | grep '^{' >>"$T/s.runs" || { echo "sink_bench $o failed" >&2; exit 1; }
+  done
+  srows+=("$(jq -s --arg o "$o" '{output: $o, records: .[0].records,
+    records_per_second: ([.[].records_per_second] | sort | .[length / 2 | floor]),
+    bytes_per_record: .[0].bytes_per_record}' -c "$T/s.runs")")
+done
+printf '%-10s %10s %14s %16s\n' output records records/s bytes/record
+for row in "${srows[@]}"; do
+  echo "$row" | jq -r '"\(.output) \(.records) \(.records_per_second) \(.bytes_per_record)"' |
+    awk '{ printf "%-10s %10s %14s %16s\n", $1, $2, $3, $4 }'
+done
 mkdir -p "$(dirname "$OUT")"
-printf '%s\n' "${rows[@]}" | jq -s --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
+jq -n --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
   --argjson flows "$FLOWS" --argjson pairs "$PAIRS" \
-  '{cpu: $cpu, capture: {flows: $flows, pairs: $pairs}, workers: 1, rows: .}' >"$OUT"
+  --argjson e2e "$(printf '%s\n' "${rows[@]}" | jq -s -c .)" \
+  --argjson sink "$(printf '%s\n' "${srows[@]}" | jq -s -c .)" \
+  '{cpu: $cpu, capture: {flows: $flows, pairs: $pairs}, workers: 1,
+    offline_end_to_end: $e2e, sink_alone: $sink}' >"$OUT"
 echo "written: $OUT"

@@ -86,6 +86,11 @@ bool SinkSet::pass() {
                 const Output& o = *static_cast<Output*>(b->out);
                 b->text.resize(o.files.size());
                 for (size_t f = 0; f < o.files.size(); f++) {
+                  const int same = o.files[f]->spec.text_of;
+                  if (same >= 0 && size_t(same) < f) {
+                    b->text[f] = b->text[size_t(same)];
+                    continue;
+                  }
                   b->text[f].resize(b->n);
                   for (unsigned i = 0; i < b->n; i++)
                     b->text[f][i] = o.files[f]->spec.format(b->recs[i]);

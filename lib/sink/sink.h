@@ -70,6 +70,9 @@ struct FileSpec {
   Format format;
   FileOptions options = {};  // header, rotation, gzip
   std::shared_ptr<Writer> writer = {};
+  // >= 0: the same text as that earlier file of the output (messages.jsonl
+  // and its Kafka copy): formatted once, not twice (perf/kafka_bench.sh).
+  int text_of = -1;
 };
 
 class SinkSet {
