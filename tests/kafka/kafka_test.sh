@@ -2,6 +2,8 @@
 # Issue 16's Kafka output, end to end, against librdkafka's mock cluster
 # (build/tests/loom_kafka_mock: the Kafka protocol on localhost) and
 # Debian's kcat as the consumer:
+#   0. every corpus capture's records against docs/schema, with
+#      community_id recomputed independently (records_check.py);
 #   1. offline on a corpus capture: the topic, consumed by kcat, equals
 #      messages.jsonl line for line, each keyed by its connection (conn_id)
 #      and in file order per key; the streams topic equals streams.jsonl;
@@ -64,6 +66,21 @@ sys.exit(0 if not bad and n_got == len(lines) and lines else 1)
 PY
 }
 cleanup_kafka() { stop_mock; rm -rf "$KT"; }
+
+# --- 0. the join fields, on every corpus capture ----------------------------
+kafka_records() {
+  printf 'mode = "offline"\n[sensor]\nname = "fleet-check"\n' >"$KT/s.toml"
+  local p r
+  for p in "$CORPUS"/*.pcap "$ROOT/tests/data/sample.pcap"; do
+    [ -r "$p" ] || continue
+    rm -rf "$KT/oc"
+    "$LOOM" --pcap "$p" --out "$KT/oc" --config "$KT/s.toml" >/dev/null 2>&1 ||
+      { kcheck "$(basename "$p"): offline run" 1 "failed"; continue; }
+    r=$(/usr/bin/python3 "$ROOT/tests/kafka/records_check.py" "$KT/oc" fleet-check)
+    kcheck "$(basename "$p"): schema, community_id, conn_id, RFC 3339, sensor" \
+      "$(echo "$r" | tail -1 | grep -q ' 0 failed'; echo $?)" "$(echo "$r" | grep FAIL | head -2 | tr '\n' ' ')$(echo "$r" | tail -1)"
+  done
+}
 
 # --- 1. offline, line for line --------------------------------------------
 kafka_offline() {
@@ -206,6 +223,7 @@ TOML
 trap cleanup_kafka EXIT
 [ -x "$MOCK" ] || { echo "FAIL: $MOCK missing (ninja -C build tests/loom_kafka_mock)"; echo "kafka: 0 passed, 1 failed"; exit 1; }
 command -v kcat >/dev/null || { echo "FAIL: kcat missing"; echo "kafka: 0 passed, 1 failed"; exit 1; }
+kafka_records
 kafka_offline
 kafka_no_broker
 kafka_live
