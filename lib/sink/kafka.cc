@@ -1,5 +1,6 @@
 #include "sink/kafka.h"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -165,9 +166,12 @@ void KafkaProducer::poll(int ms) { rd_kafka_poll(rk_of(rk_), ms); }
 void KafkaProducer::flush() {
   if (flushed_) return;
   flushed_ = true;
-  // message.timeout.ms bounds every record, so this wait ends with each
-  // delivered or reported; the margin covers the reports themselves.
-  rd_kafka_flush(rk_of(rk_), int(s_.delivery_timeout_ms) + 1000);
+  // Offline, message.timeout.ms bounds every record, so this wait ends
+  // with each delivered or reported; the margin covers the reports
+  // themselves. Live, a stop waits less.
+  const uint32_t wait = s_.lossless ? s_.delivery_timeout_ms + 1000
+                                    : std::min(s_.stop_wait_ms, s_.delivery_timeout_ms + 1000);
+  rd_kafka_flush(rk_of(rk_), int(wait));
   // Whatever is still queued (a property raised the timeout past ours) is
   // given up now, and its reports count it.
   rd_kafka_purge(rk_of(rk_), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);

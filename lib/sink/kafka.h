@@ -18,7 +18,8 @@
  * timeout costs nothing: librdkafka queues and retries. Offline
  * (lossless), a full queue makes the sink wait up to delivery_timeout_ms;
  * close() waits for every delivery, and what is left is counted as
- * undelivered, which the run turns into a non-zero exit.
+ * undelivered, which the run turns into a non-zero exit. A live close
+ * waits at most stop_wait_ms, then counts the rest dropped_at_stop.
  */
 #pragma once
 
@@ -43,6 +44,10 @@ struct KafkaSettings {
   std::vector<std::pair<std::string, std::string>> properties;  // applied last, as given
   uint32_t delivery_timeout_ms = 30000;
   bool lossless = false;  // offline: wait instead of dropping on a full queue
+  // Live, a stop waits at most this long for the brokers (then counts the
+  // rest dropped_at_stop): a shutdown must not hang on an absent cluster.
+  // Offline it waits the whole delivery timeout.
+  uint32_t stop_wait_ms = 5000;
 };
 
 /* A record's Kafka key (empty: none). */
@@ -60,9 +65,9 @@ class KafkaProducer {
   /* A writer for one topic (FileSpec::writer). Before the sink starts. */
   std::shared_ptr<Writer> topic(const std::string& name, KeyFn key);
 
-  /* Waits up to the delivery timeout for every record in flight, then
-   * drops (and counts) what is left. Idempotent. Main lcore, sink thread
-   * stopped. */
+  /* Waits for every record in flight (offline: up to the delivery
+   * timeout; live: up to stop_wait_ms), then drops and counts what is
+   * left. Idempotent. Main lcore, sink thread stopped. */
   void flush();
 
   /* Records of every topic not delivered (every dropped_* reason). */

@@ -181,7 +181,14 @@ TOML
   BG_PIDS+=("$load")
   sleep 3
   kill -USR1 "$MOCK_PID"
-  sleep 4
+  sleep 1.2
+  # While the brokers are away the records wait in the producer queue,
+  # and /loom/outputs shows them (the Kafka block's counters.def list).
+  local tel waiting
+  tel=$(telemetry "$PREFIX" /loom/outputs)
+  waiting=$(echo "$tel" | jq -r '."/loom/outputs".kafka.in_flight // empty')
+  kcheck "/loom/outputs shows records waiting for the brokers" "$([ "${waiting:-0}" -gt 0 ]; echo $?)" "in_flight ${waiting:-none}"
+  sleep 2.8
   kill -USR2 "$MOCK_PID"
   local up_ns
   up_ns=$(date +%s%N)

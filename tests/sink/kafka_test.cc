@@ -134,6 +134,23 @@ TEST(KafkaOutput, BrokerDownPastTheTimeoutCountsEachRecordOnceAsTimedOut) {
   EXPECT_FALSE(p.first_error().empty());
 }
 
+TEST(KafkaOutput, LiveStopWithTheBrokersAwayCountsWhatIsLeftAtStop) {
+  Cluster cl;
+  rd_kafka_mock_broker_set_down(cl.mc, 1);
+  // A long delivery timeout, a short stop: the records still queued when
+  // the output closes are given up and counted, not waited for.
+  sink::KafkaProducer p({cl.boot, {}, 60000, false, 200});
+  auto w = p.topic("t", key_of);
+  const Rec r{"k", "{}\n"};
+  for (int i = 0; i < 7; i++) w->write(&r, r.text);
+  w->close();
+  const Counts s = stats_of(*w);
+  EXPECT_EQ(s["dropped_at_stop"], 7u);
+  EXPECT_EQ(s["dropped_timed_out"], 0u);
+  EXPECT_EQ(s["in_flight"], 0u);
+  EXPECT_EQ(p.undelivered(), 7u);
+}
+
 TEST(KafkaOutput, LiveFullQueueDropsAtOnceOfflineWaits) {
   Cluster cl;
   const Rec r{"k", "{}\n"};
