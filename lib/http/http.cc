@@ -213,8 +213,13 @@ void Framer::set_carry(const std::vector<std::string>& names, uint32_t max_bytes
   carry_lens_ = 0;
   for (const std::string& n : names) {
     if (carry_n_ == kCarryMax || n.empty() || n.size() > kCarryNameMax) continue;  // config checks
-    for (size_t i = 0; i < n.size(); i++) carry_[carry_n_][i] = char(lower(uint8_t(n[i])));
-    carry_[carry_n_][n.size()] = 0;
+    uint8_t w[24] = {}, fold[24] = {};
+    for (size_t i = 0; i < n.size(); i++) {
+      w[i] = lower(uint8_t(n[i]));
+      if (w[i] >= 'a' && w[i] <= 'z') fold[i] = 0x20;
+    }
+    std::memcpy(carry_w_[carry_n_], w, sizeof w);
+    std::memcpy(carry_fold_[carry_n_], fold, sizeof fold);
     carry_len_[carry_n_] = uint8_t(n.size());
     carry_lens_ |= 1u << n.size();
     carry_n_++;
@@ -227,9 +232,18 @@ void Framer::set_carry(const std::vector<std::string>& names, uint32_t max_bytes
 int Framer::carry_of(const uint8_t* p, size_t n, bool lower_already) const noexcept {
   while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
   if (n > kCarryNameMax || !(carry_lens_ >> n & 1)) return -1;
+  uint64_t w[3] = {};
+  std::memcpy(w, p, n);
   for (uint8_t i = 0; i < carry_n_; i++) {
     if (carry_len_[i] != n) continue;
-    if (lower_already ? std::memcmp(p, carry_[i], n) == 0 : ieq(p, carry_[i], n)) return i;
+    // Upper-case letters differ from the stored lower case in 0x20 only;
+    // non-letters must match exactly ("^" is not "~"). A name read in
+    // place may be in any case; one from Side::tok is lower-case already.
+    const uint64_t* f = carry_fold_[i];
+    const uint64_t* c = carry_w_[i];
+    if (lower_already ? (w[0] == c[0]) & (w[1] == c[1]) & (w[2] == c[2])
+                      : ((w[0] | f[0]) == c[0]) & ((w[1] | f[1]) == c[1]) & ((w[2] | f[2]) == c[2]))
+      return i;
   }
   return -1;
 }

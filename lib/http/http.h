@@ -333,7 +333,11 @@ class Framer {
   uint32_t free_ = kNil, in_use_ = 0;
   int carry_of(const uint8_t* name, size_t n, bool lower_already) const noexcept;
   void carry_begin(Side& s, uint8_t idx) noexcept;
-  char carry_[kCarryMax][kCarryNameMax + 1] = {};
+  // Each name in three 8-byte words, zero-padded, and which bits a case
+  // difference may flip (0x20 of its letters only): a name is compared in
+  // three ORs and compares instead of a byte loop (perf/pipeline --carry).
+  uint64_t carry_w_[kCarryMax][3] = {};
+  uint64_t carry_fold_[kCarryMax][3] = {};
   uint8_t carry_n_ = 0;
   uint8_t carry_len_[kCarryMax] = {};
   uint32_t carry_lens_ = 0;   // bit n: some name has length n (a cheap first test)
