@@ -5,6 +5,9 @@
 #   unit-asan   the same tests under AddressSanitizer + UBSan
 #   offline     loom --pcap on every corpus capture vs oracle and census
 #   offline-asan  the same with the ASan+UBSan build of loom
+#   golden      messages.jsonl, streams.jsonl, http.gor and the stats.json
+#               counters on every corpus capture equal the recorded golden
+#               (tests/offline/golden.json): refactors change no output
 #   decap       captures crafted with scapy, one per link type and
 #               encapsulation (and two tenants in two VNIs): messages and
 #               stream SHA-256s come out; an unknown link type is refused
@@ -81,6 +84,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 run_suite offline tests/offline/offline_test.sh build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite offline-asan tests/offline/offline_test.sh build-asan
+run_suite golden /usr/bin/python3 tests/offline/golden.py check build/app/loom tests/offline/golden.json \
+  "$root"/../shared/corpus/captures/*.pcap tests/data/*.pcap
 run_suite decap /usr/bin/python3 tests/offline/decap_test.py build
 run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
