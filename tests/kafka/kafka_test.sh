@@ -8,7 +8,8 @@
 #      messages.jsonl line for line, each keyed by its connection (conn_id)
 #      and in file order per key; the streams topic equals streams.jsonl;
 #   2. offline with no broker: a non-zero exit that names the undelivered
-#      count, which equals the records;
+#      count, which equals the records; live with no output directory:
+#      every message still reaches the topic;
 #   3. live (root: netns + af_packet relay, nginx, curl): the brokers go
 #      down in the middle and come back; the relay never stalls, Loom exits
 #      0, and every record is either in the topic or counted once as lost.
@@ -133,6 +134,39 @@ kafka_no_broker() {
   kcheck "stats.json counts each lost message once" "$([ "$st" = "$m 0 $m" ]; echo $?)" "$st"
 }
 
+# --- 2b. live with no output directory: the records go to Kafka only ------
+kafka_no_dir() {
+  start_mock || return
+  cat >"$KT/nodir.toml" <<TOML
+mode = "passive"
+[eal]
+lcores = "0@0,1@1"
+memory = "no-huge"
+file_prefix = "loom-fleet-nd$$"
+[sensor]
+name = "fleet-nodir"
+[[ports]]
+name = "cap"
+device = "net_pcap0,rx_pcap=$PCAP"
+link_wait_ms = 0
+promiscuous = false
+[outputs.kafka]
+brokers = "$BOOT"
+TOML
+  # net_pcap replays the capture once; the run stops after 2 s.
+  "$LOOM" --config "$KT/nodir.toml" --duration 2 >"$KT/nd.log" 2>&1
+  kcheck "live run with the Kafka output and no directory exits 0" $? "$(tail -1 "$KT/nd.log")"
+  rm -rf "/var/run/dpdk/loom-fleet-nd$$"
+  local got want sensors
+  consume loom.http >"$KT/nd.tsv"
+  got=$(wc -l <"$KT/nd.tsv")
+  want=$(wc -l <"$KT/o1/messages.jsonl")
+  sensors=$(cut -f2 "$KT/nd.tsv" | jq -r .sensor | sort -u | tr '\n' ' ')
+  kcheck "every message reached the topic without an output directory" \
+    "$([ "$got" -eq "$want" ] && [ "$sensors" = "fleet-nodir " ]; echo $?)" "$got of $want, sensor $sensors"
+  stop_mock
+}
+
 # --- 3. live, the brokers go away and come back -------------------------------
 kafka_live() {
   if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1 || ! command -v nginx >/dev/null; then
@@ -233,6 +267,7 @@ command -v kcat >/dev/null || { echo "FAIL: kcat missing"; echo "kafka: 0 passed
 kafka_records
 kafka_offline
 kafka_no_broker
+kafka_no_dir
 kafka_live
 echo "kafka: $kpass passed, $kfail failed"
 [ "$kfail" -eq 0 ] && [ "${FAIL:-0}" -eq 0 ]
