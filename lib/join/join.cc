@@ -77,7 +77,12 @@ std::string conn_key(uint64_t id) {
 std::string host_name() {
   char h[256] = {};
   if (gethostname(h, sizeof h - 1) != 0 || !h[0]) return "unknown";
-  return h;
+  // What [sensor] name would accept: 1-64 printable characters, no spaces
+  // (docs/schema): a long FQDN keeps its first 64.
+  std::string s(h, strnlen(h, 64));
+  for (char& c : s)
+    if (c <= 0x20 || c >= 0x7F) c = '_';
+  return s;
 }
 
 namespace {
