@@ -153,8 +153,22 @@ promiscuous = false
 [outputs.kafka]
 brokers = "$BOOT"
 TOML
-  # net_pcap replays the capture once; the run stops after 2 s.
-  "$LOOM" --config "$KT/nodir.toml" --duration 2 >"$KT/nd.log" 2>&1
+  # net_pcap replays the capture once; the run stops after 3 s.
+  "$LOOM" --config "$KT/nodir.toml" --duration 3 >"$KT/nd.log" 2>&1 &
+  local lp=$! t name cpus rdk=0 bad=""
+  sleep 1.5
+  # librdkafka's threads share the main lcore's CPU (0), never the
+  # worker's (lcore 1 on CPU 1).
+  for t in $(ls "/proc/$lp/task" 2>/dev/null); do
+    name=$(cat "/proc/$lp/task/$t/comm" 2>/dev/null)
+    case $name in rdk:*) ;; *) continue ;; esac
+    rdk=$((rdk + 1))
+    cpus=$(taskset -pc "$t" 2>/dev/null | awk '{print $NF}')
+    [ "$cpus" = 0 ] || bad+="$name:$cpus "
+  done
+  kcheck "librdkafka's threads run on the main lcore's CPU, not the worker's" \
+    "$([ "$rdk" -gt 0 ] && [ -z "$bad" ]; echo $?)" "$rdk threads${bad:+, off: $bad}"
+  wait "$lp"
   kcheck "live run with the Kafka output and no directory exits 0" $? "$(tail -1 "$KT/nd.log")"
   rm -rf "/var/run/dpdk/loom-fleet-nd$$"
   local got want sensors
