@@ -5,7 +5,7 @@
 # delivered (an offline run waits for the last acknowledgement before it
 # ends, so wall time includes delivery). Prints a table and writes JSON.
 #
-#   perf/kafka_bench.sh [--flows N] [--pairs K] [--runs R] [--out perf/results/kafka.json]
+#   perf/kafka_bench.sh [--flows N] [--pairs K] [--runs R] [--sink-records M] [--out perf/results/kafka.json]
 #
 # Rows: files (messages.jsonl only), kafka (the topic only), kafka-lz4
 # (compression.type = lz4), both (messages.jsonl and the topic). records/s
@@ -20,14 +20,15 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-FLOWS=10000 PAIRS=10 RUNS=3 OUT=$ROOT/perf/results/kafka.json
+FLOWS=10000 PAIRS=10 RUNS=3 SINK_RECORDS=300000 OUT=$ROOT/perf/results/kafka.json
 while [ $# -gt 0 ]; do
   case $1 in
     --flows) FLOWS=$2; shift 2 ;;
     --pairs) PAIRS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --sink-records) SINK_RECORDS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    *) echo "usage: $0 [--flows N] [--pairs K] [--runs R] [--out FILE]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--flows N] [--pairs K] [--runs R] [--sink-records M] [--out FILE]" >&2; exit 2 ;;
   esac
 done
 LOOM=$BUILD/app/loom GEN=$BUILD/perf/gen/loom_gen MOCK=$BUILD/tests/loom_kafka_mock
@@ -93,12 +94,12 @@ for row in "${rows[@]}"; do
 done
 
 echo
-echo "the sink alone (one sink thread, 300000 message records):"
+echo "the sink alone (one sink thread, $SINK_RECORDS message records):"
 srows=()
 for o in files kafka kafka-lz4 both; do
   : >"$T/s.runs"
   for r in $(seq "$RUNS"); do
-    args=(--records 300000 --dir "$T" --brokers "$BOOT")
+    args=(--records "$SINK_RECORDS" --dir "$T" --brokers "$BOOT")
     case $o in
       kafka-lz4) args+=(--output kafka --property compression.type=lz4) ;;
       *) args+=(--output "$o") ;;

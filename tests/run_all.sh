@@ -33,6 +33,8 @@
 #   perf-match-smoke  the rules benchmark, briefly (it only has to run)
 #   perf-flow-smoke   the flow-table scale benchmark, one round; every key
 #                     inserted is found again
+#   perf-kafka-smoke  the Kafka output benchmark (offline and sink alone,
+#                     mock cluster) and the hash benchmark, briefly
 #   perf-latency-smoke  sockperf ping-pong through Loom (latency histogram
 #                     on) and through a Linux bridge, 1 s each at light
 #                     load; every run must give numbers (root, sockperf)
@@ -110,6 +112,19 @@ match_smoke() {
 }
 run_suite perf-match-smoke match_smoke
 run_suite perf-flow-smoke build/perf/flow/flow_bench --rounds 1
+kafka_smoke() {  # the Kafka benchmark, small: every row must come out
+  local out
+  out=$(mktemp /tmp/loom-kafka-smoke.XXXXXX)
+  if perf/kafka_bench.sh --flows 300 --pairs 4 --runs 1 --sink-records 20000 --out "$out" &&
+    [ "$(jq '[.offline_end_to_end[], .sink_alone[]] | map(select(.records > 0)) | length' "$out")" -eq 8 ] &&
+    build/perf/hash/hash_bench --benchmark_min_time=0.01 | grep -q '^BM_CommunityId/6'; then
+    echo "perf-kafka-smoke: 1 passed, 0 failed"
+  else
+    echo "perf-kafka-smoke: 0 passed, 1 failed"
+  fi
+  rm -f "$out"
+}
+run_suite perf-kafka-smoke kafka_smoke
 run_suite perf-latency-smoke perf/latency_bench.sh --smoke
 rm -rf "$smoke_dir"
 
