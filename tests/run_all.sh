@@ -18,6 +18,16 @@
 #               with live delays in a third netns), hysteresis, lost and
 #               fallback, VXLAN copies counted per collector (root only)
 #   slow-sink   a stalled output never slows the worker: drops are counted
+#   e2e-appliance  24/7 operation in the namespace lab, hugepages mode:
+#               dpdk-dumpcap on the running Loom, a second Loom on the same
+#               prefix refused, live files whole for jq, logrotate + SIGUSR1
+#               losing no record, nothing left under /var/run/dpdk or in
+#               hugetlbfs, an earlier run's directory refused/appended/
+#               rotated (root only)
+#   deb         the Debian package built from the tree, installed; its
+#               loom --version, --check-config on the examples,
+#               systemd-analyze verify on loom@.service, loom-setup's
+#               refusals and plans on fake hosts (root only)
 #   kafka       the Kafka output against librdkafka's mock cluster: kcat
 #               reads messages.jsonl line for line (offline); no broker
 #               exits non-zero with the count; brokers down and back in a
@@ -93,6 +103,8 @@ run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh
 run_suite slow-sink tests/e2e/slow_sink_test.sh
+run_suite e2e-appliance tests/e2e/appliance_ns_test.sh
+run_suite deb tests/pkg/deb_test.sh
 run_suite kafka tests/kafka/kafka_test.sh build
 DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against

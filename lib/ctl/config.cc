@@ -668,7 +668,14 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.only_keys(*t, "[outputs]",
                 {"dir", "streams", "messages", "gor", "record_ring", "sink_threads", "pcap",
                  "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress",
-                 "kafka"});
+                 "existing", "stats_seconds", "kafka"});
+    r.choice<sink::Existing>(*t, "existing", "outputs.existing",
+                             {{"refuse", sink::Existing::kRefuse},
+                              {"append", sink::Existing::kAppend},
+                              {"rotate", sink::Existing::kRotate},
+                              {"replace", sink::Existing::kReplace}},
+                             c.outputs.existing);
+    r.uint(*t, "stats_seconds", "outputs.stats_seconds", 0, 86400, c.outputs.stats_seconds);
     if (const toml::table* k = r.table(*t, "kafka", "[outputs.kafka]")) read_kafka(r, *k, c.outputs.kafka);
     r.boolean(*t, "pcap", "outputs.pcap", c.outputs.pcap);
     r.uint(*t, "pcap_snaplen", "outputs.pcap_snaplen", 64, 9216, c.outputs.pcap_snaplen);
@@ -686,9 +693,11 @@ Config parse_config(std::string_view text, const std::string& file) {
   }
   if (const toml::table* t = r.table(root, "http", "[http]")) {
     r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers", "max_header_bytes",
-                               "headers", "headers_bytes"});
+                               "max_connections_per_worker", "headers", "headers_bytes"});
     read_carried_headers(r, *t, c.http);
     r.uint(*t, "max_header_bytes", "http.max_header_bytes", 256, 16u << 20, c.http.max_header_bytes);
+    r.uint(*t, "max_connections_per_worker", "http.max_connections_per_worker", 0, 1u << 24,
+           c.http.max_connections_per_worker);
     r.boolean(*t, "enabled", "http.enabled", c.http.enabled);
     r.uint(*t, "capture_bytes", "http.capture_bytes", 0, 16u << 20, c.http.capture_bytes);
     r.uint(*t, "capture_buffers", "http.capture_buffers", 16, 1u << 20, c.http.capture_buffers);

@@ -39,6 +39,7 @@ inspect::Config stage_config(const Config& c, bool have_out_dir) {
   ic.max_header_bytes = c.http.max_header_bytes;
   ic.carry_headers = c.http.headers;
   ic.carry_bytes = c.http.headers_bytes;
+  ic.http_conns = c.http.max_connections_per_worker;
   // Raw bytes: for http.gor, and for rules on headers and body.
   if ((have_out_dir && c.outputs.gor) || !c.rules.rules.empty()) {
     ic.raw_bytes = c.http.capture_bytes;

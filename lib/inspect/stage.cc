@@ -39,9 +39,16 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
                   cfg.record_ring, &waiting_, &stats.records_dropped);
   }
   if (cfg.http) {
-    conns_ = static_cast<http::Conn*>(core::mem::zalloc(
-        "loom_http_conns", sizeof(http::Conn) * size_t(cfg.table.max_flows), socket));
-    if (!conns_)
+    n_conns_ = cfg.http_conns ? std::min(cfg.http_conns, cfg.table.max_flows) : cfg.table.max_flows;
+    conns_ = static_cast<http::Conn*>(
+        core::mem::zalloc("loom_http_conns", sizeof(http::Conn) * size_t(n_conns_), socket));
+    conn_of_ = static_cast<uint32_t*>(core::mem::zalloc(
+        "loom_http_conn_of", sizeof(uint32_t) * size_t(cfg.table.max_flows), socket));
+    conn_free_ = static_cast<uint32_t*>(
+        core::mem::zalloc("loom_http_conn_free", sizeof(uint32_t) * size_t(n_conns_), socket));
+    for (uint32_t i = 0; conn_free_ && i < n_conns_; i++) conn_free_[i] = n_conns_ - 1 - i;
+    n_conn_free_ = n_conns_;
+    if (!conns_ || !conn_of_ || !conn_free_)
       throw std::runtime_error("cannot allocate HTTP parser state for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
     messages_.open("loom_msgs_" + std::to_string(worker), sizeof(http::Message), socket,
@@ -120,13 +127,46 @@ void Stage::release_message(void* self, void* message) {
   if (m->raw) put(m->raw);
 }
 
-http::Conn* Stage::conn(const flow::Flow& f) noexcept { return &conns_[table_->index_of(f)]; }
+namespace {
+constexpr uint32_t kNoConn = UINT32_MAX;  // the pool was empty: not framed, not asked again
+}
+
+http::Conn* Stage::conn(const flow::Flow& f) noexcept {
+  const uint32_t c = conn_of_[table_->index_of(f)];
+  return c && c != kNoConn ? &conns_[c - 1] : nullptr;
+}
+
+http::Conn* Stage::take_conn(const flow::Flow& f) noexcept {
+  uint32_t& c = conn_of_[table_->index_of(f)];
+  if (c == kNoConn) return nullptr;
+  if (!n_conn_free_) {
+    http_stats.conns_exhausted.add(1);
+    c = kNoConn;
+    return nullptr;
+  }
+  const uint32_t i = conn_free_[--n_conn_free_];
+  std::memset(static_cast<void*>(&conns_[i]), 0, sizeof(http::Conn));  // all-zero: not started
+  c = i + 1;
+  http_stats.conns_in_use.set(n_conns_ - n_conn_free_);
+  return &conns_[i];
+}
+
+void Stage::give_conn(const flow::Flow& f) noexcept {
+  uint32_t& c = conn_of_[table_->index_of(f)];
+  if (c && c != kNoConn) {
+    conn_free_[n_conn_free_++] = c - 1;
+    http_stats.conns_in_use.set(n_conns_ - n_conn_free_);
+  }
+  c = 0;
+}
 
 Stage::~Stage() {
   table_.reset();
   reasm_.reset();
   core::mem::free(sides_);
   core::mem::free(conns_);
+  core::mem::free(conn_of_);
+  core::mem::free(conn_free_);
 }
 
 uint64_t Stage::tsc_clock() const noexcept {
@@ -239,7 +279,7 @@ void Stage::take_collector() noexcept {
   }
 }
 
-void Stage::classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept {
+inline void Stage::classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept {
   pkt::Tally tally;
   uint32_t unsteered = 0;
   const pkt::Decap& dec = q.port < decap_.size() ? decap_[q.port] : cfg_.decap;
@@ -273,7 +313,7 @@ void Stage::classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst&
   stats.non_tcp_packets.add(n - b.nt - unsteered);
 }
 
-uint64_t Stage::packet_time(const core::RxQueue& q, const rte_mbuf* m, uint64_t& burst_ts) noexcept {
+inline uint64_t Stage::packet_time(const core::RxQueue& q, const rte_mbuf* m, uint64_t& burst_ts) noexcept {
   uint64_t ts = burst_ts;
   if (ts_flag_ && (m->ol_flags & ts_flag_) && q.port < rss_.size() && rss_[q.port].ts_unit_ns)
     ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, const uint64_t*) * rss_[q.port].ts_unit_ns;
@@ -283,7 +323,7 @@ uint64_t Stage::packet_time(const core::RxQueue& q, const rte_mbuf* m, uint64_t&
   return ts;
 }
 
-flow::Flow* Stage::resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts) noexcept {
+inline flow::Flow* Stage::resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts) noexcept {
   flow::Flow* f = b.pos[j] >= 0 ? &table_->at(b.pos[j]) : nullptr;
   // The bulk lookup ran before this burst's inserts, and admit()'s sweep
   // or eviction may have ended the flow found for this packet and handed
@@ -396,7 +436,7 @@ uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,
 
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
-  if (conns_) conn(f)->started = conn(f)->exported = 0;
+  if (conns_) give_conn(f);  // a slot's last connection gave its state back at its end
   if (lookback_) lookback_->reset(table_->index_of(f));
   if (sides_) {
     for (int d = 0; d < 2; d++) {
@@ -470,7 +510,7 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
 
 /* Port reuse and SYNs; returns the sequence number of the segment's first
  * data byte (a SYN takes one). */
-uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
+inline uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
                           uint64_t ts) noexcept {
   const uint8_t fl = d.flags;
   uint32_t seq = p.seq;
@@ -513,7 +553,7 @@ void Stage::flags_only(flow::Flow& f, int dir, const pkt::Parsed& p, uint8_t fl,
 /* The peer's ACK, the bytes (and what the capture cut off), the FIN or
  * the hole timers, each followed by what it delivered; the connection
  * ends once both directions delivered up to their FIN. */
-void Stage::reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
+inline void Stage::reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
                        uint32_t seq, uint64_t ts) noexcept {
   reasm::HalfStream& h = f.hs[dir];
   if (fl & kAck) {
@@ -556,11 +596,13 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
     consume();
     f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
   }
-  if (conns_) {
+  http::Conn* c = conns_ ? conn(f) : nullptr;
+  if (c) {
     cur_flow_ = &f;
-    framer_->end(*conn(f), f, data_ts_);
+    framer_->end(*c, f, data_ts_);
   }
-  if (cfg_.pcap) pcap_check(f);
+  if (cfg_.pcap) pcap_check(f);  // reads the state's `exported`: before it goes back
+  if (conns_) give_conn(f);
   f.flags |= flow::kEnded;
   f.state = flow::State::kClosed;
   switch (why) {
@@ -640,7 +682,8 @@ void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
 }
 
 void Stage::pcap_check(flow::Flow& f) noexcept {
-  if (!(f.flags & flow::kPcap) && conns_ && conn(f)->exported) pcap_select(f);
+  if (f.flags & flow::kPcap || !conns_) return;
+  if (const http::Conn* c = conn(f); c && c->exported) pcap_select(f);
 }
 
 void Stage::pcap_select(flow::Flow& f) noexcept {
@@ -748,11 +791,17 @@ void Stage::check_timers(flow::Flow& f) noexcept {
 
 /* What reassembly delivered, to the stream fingerprints and the framer,
  * in order; then its memory goes back. */
-void Stage::consume() noexcept {
+void Stage::consume_deliveries() noexcept {
+  if (!sides_ && !conns_) {  // nobody reads the bytes (perf/pipeline's reassembly row)
+    reasm_->done();
+    return;
+  }
   for (const reasm::Span& sp : reasm_->delivered()) {
     flow::Flow& f = *static_cast<flow::Flow*>(sp.owner);
     if (sp.hole)
       stream_gap(f, sp.dir, sp.lost);
+    else if (!sp.m) [[likely]]
+      stream_data(f, sp.dir, sp.p, sp.len);
     else
       reasm::each_piece(sp, [&](const uint8_t* p, uint32_t len) { stream_data(f, sp.dir, p, len); });
   }
@@ -763,7 +812,13 @@ void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) 
   if (sides_) side(f, dir).sha.update(p, len);
   if (!conns_ || f.rules == flow::kRulesNoHttp) return;
   cur_flow_ = &f;
-  http::Conn& c = *conn(f);
+  http::Conn* cp = conn(f);
+  if (!cp) {
+    if (f.flags & flow::kEnded) return;
+    cp = take_conn(f);
+    if (!cp) return;  // pool empty: counted
+  }
+  http::Conn& c = *cp;
   if (!c.started && !(f.flags & flow::kEnded)) {
     // The first payload of the connection decides who is the client (the
     // SYN's sender, else what the bytes say, else the ports) and which
@@ -784,9 +839,10 @@ void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) 
 
 void Stage::stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept {
   if (sides_) side(f, dir).loss += lost;
-  if (!conns_) return;
+  http::Conn* c = conns_ ? conn(f) : nullptr;
+  if (!c) return;  // not started: nothing to cut
   cur_flow_ = &f;
-  framer_->gap(*conn(f), f, dir, data_ts_);
+  framer_->gap(*c, f, dir, data_ts_);
 }
 
 void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {

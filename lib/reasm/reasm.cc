@@ -64,12 +64,11 @@ void Reassembler::put(const Span& sp) noexcept {
   out_[out_n_++] = sp;
 }
 
-void Reassembler::done() noexcept {
+void Reassembler::give_back() noexcept {
   if (!lent_mbufs_.empty()) rte_pktmbuf_free_bulk(lent_mbufs_.data(), unsigned(lent_mbufs_.size()));
   lent_mbufs_.clear();
   free_chunks_.insert(free_chunks_.end(), lent_chunks_.begin(), lent_chunks_.end());
   lent_chunks_.clear();
-  out_n_ = 0;
 }
 
 void Reassembler::release(uint32_t idx, bool lent) noexcept {
@@ -111,6 +110,9 @@ void Reassembler::deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint
   if (h.fin_seen && h.next_seq == h.fin_seq) h.fin_done = true;
   if (!m)  // a copy chunk: `off` is its index
     put({owner, nullptr, chunk(off), 0, len, 0, uint8_t(dir), false});
+  else if (off + len <= m->data_len)  // within the first segment: the usual case
+    put({owner, nullptr, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 0, len, 0,
+         uint8_t(dir), false});
   else
     put({owner, m, nullptr, off, len, 0, uint8_t(dir), false});
 }

@@ -129,7 +129,7 @@ inline uint32_t acked_in_hole(const HalfStream& h, uint32_t len) noexcept {
 struct Span {
   void* owner;
   const rte_mbuf* m;   // bytes in this mbuf chain from `off`; nullptr: at `p`
-  const uint8_t* p;    // bytes in a copy chunk (m == nullptr, !hole)
+  const uint8_t* p;    // contiguous bytes (m == nullptr, !hole): a copy chunk or one segment
   uint32_t off;
   uint32_t len;        // bytes, or the hole's length
   uint32_t lost;       // hole: bytes of it the receiver had acknowledged (capture loss)
@@ -202,7 +202,10 @@ class Reassembler {
   /* What the calls since the last done() delivered, in order. */
   std::span<const Span> delivered() const noexcept { return {out_.data(), out_n_}; }
   /* The caller has read delivered(): gives back the memory behind it. */
-  void done() noexcept;
+  void done() noexcept {
+    if (!lent_mbufs_.empty() || !lent_chunks_.empty()) give_back();
+    out_n_ = 0;
+  }
 
  private:
   /* A held run of bytes: in an mbuf (by reference), or, with m == nullptr,
@@ -234,6 +237,7 @@ class Reassembler {
    * or chunk is kept until done(). */
   void release(uint32_t idx, bool lent = false) noexcept;
   void put(const Span& s) noexcept;
+  void give_back() noexcept;
   uint32_t alloc_node(HalfStream& h, void* owner, int dir) noexcept;
   bool same_bytes(const rte_mbuf* a, uint32_t aoff, const Node& b, uint32_t at,
                   uint32_t len) const noexcept;
