@@ -15,6 +15,7 @@ pkgs=(
   prometheus-cpp-dev prometheus      # /metrics endpoint, and a real scraper in the tests
   librdkafka-dev kcat                # Kafka output; the tests consume with kcat from librdkafka's mock cluster
   libssl-dev                         # libcrypto SHA-1/SHA-256
+  python3-jsonschema                 # tests/kafka: records against docs/schema
   libsystemd-dev                     # Type=notify readiness
   clang                              # libFuzzer targets
   wrk apache2-utils                  # soak load

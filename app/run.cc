@@ -467,15 +467,45 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       message_src.push_back(
           {st->message_ring(), st->message_pool(), &inspect::Stage::release_message, st});
     }
-    const sink::Format stream_json = [](const void* r) {
-      return inspect::record_json(*static_cast<const inspect::StreamRecord*>(r));
+    // The records' lines carry the join fields (lib/join): sensor, seed
+    // and header names are fixed from here on.
+    rt.meta.sensor = c.sensor.name.empty() ? join::host_name() : c.sensor.name;
+    rt.meta.seed = c.sensor.community_id_seed;
+    if (c.http.headers_bytes) rt.meta.headers = c.http.headers;
+    const join::Meta* meta = &rt.meta;
+    const sink::Format stream_json = [meta](const void* r) {
+      return join::stream_line(*static_cast<const inspect::StreamRecord*>(r), *meta);
     };
-    const sink::Format msg_json = [](const void* r) {
-      return http::message_json(*static_cast<const http::Message*>(r));
+    const sink::Format msg_json = [meta](const void* r) {
+      return join::message_line(*static_cast<const http::Message*>(r), *meta);
     };
     const sink::Format msg_gor = [](const void* r) {
       return http::message_gor(*static_cast<const http::Message*>(r));
     };
+    // [outputs.kafka]: one producer, started here on the main lcore so its
+    // threads share the main lcore's CPUs, never a worker's.
+    std::shared_ptr<sink::Writer> kafka_msgs, kafka_streams;
+    if (rc == 0 && c.inspect && c.outputs.kafka.enabled) {
+      const ctl::KafkaConfig& kc = c.outputs.kafka;
+      try {
+        rt.kafka = std::make_unique<sink::KafkaProducer>(sink::KafkaSettings{
+            kc.brokers, kc.properties, kc.delivery_timeout_ms, c.mode == ctl::Mode::kOffline});
+        const sink::KeyFn msg_key = [](const void* r) {
+          return join::conn_key(static_cast<const http::Message*>(r)->conn_id);
+        };
+        const sink::KeyFn stream_key = [](const void* r) {
+          return join::conn_key(static_cast<const inspect::StreamRecord*>(r)->conn_id);
+        };
+        if (c.http.enabled) kafka_msgs = rt.kafka->topic(kc.topic, msg_key);
+        if (c.outputs.streams && !kc.streams_topic.empty())
+          kafka_streams = rt.kafka->topic(kc.streams_topic, stream_key);
+        LOOM_LOG(INFO, "kafka: brokers %s, topic %s%s%s, delivery timeout %u ms", kc.brokers.c_str(),
+                 kc.topic.c_str(), kafka_streams ? ", streams topic " : "",
+                 kafka_streams ? kc.streams_topic.c_str() : "", kc.delivery_timeout_ms);
+      } catch (const std::exception& e) {
+        rc = fail(e.what());
+      }
+    }
     // Every output rotates by size and age alike; the bulky ones (.gor,
     // pcap) may also be compressed, the JSON Lines stay readable by jq.
     sink::FileOptions bulk;
@@ -483,14 +513,29 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     bulk.rotate_seconds = c.outputs.rotate_seconds;
     sink::FileOptions lines = bulk;
     bulk.gzip = c.outputs.gzip;
-    if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
-        !rt.sinks.add({{"streams", dir + "/streams.jsonl", stream_json, lines}}, stream_src))
+    std::vector<sink::FileSpec> stream_files;
+    if (c.outputs.streams && !dir.empty())
+      stream_files.push_back({"streams", dir + "/streams.jsonl", stream_json, lines});
+    if (kafka_streams) {
+      sink::FileSpec k{"kafka_streams", "", stream_json};
+      k.writer = kafka_streams;
+      if (!stream_files.empty()) k.text_of = 0;  // streams.jsonl's lines
+      stream_files.push_back(std::move(k));
+    }
+    if (rc == 0 && c.inspect && !stream_files.empty() && !rt.sinks.add(stream_files, stream_src))
       rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
     std::vector<sink::FileSpec> msg_files;
-    if (c.outputs.messages) msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json, lines});
-    if (c.outputs.gor && c.http.capture_bytes)
+    if (c.outputs.messages && !dir.empty())
+      msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json, lines});
+    if (c.outputs.gor && c.http.capture_bytes && !dir.empty())
       msg_files.push_back({"gor", dir + "/http.gor", msg_gor, bulk});
-    if (rc == 0 && c.inspect && c.http.enabled && !dir.empty() && !msg_files.empty() &&
+    if (kafka_msgs) {
+      sink::FileSpec k{"kafka", "", msg_json};
+      k.writer = kafka_msgs;
+      if (c.outputs.messages && !dir.empty()) k.text_of = 0;  // messages.jsonl's lines
+      msg_files.push_back(std::move(k));
+    }
+    if (rc == 0 && c.inspect && c.http.enabled && !msg_files.empty() &&
         !rt.sinks.add(msg_files, message_src))
       rc = fail("cannot create the message outputs in " + dir + ": " + std::strerror(errno));
     if (rc == 0 && c.inspect && c.outputs.pcap && !dir.empty()) {
@@ -604,6 +649,15 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     for (inspect::Stage* st : stages)
       st->finish(why, [](void*) { rte_delay_us_sleep(100); }, nullptr);
     if (!rt.sinks.stop()) rc = fail(std::string("cannot write the outputs: ") + std::strerror(errno));
+    if (rt.kafka && rt.kafka->undelivered()) {
+      // Live, each loss was counted as it happened; offline nothing may be
+      // lost, so the run fails and says how many.
+      const uint64_t n = rt.kafka->undelivered(), all = rt.kafka->records();
+      LOOM_LOG(ERR, "kafka: %" PRIu64 " of %" PRIu64 " records not delivered to %s within %u ms (%s)",
+               n, all, rt.kafka->brokers().c_str(), c.outputs.kafka.delivery_timeout_ms,
+               rt.kafka->first_error().empty() ? "see the kafka counters" : rt.kafka->first_error().c_str());
+      if (c.mode == ctl::Mode::kOffline) rc = 1;
+    }
     const double wall = double(rte_get_tsc_cycles() - t0) / hz;
     log_summary(rt, wall);
     if (c.mode == ctl::Mode::kOffline && rt.capture_damage.found) {

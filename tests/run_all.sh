@@ -35,6 +35,10 @@
 #               loom --version, --check-config on the examples,
 #               systemd-analyze verify on loom@.service, loom-setup's
 #               refusals and plans on fake hosts (root only)
+#   kafka       the Kafka output against librdkafka's mock cluster: kcat
+#               reads messages.jsonl line for line (offline); no broker
+#               exits non-zero with the count; brokers down and back in a
+#               live relay: no stall, every loss counted once (root part)
 #   perf-relay-smoke  the relay benchmark, one second per engine (no timing
 #                     assertions; it only has to run)
 #   perf-reasm-smoke  the reassembly benchmark on small generated captures;
@@ -46,6 +50,8 @@
 #   perf-match-smoke  the rules benchmark, briefly (it only has to run)
 #   perf-flow-smoke   the flow-table scale benchmark, one round; every key
 #                     inserted is found again
+#   perf-kafka-smoke  the Kafka output benchmark (offline and sink alone,
+#                     mock cluster) and the hash benchmark, briefly
 #   perf-latency-smoke  sockperf ping-pong through Loom (latency histogram
 #                     on) and through a Linux bridge, 1 s each at light
 #                     load; every run must give numbers (root, sockperf)
@@ -113,6 +119,7 @@ run_suite e2e-collectors tests/e2e/collectors_ns_test.sh
 run_suite slow-sink tests/e2e/slow_sink_test.sh
 run_suite e2e-appliance tests/e2e/appliance_ns_test.sh
 run_suite deb tests/pkg/deb_test.sh
+run_suite kafka tests/kafka/kafka_test.sh build
 DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against
 # the generator's truth (and a one-second taste of the reassembly benchmark).
@@ -131,6 +138,19 @@ match_smoke() {
 }
 run_suite perf-match-smoke match_smoke
 run_suite perf-flow-smoke build/perf/flow/flow_bench --rounds 1
+kafka_smoke() {  # the Kafka benchmark, small: every row must come out
+  local out
+  out=$(mktemp /tmp/loom-kafka-smoke.XXXXXX)
+  if perf/kafka_bench.sh --flows 300 --pairs 4 --runs 1 --sink-records 20000 --out "$out" &&
+    [ "$(jq '[.offline_end_to_end[], .sink_alone[]] | map(select(.records > 0)) | length' "$out")" -eq 8 ] &&
+    build/perf/hash/hash_bench --benchmark_min_time=0.01 | grep -q '^BM_CommunityId/6'; then
+    echo "perf-kafka-smoke: 1 passed, 0 failed"
+  else
+    echo "perf-kafka-smoke: 0 passed, 1 failed"
+  fi
+  rm -f "$out"
+}
+run_suite perf-kafka-smoke kafka_smoke
 run_suite perf-latency-smoke perf/latency_bench.sh --smoke
 rm -rf "$smoke_dir"
 

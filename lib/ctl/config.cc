@@ -17,13 +17,16 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <rte_ethdev.h>
 #include <toml++/toml.h>
 
 #include "core/worker.h"
+#include "http/http.h"
 #include "port/pmd_limits.h"
+#include "sink/kafka.h"
 
 namespace ctl {
 
@@ -445,6 +448,143 @@ static void check_topology(Reader& r, Config& c, const std::vector<RawPair>& pai
   }
 }
 
+/* A token of RFC 9110 5.6.2: what a header name may be. */
+bool header_token(const std::string& s) {
+  for (char ch : s)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) ||
+          std::strchr("!#$%&'*+-.^_`|~", ch)))
+      return false;
+  return !s.empty();
+}
+
+// [http] headers and headers_bytes: what messages.jsonl carries.
+void read_carried_headers(Reader& r, const toml::table& t, HttpConfig& h) {
+  r.uint(t, "headers_bytes", "http.headers_bytes", 0, http::kHeadersMax, h.headers_bytes);
+  const toml::node* n = t.get("headers");
+  if (!n) return;
+  const toml::array* a = n->as_array();
+  if (!a) {
+    r.error(*n, "http.headers must be an array of header names, e.g. [\"user-agent\"]");
+    return;
+  }
+  h.headers.clear();
+  for (size_t i = 0; i < a->size(); i++) {
+    const toml::node& e = *a->get(i);
+    const std::string ctx = "http.headers[" + std::to_string(i) + "]";
+    if (!e.is_string()) {
+      r.error(e, ctx + " must be a string (a header name), not " + type_name(e.type()));
+      continue;
+    }
+    std::string name = e.as_string()->get();
+    for (char& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    if (!header_token(name) || name.size() > http::kCarryNameMax) {
+      r.error(e, ctx + " = \"" + e.as_string()->get() + "\" is not a header name of 1 to " +
+                     std::to_string(http::kCarryNameMax) + " token characters");
+      continue;
+    }
+    if (std::find(h.headers.begin(), h.headers.end(), name) != h.headers.end()) {
+      r.error(e, ctx + " = \"" + name + "\" is listed twice");
+      continue;
+    }
+    h.headers.push_back(name);
+  }
+  if (h.headers.size() > http::kCarryMax)
+    r.error(*n, "http.headers names " + std::to_string(h.headers.size()) + " headers; at most " +
+                    std::to_string(http::kCarryMax));
+}
+
+// [sensor]: the name records carry and the Community ID seed.
+void read_sensor(Reader& r, const toml::table& t, SensorConfig& s) {
+  r.only_keys(t, "[sensor]", {"name", "community_id_seed"});
+  Where w;
+  if (r.string(t, "name", "sensor.name", s.name, &w)) {
+    bool ok = !s.name.empty() && s.name.size() <= 64;
+    for (char ch : s.name) ok &= ch > 0x20 && ch < 0x7F;
+    if (!ok)
+      r.error(w, "sensor.name = \"" + s.name + "\" must be 1 to 64 printable ASCII characters "
+                 "without spaces (it goes into every record)");
+  }
+  r.uint(t, "community_id_seed", "sensor.community_id_seed", 0, 65535, s.community_id_seed);
+}
+
+/* A Kafka topic name: 1-249 of [a-zA-Z0-9._-], not "." or "..". */
+bool kafka_topic_ok(const std::string& s) {
+  if (s.empty() || s.size() > 249 || s == "." || s == "..") return false;
+  for (char ch : s)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'))
+      return false;
+  return true;
+}
+
+// [outputs.kafka]: brokers, topics, librdkafka's properties.
+void read_kafka(Reader& r, const toml::table& t, KafkaConfig& k) {
+  k.enabled = true;
+  r.only_keys(t, "[outputs.kafka]",
+              {"brokers", "topic", "streams_topic", "properties", "delivery_timeout_ms"});
+  Where w;
+  if (!r.string(t, "brokers", "outputs.kafka.brokers", k.brokers, &w)) {
+    if (!t.get("brokers"))
+      r.error(at(t.source()), "[outputs.kafka] needs brokers = \"host:port,...\": where the "
+                              "Kafka cluster is");
+  } else {
+    size_t start = 0;
+    bool ok = !k.brokers.empty();
+    while (ok && start <= k.brokers.size()) {
+      const size_t comma = std::min(k.brokers.find(',', start), k.brokers.size());
+      const std::string b = k.brokers.substr(start, comma - start);
+      const size_t colon = b.rfind(':');
+      const std::string port = colon == std::string::npos ? "" : b.substr(colon + 1);
+      char* end = nullptr;
+      const long p = port.empty() ? 0 : std::strtol(port.c_str(), &end, 10);
+      ok = colon != std::string::npos && colon > 0 && end && !*end && p >= 1 && p <= 65535;
+      start = comma + 1;
+    }
+    if (!ok)
+      r.error(w, "outputs.kafka.brokers = \"" + k.brokers + "\" must list host:port entries "
+                 "separated by commas, e.g. \"kafka1:9092,kafka2:9092\"");
+  }
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"topic", &k.topic},
+                          {"streams_topic", &k.streams_topic}}) {
+    const std::string ctx = std::string("outputs.kafka.") + key;
+    if (r.string(t, key, ctx, *out, &w) && !kafka_topic_ok(*out))
+      r.error(w, ctx + " = \"" + *out + "\" is not a Kafka topic name (1-249 letters, digits, "
+                 "'.', '_' or '-')");
+  }
+  r.uint(t, "delivery_timeout_ms", "outputs.kafka.delivery_timeout_ms", 100, 3600000,
+         k.delivery_timeout_ms);
+  const toml::node* pn = t.get("properties");
+  if (!pn) return;
+  const toml::table* pt = pn->as_table();
+  if (!pt) {
+    r.error(*pn, "outputs.kafka.properties must be a table of librdkafka properties, e.g. "
+                 "{ \"compression.type\" = \"lz4\" }");
+    return;
+  }
+  for (auto&& [name, v] : *pt) {
+    const std::string key(name.str());
+    std::string val;
+    if (const auto* sv = v.as_string()) val = sv->get();
+    else if (const auto* iv = v.as_integer()) val = std::to_string(iv->get());
+    else if (const auto* bv = v.as_boolean()) val = bv->get() ? "true" : "false";
+    else if (const auto* fv = v.as_floating_point()) val = std::to_string(fv->get());
+    else {
+      r.error(v, "outputs.kafka.properties." + key + " must be a string, number or boolean, not " +
+                     type_name(v.type()));
+      continue;
+    }
+    if (key == "bootstrap.servers" || key == "metadata.broker.list") {
+      r.error(at(name.source()), "outputs.kafka.properties." + key +
+                                     " is set from outputs.kafka.brokers; give the brokers there");
+      continue;
+    }
+    if (std::string why = sink::kafka_check_property(key, val); !why.empty()) {
+      r.error(v, "outputs.kafka.properties." + key + " = \"" + val + "\": librdkafka refuses it: " + why);
+      continue;
+    }
+    k.properties.emplace_back(key, val);
+  }
+}
+
 // [rules] and [[rule]] (rules_config.cc).
 void read_rules(const toml::table& root, Config& c, std::vector<ConfigError>& errs);
 
@@ -464,7 +604,7 @@ Config parse_config(std::string_view text, const std::string& file) {
   r.only_keys(root, "the top level",
               {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
                "reassembly", "http", "rules", "rule", "outputs", "steering", "mirror",
-               "collectors", "probe", "decap"});
+               "collectors", "probe", "decap", "sensor"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
   r.choice<Mode>(root, "mode", "mode",
@@ -533,7 +673,8 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.only_keys(*t, "[outputs]",
                 {"dir", "streams", "messages", "gor", "record_ring", "sink_threads", "pcap",
                  "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress",
-                 "existing", "stats_seconds", "empty_connections", "empty_connections_sample"});
+                 "existing", "stats_seconds", "empty_connections", "empty_connections_sample",
+                 "kafka"});
     r.choice<sink::Existing>(*t, "existing", "outputs.existing",
                              {{"refuse", sink::Existing::kRefuse},
                               {"append", sink::Existing::kAppend},
@@ -545,6 +686,7 @@ Config parse_config(std::string_view text, const std::string& file) {
                    {{"summary", false}, {"all", true}}, c.outputs.empty_all);
     r.uint(*t, "empty_connections_sample", "outputs.empty_connections_sample", 0, 1u << 24,
            c.outputs.empty_sample);
+    if (const toml::table* k = r.table(*t, "kafka", "[outputs.kafka]")) read_kafka(r, *k, c.outputs.kafka);
     r.boolean(*t, "pcap", "outputs.pcap", c.outputs.pcap);
     r.uint(*t, "pcap_snaplen", "outputs.pcap_snaplen", 64, 9216, c.outputs.pcap_snaplen);
     r.uint(*t, "pcap_lookback", "outputs.pcap_lookback", 0, 1u << 20, c.outputs.pcap_lookback);
@@ -561,7 +703,8 @@ Config parse_config(std::string_view text, const std::string& file) {
   }
   if (const toml::table* t = r.table(root, "http", "[http]")) {
     r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers", "max_header_bytes",
-                               "max_connections_per_worker"});
+                               "max_connections_per_worker", "headers", "headers_bytes"});
+    read_carried_headers(r, *t, c.http);
     r.uint(*t, "max_header_bytes", "http.max_header_bytes", 256, 16u << 20, c.http.max_header_bytes);
     r.uint(*t, "max_connections_per_worker", "http.max_connections_per_worker", 0, 1u << 24,
            c.http.max_connections_per_worker);
@@ -697,6 +840,7 @@ Config parse_config(std::string_view text, const std::string& file) {
       r.error(at(t->source()), "steering.other = \"drop\" needs steering.service_ports: "
                                "without them nothing would be left to relay");
   }
+  if (const toml::table* t = r.table(root, "sensor", "[sensor]")) read_sensor(r, *t, c.sensor);
   if (const toml::table* t = r.table(root, "decap", "[decap]")) {
     r.only_keys(*t, "[decap]", {"max_depth", "vxlan_ports", "geneve_ports"});
     r.uint(*t, "max_depth", "decap.max_depth", 0, 8, c.decap.max_depth);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -103,7 +104,27 @@ struct HttpConfig {
   uint32_t capture_bytes = 16384;       // raw bytes kept per message (.gor); 0: none
   uint32_t capture_buffers = 2048;      // capture buffers per worker
   uint32_t max_header_bytes = 65536;    // start line + headers; over it: cut
+  // Carried into messages.jsonl's "headers" (lower case), within headers_bytes.
   uint32_t max_connections_per_worker = 0;  // HTTP states held at once; 0: one per flow slot
+  // Carried into messages.jsonl's "headers" (lower case), within headers_bytes.
+  std::vector<std::string> headers = {"user-agent", "content-type", "x-forwarded-for"};
+  uint32_t headers_bytes = 512;
+};
+
+/* [sensor]: who wrote a record, and the Community ID seed (lib/join). */
+struct SensorConfig {
+  std::string name;                     // default: the host name
+  uint16_t community_id_seed = 0;
+};
+
+/* [outputs.kafka] (lib/sink/kafka.h). */
+struct KafkaConfig {
+  bool enabled = false;
+  std::string brokers;                  // "host:port,..."
+  std::string topic = "loom.http";      // messages
+  std::string streams_topic;            // stream records; "": not sent
+  std::vector<std::pair<std::string, std::string>> properties;  // librdkafka's, as given
+  uint32_t delivery_timeout_ms = 30000; // a record undelivered this long is lost (counted)
 };
 
 struct OutputsConfig {
@@ -123,6 +144,7 @@ struct OutputsConfig {
   bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz
   sink::Existing existing = sink::Existing::kRefuse;  // an earlier run's files in dir
   uint32_t stats_seconds = 10;          // live: stats.json rewritten this often; 0: at exit only
+  KafkaConfig kafka;
 };
 
 /* [decap]: which UDP ports carry tunnels and how deep parsing goes
@@ -201,6 +223,7 @@ struct Config {
   match::RuleSet rules;              // [rules] and [[rule]]
   MirrorConfig mirror;               // [mirror]
   DecapConfig decap;                 // [decap]
+  SensorConfig sensor;               // [sensor]
 
   /* Location of a port's key for run-time errors (queue limits of real
    * NICs are only known once EAL has probed them). */

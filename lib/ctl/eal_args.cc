@@ -6,6 +6,7 @@
 
 #include "flow/flow.h"
 #include "http/http.h"
+#include "inspect/stage.h"
 #include "port/port.h"
 
 namespace ctl {
@@ -19,11 +20,11 @@ unsigned auto_memory_mb(uint32_t mbufs, uint16_t data_room) {
 }
 
 unsigned inspect_memory_mb(const Config& c) {
-  // Per flow: the table's record, index and free-stack entry, and two
-  // 128-byte stream fingerprints. Per worker: the record ring and pool.
+  // Per flow: the table's record, index and free-stack entry, and both
+  // directions' stream fingerprints. Per worker: the record ring and pool.
   // Without hugepages these tables are mapped outside EAL memory
   // (core/mem.h) and the reservation only goes unused.
-  const uint64_t per_flow = flow::Table::bytes_per_flow() + (c.outputs.streams ? 256 : 0);
+  const uint64_t per_flow = flow::Table::bytes_per_flow() + (c.outputs.streams ? inspect::Stage::stream_bytes_per_flow() : 0);
   // HTTP: a pool index per flow slot, the pool of connection states (the
   // framer's per-connection state, http.max_connections_per_worker of
   // them, or one per slot), message records (each plus the mempool's

@@ -27,12 +27,14 @@ inspect::Config stage_config(const Config& c, bool have_out_dir) {
   // Enough nodes that the memcap, not the node pool, is what binds.
   ic.ofo_nodes = uint32_t(ic.limits.memcap_bytes / c.mbuf_data_room) + 1024;
   // No output directory, no streams.jsonl: skip the fingerprints too.
-  ic.streams = c.outputs.streams && have_out_dir;
+  const bool kafka_streams = c.outputs.kafka.enabled && !c.outputs.kafka.streams_topic.empty();
+  ic.streams = c.outputs.streams && (have_out_dir || kafka_streams);
   ic.empty_sample = c.outputs.empty_all ? UINT32_MAX : c.outputs.empty_sample;
   ic.http = c.http.enabled;
   // Must match the outputs run() opens: records nobody drains would fill
   // the ring and, offline, stop the worker for good.
-  ic.message_files = have_out_dir && (c.outputs.messages || (c.outputs.gor && c.http.capture_bytes));
+  ic.message_files = (have_out_dir && (c.outputs.messages || (c.outputs.gor && c.http.capture_bytes))) ||
+                     c.outputs.kafka.enabled;
   ic.pcap = have_out_dir && c.outputs.pcap;
   ic.pcap_snaplen = c.outputs.pcap_snaplen;
   ic.pcap_lookback = c.outputs.pcap_lookback;
@@ -41,6 +43,8 @@ inspect::Config stage_config(const Config& c, bool have_out_dir) {
   // (now or after a reload), pcap selects by them, the files write them.
   ic.http_records = c.http.enabled;
   ic.max_header_bytes = c.http.max_header_bytes;
+  ic.carry_headers = c.http.headers;
+  ic.carry_bytes = c.http.headers_bytes;
   ic.http_conns = c.http.max_connections_per_worker;
   // Raw bytes: for http.gor, and for rules on headers and body.
   if ((have_out_dir && c.outputs.gor) || !c.rules.rules.empty()) {

@@ -20,6 +20,8 @@
 #include "ctl/pcap_count.h"
 #include "ctl/rules.h"
 #include "inspect/stage.h"
+#include "join/join.h"
+#include "sink/kafka.h"
 #include "sink/sink.h"
 #include "port/port.h"
 #include "port/steer.h"
@@ -41,7 +43,10 @@ struct Runtime {
   std::vector<uint16_t> ports_to_close;       // ports beyond `ports` (the mirror's)
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
   std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect
-  sink::SinkSet sinks;            // streams.jsonl, messages.jsonl
+  // Declared before the sinks, which use them until they stop.
+  join::Meta meta;                // sensor, Community ID seed, carried headers
+  std::unique_ptr<sink::KafkaProducer> kafka;  // [outputs.kafka]
+  sink::SinkSet sinks;            // streams.jsonl, messages.jsonl, Kafka
   // The operator's rules; mutable because a telemetry command may reload
   // them (RuleEngine locks).
   mutable RuleEngine rules;

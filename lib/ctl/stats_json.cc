@@ -267,6 +267,9 @@ std::string stats_json(const Runtime& rt) {
     j.kv("parts", o.stats->parts.load());
     j.kv("reopens", o.stats->reopens.load());
     j.kv("write_errors", o.stats->write_errors.load());
+    // Outputs that are not files (Kafka) add their own counters.def list.
+    if (o.writer)
+      o.writer->visit([&](const char* name, core::CounterKind, const char*, uint64_t v) { j.kv(name, v); });
     j.end_object();
   }
   j.end_object();

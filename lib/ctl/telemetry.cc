@@ -342,7 +342,9 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
     add_u64(c, "ring_depth", o.depth);
     add_u64(c, "parts", o.stats->parts.load(std::memory_order_relaxed));
     add_u64(c, "reopens", o.stats->reopens.load(std::memory_order_relaxed));
-    add_u64(c, "dropped", o.name == "streams" ? dropped_streams
+    if (o.writer)
+      o.writer->visit([&](const char* name, core::CounterKind, const char*, uint64_t v) { add_u64(c, name, v); });
+    add_u64(c, "dropped", o.name == "streams" || o.name == "kafka_streams" ? dropped_streams
                           : o.name == "pcap"  ? dropped_packets
                                               : dropped_messages);
     rte_tel_data_add_dict_container(d, o.name.c_str(), c, 0);

@@ -100,6 +100,17 @@ inline uint32_t stable_hash(const Key& k, uint32_t seed) noexcept {
   return h;
 }
 
+/* A connection's id for records that leave the host (the Kafka key, the
+ * records' "conn_id"): 64 bits from the canonical key, so both directions
+ * and both record kinds agree, which connection on the key it is and when
+ * it began. The low half is the hash message ids carry (bytes 4-7). */
+inline uint64_t connection_id(const Key& k, uint32_t generation, uint64_t created_ns) noexcept {
+  const uint32_t lo = rte_hash_crc_8byte(created_ns, rte_hash_crc_4byte(generation, stable_hash(k, 0)));
+  const uint32_t hi =
+      rte_hash_crc_8byte(created_ns, rte_hash_crc_4byte(generation, stable_hash(k, 0x9E3779B9u)));
+  return uint64_t(hi) << 32 | lo;
+}
+
 /* Fills the canonical key; returns the packet's direction: 0 when it goes
  * from endpoint a to endpoint b, 1 otherwise. */
 int make_key(const pkt::Parsed& p, Key& k) noexcept;

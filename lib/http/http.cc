@@ -32,7 +32,7 @@ enum PState : uint8_t {
   kHdrStart, kHdrCr, kHdrName, kHdrValueLead, kHdrValue, kHdrSkip,
   kBodyLen, kChunkSize, kChunkExt, kChunkData, kChunkDataEnd, kBodyClose,
 };
-enum HeaderKind : uint8_t { kHOther = 0, kHHost, kHCl, kHTe, kHConn, kHUpgrade };
+enum HeaderKind : uint8_t { kHOther = 0, kHHost, kHCl, kHTe, kHConn, kHUpgrade, kHCarry };
 enum MethodKind : uint8_t { kMOther = 0, kMHead = 1, kMConnect = 2, kM09 = 0x80 };
 enum Pair : uint8_t { kPairNone = 0, kPairHead, kPairLost, kPairHeld };
 
@@ -208,6 +208,102 @@ Framer::Framer(Stats* s, Sink sink, uint32_t max_header_bytes, uint32_t pending,
 
 Framer::~Framer() = default;
 
+void Framer::set_carry(const std::vector<std::string>& names, uint32_t max_bytes) {
+  carry_n_ = 0;
+  carry_lens_ = 0;
+  for (const std::string& n : names) {
+    if (carry_n_ == kCarryMax || n.empty() || n.size() > kCarryNameMax) continue;  // config checks
+    uint8_t w[24] = {}, fold[24] = {};
+    for (size_t i = 0; i < n.size(); i++) {
+      w[i] = lower(uint8_t(n[i]));
+      if (w[i] >= 'a' && w[i] <= 'z') fold[i] = 0x20;
+    }
+    std::memcpy(carry_w_[carry_n_], w, sizeof w);
+    std::memcpy(carry_fold_[carry_n_], fold, sizeof fold);
+    carry_len_[carry_n_] = uint8_t(n.size());
+    carry_lens_ |= 1u << n.size();
+    carry_n_++;
+  }
+  carry_max_ = uint16_t(std::min<uint32_t>(max_bytes, kHeadersMax));
+}
+
+/* Which carried header a name is (-1: none). Most names are none: the
+ * length mask turns them away before any comparison. */
+int Framer::carry_of(const uint8_t* p, size_t n, bool lower_already) const noexcept {
+  while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+  if (n > kCarryNameMax || !(carry_lens_ >> n & 1)) return -1;
+  uint64_t w[3] = {};
+  std::memcpy(w, p, n);
+  for (uint8_t i = 0; i < carry_n_; i++) {
+    if (carry_len_[i] != n) continue;
+    // Upper-case letters differ from the stored lower case in 0x20 only;
+    // non-letters must match exactly ("^" is not "~"). A name read in
+    // place may be in any case; one from Side::tok is lower-case already.
+    const uint64_t* f = carry_fold_[i];
+    const uint64_t* c = carry_w_[i];
+    if (lower_already ? (w[0] == c[0]) & (w[1] == c[1]) & (w[2] == c[2])
+                      : ((w[0] | f[0]) == c[0]) & ((w[1] | f[1]) == c[1]) & ((w[2] | f[2]) == c[2]))
+      return i;
+  }
+  return -1;
+}
+
+/* Opens an entry for a carried header in the message being built; false
+ * when there is no room even for its 3-byte head (flagged, counted). */
+void Framer::carry_begin(Side& s, uint8_t idx) noexcept {
+  Message* m = s.cur;
+  if (m->hdrs_len + 3u > carry_max_) {
+    if (!(m->flags & kHeadersTruncated)) s_->headers_truncated.add(1);
+    m->flags |= kHeadersTruncated;
+    s.hdr = kHOther;
+    return;
+  }
+  m->hdr_last = m->hdrs_len;
+  m->hdrs[m->hdrs_len] = idx;
+  m->hdrs[m->hdrs_len + 1] = m->hdrs[m->hdrs_len + 2] = 0;
+  m->hdrs_len = uint16_t(m->hdrs_len + 3);
+  s.hdr = kHCarry;
+  s.carry_idx = idx;
+}
+
+namespace {
+
+/* Value bytes of the carried header being read, cut at the bound. */
+void carry_bytes(Stats* st, Side& s, const uint8_t* p, uint32_t n, uint16_t max) noexcept {
+  Message* m = s.cur;
+  if (!m || !n) return;
+  const uint32_t room = max > m->hdrs_len ? max - m->hdrs_len : 0;
+  if (n > room) {
+    if (!(m->flags & kHeadersTruncated)) st->headers_truncated.add(1);
+    m->flags |= kHeadersTruncated;
+    n = room;
+  }
+  if (!n) return;
+  std::memcpy(m->hdrs + m->hdrs_len, p, n);
+  m->hdrs_len = uint16_t(m->hdrs_len + n);
+  uint8_t* len = m->hdrs + m->hdr_last + 1;
+  const uint32_t v = (uint32_t(len[0]) | uint32_t(len[1]) << 8) + n;
+  len[0] = uint8_t(v);
+  len[1] = uint8_t(v >> 8);
+}
+
+/* A carried value ends: trailing blanks and CR are not part of it. */
+void carry_trim(Side& s) noexcept {
+  Message* m = s.cur;
+  if (!m) return;
+  uint8_t* len = m->hdrs + m->hdr_last + 1;
+  uint32_t v = uint32_t(len[0]) | uint32_t(len[1]) << 8;
+  while (v && (m->hdrs[m->hdrs_len - 1] == ' ' || m->hdrs[m->hdrs_len - 1] == '\t' ||
+               m->hdrs[m->hdrs_len - 1] == '\r')) {
+    v--;
+    m->hdrs_len--;
+  }
+  len[0] = uint8_t(v);
+  len[1] = uint8_t(v >> 8);
+}
+
+}  // namespace
+
 uint32_t Framer::take() noexcept {
   const uint32_t e = free_;
   if (e == kNil) return kNil;
@@ -259,6 +355,7 @@ void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2
   uint32_t h = flow::stable_hash(f.key, 0);
   h = rte_hash_crc_4byte(f.generation, h);
   c.conn_hash = rte_hash_crc_8byte(f.created_ns, h);
+  c.conn_id = flow::connection_id(f.key, f.generation, f.created_ns);
   for (int d = 0; d < 2; d++) {
     reset(c.side[d]);
     if (synced[d]) {
@@ -344,6 +441,7 @@ void Framer::begin_message(Ctx& k) noexcept {
     m->client_side = c.client;
     m->request = req;
     m->generation = k.f.generation;
+    m->conn_id = c.conn_id;
     m->index = s.msgs;
     m->ts_first_ns = k.ts;
     m->latency_ns = -1;
@@ -855,6 +953,8 @@ static void header_line_done(Side& s) {
     cl_done(s);
   } else if (s.hdr == kHTe || s.hdr == kHConn) {
     word_done(s);
+  } else if (s.hdr == kHCarry) {
+    carry_trim(s);
   } else if (s.hdr == kHHost && s.cur) {
     while (s.cur->host_len && (s.cur->host[s.cur->host_len - 1] == ' ' ||
                                s.cur->host[s.cur->host_len - 1] == '\t' ||
@@ -1098,6 +1198,8 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
           if (s.hdr == kHHost && s.cur) append(s.cur->host, s.cur->host_len, kHostMax,
                                                reinterpret_cast<const uint8_t*>(" "), 1,
                                                s.cur->flags, kHostTruncated);
+          if (s.hdr == kHCarry)
+            carry_bytes(s_, s, reinterpret_cast<const uint8_t*>(" "), 1, carry_max_);
           i++;
         } else if (const void* lf = std::memchr(p + i, '\n', len - i)) {
           // The whole line is here (the common case): find the colon,
@@ -1117,6 +1219,11 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
           if (kind == kHHost && s.cur && s.cur->host_len) kind = kHOther;  // the first Host counts
           s.hdr = kind;
           s.tok_len = 1;  // a header was seen (obs-fold continues it)
+          if (kind == kHOther && carry_n_ && s.cur && !s.trailers) {
+            const int ci = carry_of(p + i, c - i, false);
+            if (ci >= 0) carry_begin(s, uint8_t(ci));
+            kind = s.hdr;
+          }
           if (kind == kHOther) {
             i = j + 1;
           } else {
@@ -1156,6 +1263,10 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
           break;
         }
         s.hdr = header_kind(s);
+        if (s.hdr == kHOther && carry_n_ && s.cur && !s.trailers && s.tok_len < sizeof s.tok) {
+          const int ci = carry_of(reinterpret_cast<const uint8_t*>(s.tok), s.tok_len, true);
+          if (ci >= 0) carry_begin(s, uint8_t(ci));
+        }
         s.tok_len = 1;  // a header was seen (obs-fold continues it)
         if (s.hdr == kHHost && s.cur && s.cur->host_len) s.hdr = kHOther;  // the first Host counts
         s.ps = kHdrValueLead;
@@ -1171,6 +1282,8 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
         const uint32_t j = lf ? uint32_t(static_cast<const uint8_t*>(lf) - p) : len;
         if (s.hdr == kHHost) {
           if (s.cur) append(s.cur->host, s.cur->host_len, kHostMax, p + i, j - i, s.cur->flags, kHostTruncated);
+        } else if (s.hdr == kHCarry) {
+          carry_bytes(s_, s, p + i, j - i, carry_max_);
         } else if (s.hdr != kHOther) {
           header_bytes(s, p + i, j - i, s.mflags);
         }
@@ -1498,7 +1611,8 @@ std::string message_json(const Message& m) {
   static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
                                 "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
                                 "raw_truncated", "no_raw", "oversize_headers", "bare_lf", "http09",
-                                "odd_version", "junk_skipped", "after_close", "inner"};
+                                "odd_version", "junk_skipped", "after_close", "inner",
+                                "headers_truncated"};
   bool first = true;
   for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
     if (!(m.flags & (1u << i))) continue;

@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/counter.h"
 #include "flow/flow.h"
@@ -59,6 +60,10 @@ namespace http {
 
 constexpr size_t kUriMax = 256;
 constexpr size_t kHostMax = 128;
+/* Carried headers ([http] headers): their values, bounded per message. */
+constexpr size_t kHeadersMax = 512;
+constexpr size_t kCarryMax = 16;       // names in the list
+constexpr size_t kCarryNameMax = 19;   // a name split across segments is read into Side::tok
 /* Body limit: a Content-Length or chunk size past it cannot be real on one
  * connection (64 GiB is ~55 s of 10 Gbit/s for one message) and is treated
  * as hostile framing: flagged ambiguous, resynchronised. */
@@ -86,6 +91,7 @@ enum Flag : uint32_t {
   kJunkSkipped = 32768, // junk (not a start line) was skipped before it
   kAfterClose = 65536,  // after a close-announcing message on the connection
   kInner = 131072,      // inside a CONNECT/Upgrade tunnel (Message::outer)
+  kHeadersTruncated = 262144,  // carried headers past the bound: cut
 };
 
 /* Why the framer gave up on a message: http_errors, llhttp's names. */
@@ -109,6 +115,9 @@ struct Message {
   uint32_t index;        // position in its direction, from 0
   uint8_t id[12];
   uint8_t outer[12];     // kInner: the id of the exchange that began the tunnel
+  uint64_t conn_id;      // flow::connection_id: the Kafka key, "conn_id"
+  uint16_t hdrs_len;     // bytes used in hdrs
+  uint16_t hdr_last;     // offset of the entry being written
   uint16_t status;
   uint8_t chunked;
   uint8_t http_minor;
@@ -126,6 +135,10 @@ struct Message {
   int16_t rule_index;        // the rule that decided, -1 the default (set by the hook)
   char rule[64];             // its name, "" for the default
   char tag[64];              // Verdict::kTag: the label, else ""
+  // Carried headers, entries laid end to end: the name's index in the
+  // list (Framer::set_carry), the value's length (2 bytes, little
+  // endian), the value. Read up to hdrs_len.
+  uint8_t hdrs[kHeadersMax];
 };
 /* What operator rules decide for a message (the matching issue fills the
  * hook in; without one every message is recorded). */
@@ -218,6 +231,7 @@ struct Side {
   uint8_t cl_conflict, cl_big, last_lf;
   uint8_t wtok_len;       // Connection/Transfer-Encoding value token
   char wtok[12];
+  uint8_t carry_idx;      // kHCarry: the header's index in the carry list
   uint8_t carry_len;      // resync: the data's tail that may begin a start line
   uint8_t carry[15];      // ... kept for the next segment ("HTTP/1.1 2" | "00 OK")
 };
@@ -250,6 +264,7 @@ struct Conn {
   uint32_t exchanges;     // requests begun
   uint32_t outer;         // the exchange that began the tunnel
   uint32_t conn_hash;
+  uint64_t conn_id;       // flow::connection_id, copied into every message
   uint8_t started, off;   // off: framing stopped (never wanted)
   uint8_t client;         // key side of the client
   uint8_t tunnel;         // a tunnel began: messages are inner ones
@@ -278,6 +293,10 @@ class Framer {
   void end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept;
 
   void set_rules(RulesHook h) noexcept { rules_ = h; }
+  /* Headers to carry in the records (lower-case names of at most
+   * kCarryNameMax characters, at most kCarryMax of them), within
+   * max_bytes (<= kHeadersMax) per message. Control path, before use. */
+  void set_carry(const std::vector<std::string>& names, uint32_t max_bytes);
   /* The last mirror/drop verdict for the connection (0: none): what the
    * stage acts on. */
   static uint8_t flow_verdict(const Conn& c) noexcept { return c.verdict; }
@@ -312,6 +331,17 @@ class Framer {
   uint64_t body_limit_;
   std::unique_ptr<Pending[]> pool_;
   uint32_t free_ = kNil, in_use_ = 0;
+  int carry_of(const uint8_t* name, size_t n, bool lower_already) const noexcept;
+  void carry_begin(Side& s, uint8_t idx) noexcept;
+  // Each name in three 8-byte words, zero-padded, and which bits a case
+  // difference may flip (0x20 of its letters only): a name is compared in
+  // three ORs and compares instead of a byte loop (perf/pipeline --carry).
+  uint64_t carry_w_[kCarryMax][3] = {};
+  uint64_t carry_fold_[kCarryMax][3] = {};
+  uint8_t carry_n_ = 0;
+  uint8_t carry_len_[kCarryMax] = {};
+  uint32_t carry_lens_ = 0;   // bit n: some name has length n (a cheap first test)
+  uint16_t carry_max_ = 0;
 };
 
 /* messages.jsonl line for a record, newline included. */

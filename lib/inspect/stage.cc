@@ -95,6 +95,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     if (!cfg.message_files) sink.emit = sink.release;
     framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
     framer_->set_rules({this, &Stage::on_message, &Stage::describe});
+    framer_->set_carry(cfg.carry_headers, cfg.carry_bytes);
   }
   if (cfg.pcap) {
     packets_.open("loom_pkts_" + std::to_string(worker), sizeof(PacketRecord) + cfg.pcap_snaplen,
@@ -658,6 +659,8 @@ void Stage::emit(const flow::Flow& f, int dir) noexcept {
   r->first_ts_ns = s.first_ns;
   r->last_ts_ns = s.last_ns;
   s.sha.final(r->sha256);
+  // The fields that join with other records (lib/join formats them).
+  r->conn_id = flow::connection_id(f.key, f.generation, f.created_ns);
   streams_.push(r);
   stats.records_emitted.add(1);
 }

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <rte_mempool.h>
@@ -59,6 +60,7 @@ struct StreamRecord {
   uint64_t capture_loss;   // gap bytes the receiver acknowledged: sent, never captured
   uint64_t first_ts_ns, last_ts_ns;
   uint64_t packets;
+  uint64_t conn_id;        // flow::connection_id: the Kafka key, "conn_id"
   uint8_t sha256[32];
 };
 
@@ -100,6 +102,8 @@ struct Config {
   uint32_t raw_bytes = 0;         // per message raw capture (for .gor); 0: none
   uint32_t raw_buffers = 0;       // capture buffers per worker
   uint32_t max_header_bytes = 65536;
+  std::vector<std::string> carry_headers;  // [http] headers: carried into the records
+  uint32_t carry_bytes = 0;               // ... within this many bytes per message
   uint32_t http_conns = 0;        // HTTP connection states per worker; 0: one per flow slot
   uint32_t record_ring = 16384;   // records in flight to the writer (each kind)
   bool pcap = false;              // packet records of the selected connections

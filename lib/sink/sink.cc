@@ -11,7 +11,7 @@ struct SinkSet::Output {
   struct File {
     FileSpec spec;
     OutputStats stats;
-    std::unique_ptr<sink::File> file;
+    std::unique_ptr<sink::File> file;  // or spec.writer
   };
   std::vector<std::unique_ptr<File>> files;
   std::vector<Source> sources;
@@ -40,8 +40,12 @@ bool SinkSet::add(std::vector<FileSpec> files, std::vector<Source> sources) {
   for (FileSpec& fs : files) {
     auto file = std::make_unique<Output::File>();
     file->spec = std::move(fs);
-    file->file = std::make_unique<sink::File>(file->spec.path, file->spec.options, &file->stats);
-    if (!file->file->open()) return false;  // the files opened so far close with `o`
+    if (file->spec.writer) {
+      if (!file->spec.writer->open()) return false;
+    } else {
+      file->file = std::make_unique<sink::File>(file->spec.path, file->spec.options, &file->stats);
+      if (!file->file->open()) return false;  // the files opened so far close with `o`
+    }
     o->files.push_back(std::move(file));
   }
   outs_.push_back(std::move(o));
@@ -82,6 +86,11 @@ bool SinkSet::pass() {
                 const Output& o = *static_cast<Output*>(b->out);
                 b->text.resize(o.files.size());
                 for (size_t f = 0; f < o.files.size(); f++) {
+                  const int same = o.files[f]->spec.text_of;
+                  if (same >= 0 && size_t(same) < f) {
+                    b->text[f] = b->text[size_t(same)];
+                    continue;
+                  }
                   b->text[f].resize(b->n);
                   for (unsigned i = 0; i < b->n; i++)
                     b->text[f][i] = o.files[f]->spec.format(b->recs[i]);
@@ -92,8 +101,18 @@ bool SinkSet::pass() {
               tbb::filter_mode::serial_in_order, [](std::shared_ptr<Batch> b) {
                 Output& o = *static_cast<Output*>(b->out);
                 for (size_t f = 0; f < o.files.size(); f++) {
-                  sink::File& file = *o.files[f]->file;
-                  for (const std::string& t : b->text[f]) file.write(t);
+                  Output::File& of = *o.files[f];
+                  if (Writer* w = of.spec.writer.get()) {
+                    for (unsigned i = 0; i < b->n; i++) {
+                      const std::string& t = b->text[f][i];
+                      if (t.empty()) continue;
+                      w->write(b->recs[i], t);
+                      of.stats.lines.fetch_add(1, std::memory_order_relaxed);
+                      of.stats.bytes.fetch_add(t.size(), std::memory_order_relaxed);
+                    }
+                    continue;
+                  }
+                  for (const std::string& t : b->text[f]) of.file->write(t);
                 }
                 if (b->src->release)
                   for (unsigned i = 0; i < b->n; i++) b->src->release(b->src->ctx, b->recs[i]);
@@ -107,12 +126,14 @@ bool SinkSet::pass() {
 
 void SinkSet::flush_all() {
   for (auto& o : outs_)
-    for (auto& file : o->files) file->file->flush();
+    for (auto& file : o->files)
+      if (file->file) file->file->flush();  // a Writer's own queue flushes itself
 }
 
 void SinkSet::reopen_all() {
   for (auto& o : outs_)
-    for (auto& file : o->files) file->file->reopen();
+    for (auto& file : o->files)
+      if (file->file) file->file->reopen();
   reopens_done_.fetch_add(1, std::memory_order_acq_rel);
 }
 
@@ -133,7 +154,9 @@ void SinkSet::start(unsigned threads, unsigned flush_ms) {
         if (reopen_.exchange(false, std::memory_order_acq_rel)) reopen_all();
         // Idle rings: sleep a little; the workers' rings absorb the wait
         // (record_ring records per worker and kind).
-        if (!pass()) std::this_thread::sleep_for(std::chrono::microseconds(500));
+        const bool any = pass();
+        poll_writers();
+        if (!any) std::this_thread::sleep_for(std::chrono::microseconds(500));
         if (Clock::now() - last_flush >= every) {
           flush_all();
           last_flush = Clock::now();
@@ -141,6 +164,12 @@ void SinkSet::start(unsigned threads, unsigned flush_ms) {
       }
     });
   });
+}
+
+void SinkSet::poll_writers() {
+  for (auto& o : outs_)
+    for (auto& file : o->files)
+      if (file->spec.writer) file->spec.writer->poll();
 }
 
 void SinkSet::drain_now() {
@@ -159,7 +188,7 @@ bool SinkSet::stop() {
   }
   bool ok = true;
   for (auto& o : outs_) {
-    for (auto& file : o->files) ok &= file->file->close();
+    for (auto& file : o->files) ok &= file->spec.writer ? file->spec.writer->close() : file->file->close();
     // The rings belong to the stages, which may be freed next: forget them.
     o->sources.clear();
   }
@@ -173,7 +202,9 @@ std::vector<SinkSet::View> SinkSet::outputs() const {
     for (const Source& s : o->sources)
       if (s.ring) depth += rte_ring_count(s.ring);
     for (const auto& file : o->files)
-      v.push_back({file->spec.name, file->file->current_path(), &file->stats, depth});
+      v.push_back({file->spec.name,
+                   file->spec.writer ? file->spec.writer->where() : file->file->current_path(),
+                   &file->stats, depth, file->spec.writer.get()});
   }
   return v;
 }

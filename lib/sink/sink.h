@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "core/counters.h"
 #include "sink/file.h"
 
 namespace sink {
@@ -45,14 +47,37 @@ struct Source {
 
 /* Formats one record as the exact bytes to append to a file (a JSON line
  * with its newline, a .gor record with its separator); empty: nothing. */
-using Format = std::string (*)(const void* record);
+using Format = std::function<std::string(const void* record)>;
 
-/* A file an output writes, and the format of its records. */
+/* Each counter of an output beyond OutputStats: name, kind, help, value. */
+using CounterFn = std::function<void(const char*, core::CounterKind, const char*, uint64_t)>;
+
+/* An output that is not a local file (Kafka): the sink's in-order stage
+ * hands it each record with its formatted text, and calls poll() on every
+ * pass, idle ones included, so it can serve its own events. Sink thread;
+ * close() on the main lcore once the sink thread has stopped. */
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  virtual bool open() = 0;
+  virtual void write(const void* record, const std::string& text) = 0;
+  virtual void poll() {}
+  virtual bool close() = 0;
+  virtual std::string where() const = 0;  // for telemetry ("kafka://host:9092/loom.http")
+  virtual void visit(const CounterFn&) const {}
+};
+
+/* A file an output writes, and the format of its records; or, with
+ * `writer`, where else they go (then `path` is unused). */
 struct FileSpec {
-  std::string name;  // for telemetry: "streams", "messages", "gor", "pcap"
+  std::string name;  // for telemetry: "streams", "messages", "gor", "pcap", "kafka"
   std::string path;
   Format format;
   FileOptions options = {};  // header, rotation, gzip
+  std::shared_ptr<Writer> writer = {};
+  // >= 0: the same text as that earlier file of the output (messages.jsonl
+  // and its Kafka copy): formatted once, not twice (perf/kafka_bench.sh).
+  int text_of = -1;
 };
 
 class SinkSet {
@@ -91,12 +116,14 @@ class SinkSet {
     std::string name, path;  // path: the part being written
     const OutputStats* stats;
     uint64_t depth;  // records waiting in the rings feeding this file
+    const Writer* writer;  // not a file: its own counters (visit), else nullptr
   };
   std::vector<View> outputs() const;
 
  private:
   struct Output;
   bool pass();  // one pipeline run over what the rings hold; true if any
+  void poll_writers();
   std::vector<std::unique_ptr<Output>> outs_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

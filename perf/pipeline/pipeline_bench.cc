@@ -22,6 +22,9 @@
 // are split by a symmetric hash of their addresses and ports, as RSS
 // would, and two threads run a Stage each (the sink then shares the CPUs).
 //
+// --carry 0 frames without carrying any header into the records (Loom's
+// default carries [http] headers' three; --carry 1, the default here).
+//
 // Prints a markdown table: Mpps, Gbit/s (frame bytes) and cycles per
 // packet (of the busiest worker), the best of --rounds runs. With --truth
 // (loom_gen's stdout), each configuration's counts must equal it —
@@ -126,6 +129,7 @@ void discard(void* p) {
 int main(int argc, char** argv) {
   std::string pcap, out_dir = "/dev/shm", truth_file;
   unsigned workers = 1, rounds = 3, only = 0;
+  bool carry = true;  // Loom's default [http] headers, as a run carries them
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--pcap") pcap = argv[i + 1];
@@ -134,9 +138,10 @@ int main(int argc, char** argv) {
     else if (a == "--out-dir") out_dir = argv[i + 1];
     else if (a == "--truth") truth_file = argv[i + 1];
     else if (a == "--stage") only = unsigned(std::atoi(argv[i + 1]));  // one row, for a profiler
+    else if (a == "--carry") carry = std::atoi(argv[i + 1]) != 0;  // 0: no [http] headers carried
   }
   if (pcap.empty() || workers < 1 || workers > 2 || rounds < 1) {
-    std::fprintf(stderr, "usage: pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR] [--truth FILE] [--stage N]\n");
+    std::fprintf(stderr, "usage: pipeline_bench --pcap CAP [--workers 1|2] [--rounds R] [--out-dir DIR] [--truth FILE] [--stage N] [--carry 0|1]\n");
     return 2;
   }
   const std::vector<Frame> frames = read_pcap(pcap);
@@ -222,6 +227,10 @@ int main(int argc, char** argv) {
       ic.http_records = sc.http;
       ic.message_files = sc.exported;
       ic.idle_sweep = false;
+      if (carry) {
+        ic.carry_headers = {"user-agent", "content-type", "x-forwarded-for"};
+        ic.carry_bytes = 512;
+      }
       ic.lossless = sc.exported;  // export: nothing dropped, the sink keeps up or the worker waits
       inspect::PortRss rss;
       rss.ts_unit_ns = 1000;

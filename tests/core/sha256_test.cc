@@ -1,5 +1,5 @@
-// SHA-256: FIPS 180-4 test vectors on both the portable and the SHA-NI
-// code, and the two against each other for every split of random input.
+// SHA-256 (libcrypto behind core::Sha256): FIPS 180-4 test vectors, and
+// every split of random input giving the digest of the whole.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -21,15 +21,7 @@ std::string hex_of(const std::string& data, const std::vector<size_t>& cuts = {}
   return s.hex();
 }
 
-class Sha256Test : public ::testing::TestWithParam<bool> {
- protected:
-  void SetUp() override {
-    if (core::sha256_use_accelerated(GetParam()) != GetParam()) GTEST_SKIP() << "no SHA-NI here";
-  }
-  void TearDown() override { core::sha256_use_accelerated(true); }
-};
-
-TEST_P(Sha256Test, Fips180Vectors) {
+TEST(Sha256, Fips180Vectors) {
   EXPECT_EQ(hex_of(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(hex_of("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(hex_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
@@ -38,7 +30,7 @@ TEST_P(Sha256Test, Fips180Vectors) {
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
-TEST_P(Sha256Test, SplitsDoNotMatter) {
+TEST(Sha256, SplitsDoNotMatter) {
   std::mt19937 rng(7);
   std::string data(5000, '\0');
   for (auto& c : data) c = char(rng());
@@ -48,22 +40,6 @@ TEST_P(Sha256Test, SplitsDoNotMatter) {
     size_t at = 0;
     while ((at += rng() % 200) < data.size()) cuts.push_back(at);
     EXPECT_EQ(hex_of(data, cuts), whole);
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(Impl, Sha256Test, ::testing::Values(false, true),
-                         [](const auto& i) { return std::string(i.param ? "sha_ni" : "portable"); });
-
-TEST(Sha256, AcceleratedEqualsPortable) {
-  if (!core::sha256_use_accelerated(true)) GTEST_SKIP() << "no SHA-NI here";
-  std::mt19937 rng(99);
-  for (size_t len : {0u, 1u, 55u, 56u, 63u, 64u, 65u, 127u, 128u, 1000u, 65536u}) {
-    std::string data(len, '\0');
-    for (auto& c : data) c = char(rng());
-    const std::string ni = hex_of(data);
-    core::sha256_use_accelerated(false);
-    EXPECT_EQ(hex_of(data), ni) << len;
-    core::sha256_use_accelerated(true);
   }
 }
 

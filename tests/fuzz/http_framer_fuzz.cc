@@ -2,7 +2,8 @@
 // for the two directions of one connection, interleaved, with gaps, so
 // that every split, every state and every pairing path is reachable.
 //   byte 0: bit 0 client synced, bit 1 server synced, bits 2-4 pending
-//           pool size (1 << n), bit 5 raw capture
+//           pool size (1 << n), bit 5 raw capture, bit 6 carry headers
+//           (Loom's default list, a 40-byte bound: cuts are reached)
 //   then repeated: one control byte c, then (c & 63) + 1 data bytes;
 //           c & 64: server to client, else client to server;
 //           c == 0xFF: a gap in the direction of the next chunk.
@@ -43,6 +44,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto* p = static_cast<Pool*>(c);
     std::string j = http::message_json(*m);  // every record must print
     if (j.empty() || j.back() != '\n') std::abort();
+    // Carried headers: whole entries within the bound, never past it.
+    if (m->hdrs_len > 40) std::abort();
+    for (size_t at = 0; at < m->hdrs_len;) {
+      if (at + 3 > m->hdrs_len || m->hdrs[at] > 2) std::abort();
+      at += 3 + (size_t(m->hdrs[at + 1]) | size_t(m->hdrs[at + 2]) << 8);
+      if (at > m->hdrs_len) std::abort();
+    }
     http::message_gor(*m);
     p->out--;
   };
@@ -55,6 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sink.raw_cap = sizeof pool.raw[0];
   }
   http::Framer fr(&st, sink, 1024, 1u << ((data[0] >> 2) & 7), 1u << 20);
+  if (data[0] & 64) fr.set_carry({"user-agent", "content-type", "x-forwarded-for"}, 40);
   auto conn = std::make_unique<http::Conn>();
   std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);
   flow::Flow f{};
