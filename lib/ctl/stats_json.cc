@@ -260,6 +260,7 @@ std::string stats_json(const Runtime& rt) {
     j.kv("bytes", o.stats->bytes.load());
     j.kv("parts", o.stats->parts.load());
     j.kv("write_errors", o.stats->write_errors.load());
+    j.kv("lost", o.stats->lost.load());
     j.end_object();
   }
   j.end_object();

@@ -47,26 +47,32 @@ bool File::open_part() {
     if (g) gzbuffer(g, 1 << 20);
     f_ = g;
   } else {
-    FILE* f = std::fopen(p.c_str(), "w");
-    // 1 MiB stdio buffer: a record is 300-700 bytes of JSON, so one
-    // write(2) per ~2000 records.
-    if (f) std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
-    f_ = f;
+    // 1 MiB buffer: a record is 300-700 bytes of JSON, so one write(2) per
+    // ~2000 records; cut at record ends, so a full disk tears none.
+    f_ = plain_.open(p) ? &plain_ : nullptr;
   }
   if (!f_) return false;
   stats_->parts.fetch_add(1, std::memory_order_relaxed);
   part_bytes_ = part_records_ = 0;
   opened_ns_ = steady_ns();
-  if (!opt_.header.empty() && !put(opt_.header.data(), opt_.header.size())) {
+  if (!opt_.header.empty() && !put(opt_.header.data(), opt_.header.size(), false)) {
     stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
 }
 
-bool File::put(const void* p, size_t n) {
+bool File::put(const void* p, size_t n, bool counted) {
   part_bytes_ += n;
   if (opt_.gzip) return gzwrite(static_cast<gzFile>(f_), p, unsigned(n)) == int(n);
-  return std::fwrite(p, 1, n, static_cast<FILE*>(f_)) == n;
+  const uint64_t errors = plain_.write_errors();
+  count_lost(plain_.append(p, n, counted));
+  return plain_.write_errors() == errors;
+}
+
+void File::count_lost(uint64_t n) {
+  if (n == 0) return;
+  stats_->lines.fetch_sub(n, std::memory_order_relaxed);
+  stats_->lost.fetch_add(n, std::memory_order_relaxed);
 }
 
 bool File::close_part() {
@@ -81,10 +87,9 @@ bool File::close_part() {
     ok &= fd >= 0 && ::fsync(fd) == 0;
     if (fd >= 0) ::close(fd);
   } else {
-    FILE* f = static_cast<FILE*>(f_);
-    // fsync has nothing to do on a pipe or FIFO (EINVAL): not an error.
-    ok = std::fflush(f) == 0 && (::fsync(fileno(f)) == 0 || errno == EINVAL);
-    ok &= std::fclose(f) == 0;
+    uint64_t lost = 0;
+    ok = plain_.close(&lost);
+    count_lost(lost);
   }
   f_ = nullptr;
   return ok;
@@ -101,17 +106,20 @@ void File::write(const std::string& record) {
     part_.fetch_add(1, std::memory_order_relaxed);
     if (!open_part()) {
       stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+      stats_->lost.fetch_add(1, std::memory_order_relaxed);
       return;
     }
   }
   if (!f_) {
     stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+    stats_->lost.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (!put(record.data(), record.size())) stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
-  part_records_++;
+  // Counted before put(): a flush inside it may drop this record too.
   stats_->lines.fetch_add(1, std::memory_order_relaxed);
   stats_->bytes.fetch_add(record.size(), std::memory_order_relaxed);
+  if (!put(record.data(), record.size())) stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+  part_records_++;
 }
 
 bool File::close() {

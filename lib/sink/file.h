@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <string>
 
+#include "sink/append.h"
+
 namespace sink {
 
 struct OutputStats {
@@ -29,6 +31,9 @@ struct OutputStats {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> write_errors{0};
   std::atomic<uint64_t> parts{0};  // files opened (1 without rotation)
+  // Records taken but dropped because a write failed (a full disk): they
+  // are not in the file and not in `lines` (plain files; sink/append.h).
+  std::atomic<uint64_t> lost{0};
 };
 
 struct FileOptions {
@@ -61,12 +66,14 @@ class File {
  private:
   bool open_part();
   bool close_part();
-  bool put(const void* p, size_t n);
+  bool put(const void* p, size_t n, bool counted = true);
+  void count_lost(uint64_t n);
 
   std::string path_;
   FileOptions opt_;
   OutputStats* stats_;
-  void* f_ = nullptr;     // FILE* or gzFile
+  void* f_ = nullptr;     // gzFile, or &plain_ while a plain part is open
+  Appender plain_;        // plain parts: whole records or none (ENOSPC)
   std::atomic<uint64_t> part_{0};
   uint64_t part_bytes_ = 0;
   uint64_t part_records_ = 0;
