@@ -20,6 +20,7 @@
 #include "ctl/rules.h"
 #include "inspect/stage.h"
 #include "sink/sink.h"
+#include "port/link.h"
 #include "port/port.h"
 #include "port/steer.h"
 
@@ -30,6 +31,7 @@ struct Runtime {
   std::string version;
   uint64_t start_tsc = 0;
   std::vector<port::PortState> ports;
+  port::LinkWatch links;                      // live: every port's link, changes counted
   std::vector<uint16_t> link_types;           // by port id (pkt::LinkType); offline: the capture's
   uint32_t capture_snaplen = 0;               // offline: the capture's snap length (0: unknown)
   bool capture_cut = false;                   // offline: it has records cut shorter than the wire's

@@ -47,6 +47,7 @@ uint64_t Appender::flush() {
   if (done < buf_.size()) {
     write_errors_++;
     const int saved = errno;
+    last_errno_ = saved;
     // Keep the records that are whole in the file; cut the torn one off.
     size_t whole = 0;
     for (uint32_t e : ends_) {

@@ -48,6 +48,8 @@ class Appender {
 
   /* Failed write(2)s so far (each may drop several records). */
   uint64_t write_errors() const { return write_errors_; }
+  /* errno of the last failed write (0: none), for the exit message. */
+  int last_errno() const { return last_errno_; }
 
  private:
   int fd_ = -1;
@@ -55,6 +57,7 @@ class Appender {
   std::string buf_;
   std::vector<uint32_t> ends_;  // end offset in buf_ of each record; top bit: counted
   uint64_t write_errors_ = 0;
+  int last_errno_ = 0;
 };
 
 }  // namespace sink

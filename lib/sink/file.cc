@@ -124,6 +124,8 @@ void File::write(const std::string& record) {
 
 bool File::close() {
   const bool ok = close_part();
+  // The caller reports errno: make it the earlier write's (ENOSPC, say).
+  if (ok && stats_->write_errors.load() && plain_.last_errno()) errno = plain_.last_errno();
   return ok && stats_->write_errors.load() == 0;
 }
 
