@@ -164,8 +164,11 @@ fault_disk() {
   check_eq "space back: messages lost did not grow" "$(jq '.messages.lost' <<<"$o2")" "$(jq '.messages.lost' <<<"$o1")"
   ports_settle || bad "disk: traffic did not settle"
   stop_checked 1
-  grep -q 'cannot write the outputs' "$LOOM_LOG" && ok "disk: the exit says the outputs lost records" ||
-    bad "disk: no 'cannot write the outputs' in the log"
+  if grep -q 'cannot write the outputs: No space left on device' "$LOOM_LOG"; then
+    ok "disk: the exit says why the outputs lost records (ENOSPC)"
+  else
+    bad "disk: no 'cannot write the outputs: No space left on device' in the log: $(grep 'cannot write' "$LOOM_LOG")"
+  fi
   local sj=$OUT/stats.json M=$OUT/messages.jsonl
   check_eq "disk: messages.jsonl has only whole JSON lines" "$(jq -c . "$M" 2>/dev/null | wc -l)" "$(wc -l <"$M")"
   check_eq "disk: streams.jsonl has only whole JSON lines" "$(jq -c . "$OUT/streams.jsonl" 2>/dev/null | wc -l)" "$(wc -l <"$OUT/streams.jsonl")"
