@@ -1,8 +1,10 @@
 #include "sink/append.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +18,10 @@ bool Appender::open(const std::string& path) {
   close();
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return false;
+  // A pipe or FIFO holds 64 KiB: its reader gets records at that pace, not
+  // a megabyte at a time (and a stalled reader stalls the sink as soon).
+  struct stat st;
+  if (::fstat(fd_, &st) == 0 && !S_ISREG(st.st_mode)) cap_ = std::min<size_t>(cap_, 64u << 10);
   buf_.reserve(cap_);
   return true;
 }
