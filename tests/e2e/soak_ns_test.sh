@@ -208,40 +208,84 @@ else
 fi
 check_ge "Loom saw reordering (reasm.ofo_queued)" "$(jq '.totals.reasm.ofo_queued' "$SJ")" 1
 check_ge "Loom saw retransmissions (reasm.retransmits)" "$(jq '.totals.reasm.retransmits' "$SJ")" 1
-LOSSES=$(unexpected_losses "$SJ")
+# Two counted drops are the sink falling behind, not a loss of the relay:
+# http.records_dropped (reconciled against nginx's log below) and
+# http.raw_dropped (the message is in messages.jsonl, only its raw bytes
+# are missing from http.gor). Their figures are printed.
+echo "  sink behind: http.records_dropped $(jq '.totals.http.records_dropped' "$SJ"), http.raw_dropped $(jq '.totals.http.raw_dropped' "$SJ")"
+LOSSES=$(unexpected_losses "$SJ" '^(http\.(raw_dropped|records_dropped)|reasm\.(gaps|gap_bytes))=')
 check_eq "loss counters that moved" "${LOSSES:-none}" none
 
 # Requests: nginx's access log is what the clients made (every request it
-# parsed, answered or not); messages.jsonl must have each one.
+# parsed, answered or not); messages.jsonl must have each one. One pass
+# over each file (the long form writes millions of lines).
 M=$OUT/messages.jsonl
+# Loss at the very end of an impaired connection: the clients stop at the
+# deadline, a response segment lost before Loom is never sent again (the
+# client reset the connection), so Loom declares a hole and the response
+# is incomplete, truthfully: the client never got it either. Allowed on
+# the impaired port only; every such connection loosens the impaired
+# URIs' counts by one.
+ST=$OUT/streams.jsonl
+jq -c 'select(.gaps > 0)' "$ST" >"$TMP/gapped.jsonl"
+G=$(wc -l <"$TMP/gapped.jsonl")
+echo "  connection directions with a gap: $G"
+check_eq "streams with a gap that are not on the impaired port" \
+  "$(jq -c 'select(.src != "'"$IPB"':8081" and .dst != "'"$IPB"':8081")' "$TMP/gapped.jsonl" | wc -l)" 0
+check_eq "incomplete messages that are not on the impaired port" \
+  "$(jq -c 'select(.complete == false and .server != "'"$IPB"':8081")' "$M" | wc -l)" 0
 REC_DROPPED=$(jq '.totals.http.records_dropped' "$SJ")
+jq -r 'if .kind == "request" then "q\t\(.uri)\t\(.id)\t\(.complete)"
+       elif .kind == "response" and .status == 200 then "r\t-\t\(.id)\t\(.complete)"
+       else "o\t-\t-\t\(.complete)" end' "$M" >"$TMP/msgs.tsv"
+# uri requests paired
+awk -F'\t' '$1 == "q" { q[$2]++; uri[$3] = $2 } $1 == "r" { r[$3] = 1 }
+  END { for (i in uri) if (i in r) p[uri[i]]++; for (u in q) print u, q[u], p[u] + 0 }' "$TMP/msgs.tsv" >"$TMP/msgs.per_uri"
+awk '{ n[$2]++ } END { for (u in n) print u, n[u] }' "$TMP/nginx-access.log" >"$TMP/nginx.per_uri"
 for u in /ka.txt /close.txt /imp-ka.txt /imp-close.txt /big.bin /hold.txt; do
-  n_log=$(awk -v u="$u" '$2 == u' "$TMP/nginx-access.log" | wc -l)
-  n_req=$(jq -c --arg u "$u" 'select(.kind == "request" and .uri == $u) | .id' "$M" | sort >"$TMP/req.ids"; wc -l <"$TMP/req.ids")
-  n_rsp=$(jq -c 'select(.kind == "response" and .status == 200) | .id' "$M" | sort | join - "$TMP/req.ids" | wc -l)
-  check_eq "requests for $u: messages.jsonl == nginx's access log (records dropped $REC_DROPPED)" "$n_req" "$n_log"
-  check_eq "answered 200 for $u: paired responses in messages.jsonl == requests" "$n_rsp" "$n_req"
+  n_log=$(awk -v u="$u" '$1 == u { print $2 }' "$TMP/nginx.per_uri")
+  n_req=$(awk -v u="$u" '$1 == u { print $2 }' "$TMP/msgs.per_uri")
+  n_rsp=$(awk -v u="$u" '$1 == u { print $3 }' "$TMP/msgs.per_uri")
+  if ((REC_DROPPED == 0 && G > 0)) && [[ $u == /imp-* || $u == /big.bin ]]; then
+    check_le "requests for $u: |messages.jsonl - nginx's access log| <= connections with a gap ($G)" \
+      "$(( ${n_req:-0} > ${n_log:-0} ? ${n_req:-0} - ${n_log:-0} : ${n_log:-0} - ${n_req:-0} ))" "$G"
+    check_le "answered 200 for $u: requests without a paired response <= $G" "$(( ${n_req:-0} - ${n_rsp:-0} ))" "$G"
+  elif ((REC_DROPPED == 0)); then
+    check_eq "requests for $u: messages.jsonl == nginx's access log" "${n_req:-0}" "${n_log:-0}"
+    check_eq "answered 200 for $u: paired responses in messages.jsonl == requests" "${n_rsp:-0}" "${n_req:-0}"
+  else
+    # Records the workers could not hand to the sink are counted, not
+    # written: then each URI may miss some, the total is checked below.
+    check_le "requests for $u in messages.jsonl <= nginx's access log (records dropped $REC_DROPPED)" "${n_req:-0}" "${n_log:-0}"
+  fi
   case $u in
     /ka.txt) C=$W_KA ;; /close.txt) C=$A_CL ;; /imp-ka.txt) C=$W_IMP ;; /imp-close.txt) C=$A_IMP ;;
     /big.bin) C=$big_ok ;; /hold.txt) C=$HOLD ;;
   esac
-  check_le "clients' completed requests for $u <= requests nginx logged" "${C:-0}" "$n_log"
+  check_le "clients' completed requests for $u <= requests nginx logged" "${C:-0}" "${n_log:-0}"
 done
-check_eq "messages.jsonl: incomplete messages" "$(jq -s '[.[] | select(.complete == false)] | length' "$M")" 0
+check_le "messages.jsonl: incomplete messages <= connections with a gap" "$(awk -F'\t' '$4 == "false"' "$TMP/msgs.tsv" | wc -l)" "$G"
+# Every request nginx logged and its response are in messages.jsonl, or
+# counted as dropped (http.records_dropped: the sink fell behind, which on
+# a shared machine happens when others take the CPUs).
+N_LOG=$(awk '{ s += $2 } END { print s + 0 }' "$TMP/nginx.per_uri")
+DIFF=$((2 * N_LOG - $(jq '.outputs.messages.written' "$SJ") - REC_DROPPED))
+check_le "|requests and responses nginx logged - messages.jsonl records - http.records_dropped| <= 2 x connections with a gap" \
+  "${DIFF#-}" $((2 * G))
 
 # In flight at SIGTERM: the held connections' streams end "shutdown".
-ST=$OUT/streams.jsonl
+jq -c 'select(.end == "shutdown")' "$ST" >"$TMP/shutdown.jsonl"
 HOLD_PORTS=$(jq -R 'tonumber' "$TMP/hold.ready.ports" | jq -sc .)
 check_eq "streams.jsonl: the held connections' records, both directions, end shutdown" \
   "$(jq -s --argjson p "$HOLD_PORTS" '[.[] | select(.end == "shutdown")
      | (if .dir == "c2s" then .src else .dst end | split(":")[1] | tonumber) as $cp
-     | select((.dst == "'"$IPB"':8080" or .src == "'"$IPB"':8080") and ($p | index($cp)))] | length' "$ST")" $((2 * HOLD))
+     | select((.dst == "'"$IPB"':8080" or .src == "'"$IPB"':8080") and ($p | index($cp)))] | length' "$TMP/shutdown.jsonl")" $((2 * HOLD))
 # Anything else still open at SIGTERM can only be an impaired connection
 # caught in a retransmission (its last frames lost) when the clients quit.
 check_eq "streams.jsonl: other records ending shutdown that are not on the impaired port" \
   "$(jq -s --argjson p "$HOLD_PORTS" '[.[] | select(.end == "shutdown")
      | (if .dir == "c2s" then .src else .dst end | split(":")[1] | tonumber) as $cp
-     | select(($p | index($cp)) | not) | select(.src != "'"$IPB"':8081" and .dst != "'"$IPB"':8081")] | length' "$ST")" 0
+     | select(($p | index($cp)) | not) | select(.src != "'"$IPB"':8081" and .dst != "'"$IPB"':8081")] | length' "$TMP/shutdown.jsonl")" 0
 check_eq "streams.jsonl lines == streams.records_emitted" "$(wc -l <"$ST")" "$(jq '.totals.streams.records_emitted' "$SJ")"
 check_eq "messages.jsonl lines == outputs.messages.written" "$(wc -l <"$M")" "$(jq '.outputs.messages.written' "$SJ")"
 
@@ -256,7 +300,7 @@ check_le "resident memory growth after the warm-up (kB)" "$((RSS_MAX - RSS_WARM)
 
 REQS=$(jq '.totals.http.requests' "$SJ")
 CONNS=$(jq '.totals.flows.inserts + .totals.flows.reused' "$SJ")
-echo "  figures: $D s, $T_RX frames, $REQS requests, $CONNS connections, $(awk '$2 == "/big.bin"' "$TMP/nginx-access.log" | wc -l) impaired downloads"
+echo "  figures: $D s, $T_RX frames, $REQS requests, $CONNS connections, $(awk '$1 == "/big.bin" { print $2 }' "$TMP/nginx.per_uri") impaired downloads"
 if [[ -n ${SOAK_REPORT:-} ]]; then
   jq -nc --argjson d "$D" --argjson frames "$T_RX" --argjson requests "$REQS" --argjson conns "$CONNS" \
     --argjson rss_warm "${RSS_WARM:-0}" --argjson rss_max "${RSS_MAX:-0}" --argjson loss "$LOSS" \
