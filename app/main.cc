@@ -28,7 +28,13 @@ const char kUsage[] =
     "        set up the ports of a startup file and print, per port, the\n"
     "        rte_flow rules steering would install and whether the port\n"
     "        accepts them (else: software fallback)\n"
-    "  loom --version | --help\n";
+    "  loom --version | --help\n"
+    "options:\n"
+    "  --existing refuse|append|rotate|replace\n"
+    "        what to do with an earlier run's files in the output directory\n"
+    "        (overrides [outputs] existing; default refuse)\n"
+    "signals: SIGINT/SIGTERM stop cleanly, SIGHUP reloads the rules,\n"
+    "         SIGUSR1 reopens every output file (after logrotate)\n";
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "loom: %s\n%s", msg.c_str(), kUsage);
@@ -49,6 +55,7 @@ bool make_dir(const std::string& d) {
 
 int main(int argc, char** argv) {
   std::optional<std::string> config, check, pcap, out;
+  std::optional<std::string> existing;
   double duration = 0;
   bool check_flows = false;
   for (int i = 1; i < argc; i++) {
@@ -75,6 +82,11 @@ int main(int argc, char** argv) {
       if (!(pcap = next("IN.pcap"))) return usage_error("--pcap needs a capture file");
     } else if (a == "--out") {
       if (!(out = next("DIR"))) return usage_error("--out needs a directory");
+    } else if (a == "--existing") {
+      if (!(existing = next("MODE")) ||
+          (*existing != "refuse" && *existing != "append" && *existing != "rotate" &&
+           *existing != "replace"))
+        return usage_error("--existing needs refuse, append, rotate or replace");
     } else if (a == "--duration") {
       auto v = next("SECONDS");
       char* end = nullptr;
@@ -128,6 +140,11 @@ int main(int argc, char** argv) {
     std::fputs(e.what(), stderr);
     return 1;
   }
+  if (existing)
+    cfg.outputs.existing = *existing == "append"   ? sink::Existing::kAppend
+                           : *existing == "rotate"  ? sink::Existing::kRotate
+                           : *existing == "replace" ? sink::Existing::kReplace
+                                                    : sink::Existing::kRefuse;
   // outputs.dir in the startup file is the default --out of live runs.
   if (!out && !cfg.outputs.dir.empty() && cfg.mode != ctl::Mode::kOffline) out = cfg.outputs.dir;
   if (out) {
