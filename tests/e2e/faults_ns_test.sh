@@ -38,7 +38,7 @@ E2E_SUITE=faults
 . "$(dirname "$0")/soak_lib.sh"
 FAULTS=${FAULTS:-disk link pool burst}
 BURST_N=${BURST_N:-100000}
-POOL_MBUFS=${POOL_MBUFS:-6000}
+POOL_MBUFS=${POOL_MBUFS:-5400}
 
 e2e_preflight "$LOOM" "$IMPAIR" /usr/sbin/nginx wrk curl jq ethtool sysctl ss sha256sum \
   dpdk-telemetry.py mount
