@@ -18,7 +18,7 @@
 # order; lost after it, Loom sees the retransmissions.
 #
 # Then 20 idle keep-alive connections stay open (one request answered on
-# each), the counters settle, Loom gets SIGTERM, and:
+# each), the impairers stop, the counters settle, Loom gets SIGTERM, and:
 #   frames   every frame the kernel's interfaces sent is in Loom's RX
 #            (vI1 tx == west rx, vJ1 tx == east rx), and every frame Loom
 #            sent reached them (west tx == vI1 rx, east tx == vJ1 rx);
@@ -165,11 +165,15 @@ for _ in $(seq 100); do [[ -e $TMP/hold.ready ]] && break; sleep 0.1; done
 [[ -e $TMP/hold.ready ]] && ok "$HOLD connections open and idle" || bad "hold connections not ready: $(cat "$TMP/hold.log")"
 
 # ---------------------------------------------------------------- settle, stop
+# The impairers stop first: nothing reaches Loom's interfaces after that,
+# so no frame can slip between the kernel's counters read here and Loom's
+# at exit (a 600 s run once had a late retransmission, one frame each way,
+# cross after the settle). The held connections stay open in the kernels.
+soak_stop_impair
 if ports_settle; then ok "traffic settled: Loom's live port counters equal the kernel's"; else bad "traffic did not settle"; fi
 LIVE_HTTP=$(telemetry "$PREFIX" /loom/http)
 e2e_stop_loom
 kill -TERM "$HOLD_PID" 2>/dev/null
-soak_stop_impair
 sleep 1.2  # nginx flushes its access log every second
 stop_pid "$NGINX_PID" 30
 NGINX_PID=
