@@ -101,7 +101,12 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
   STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(unsteered_packets); STREAMS(rst_without_flow);
   STREAMS(records_emitted); STREAMS(records_dropped); STREAMS(pcap_packets); STREAMS(pcap_dropped);
   STREAMS(pcap_lookback_missed); STREAMS(resets_sent); STREAMS(pool_grown);
+  STREAMS(empty_connections); STREAMS(empty_summarised);
 #undef STREAMS
+  // Connections that never carried payload, by how they ended (flow::End).
+  for (size_t e = 0; e < inspect::kNumEnds; e++)
+    fn(ctx, "streams_empty", inspect::empty_end_name(e),
+       sum([e](const inspect::Stage& s) -> auto& { return s.stats.empty_by_end[e]; }));
 #define MIRROR(f) fn(ctx, "mirror", #f, sum([](const inspect::Stage& s) -> auto& { return s.mirror_stats.f; }))
   MIRROR(copies); MIRROR(truncated); MIRROR(no_mbuf);
 #undef MIRROR
