@@ -146,9 +146,17 @@ fault_disk() {
   n_full=$(awk '/requests in/ { print $1 }' "$TMP/wrk-full.out")
   check_ge "disk full: wrk requests answered through Loom" "${n_full:-0}" 1000
   check_eq "disk full: wrk errors" "$(grep -c 'Non-2xx\|Socket errors' "$TMP/wrk-full.out")" 0
-  sleep 0.5
-  local o1 o2
+  # While full, records still waiting in the rings and the sink's buffer
+  # fail at its next flush (at least once a second): wait until `lost`
+  # stands still (bounded, 10 rounds), so what comes after is "space back".
+  local o1 o2 o0
   o1=$(outputs)
+  for _ in $(seq 10); do
+    sleep 1.5
+    o0=$o1
+    o1=$(outputs)
+    [[ $(jq '.messages.lost' <<<"$o0") == $(jq '.messages.lost' <<<"$o1") ]] && break
+  done
   echo "  outputs while full: $o1"
   check_ge "disk full: messages write_errors (live)" "$(jq '.messages.write_errors' <<<"$o1")" 1
   check_ge "disk full: messages lost (live)" "$(jq '.messages.lost' <<<"$o1")" 1
