@@ -96,9 +96,10 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
 /* Builds the workers' contexts: RX queues from the config, and one TX
  * buffer per peer port, on the TX queue this worker owns there. */
 void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir,
-                   const inspect::MirrorOut& mirror) {
+                   const inspect::MirrorOut& mirror, uint64_t memcap_limit) {
   const ctl::Config& c = rt.cfg;
   inspect::Config ic = ctl::stage_config(c, have_out_dir);
+  ic.limits.memcap_bytes = std::min(ic.limits.memcap_bytes, memcap_limit);
   ic.mirror = mirror;
   const auto rss = port_rss(rt);
   std::vector<uint16_t> next_txq(c.ports.size(), 0);
@@ -344,6 +345,26 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     return fail(why);
   if (std::string why = ctl::memory_precheck(c); !why.empty()) return fail(why);
 
+  // A pool sized by hand (mempool.mbufs) can be smaller than what the
+  // memcap lets reassembly hold by reference. Once reassembly holds every
+  // free mbuf, the PMD cannot receive, nothing arrives to fill the holes,
+  // and the whole relay stalls until a hole times out (seen in
+  // tests/e2e/faults_ns_test.sh, pool). So reassembly gets at most half of
+  // what the pool has beyond RX and TX's own needs; past that its memcap
+  // logic reclaims and drops, counted, and RX always finds mbufs.
+  uint64_t memcap_limit = UINT64_MAX;
+  if (c.inspect && c.mbufs && c.mode != ctl::Mode::kOffline) {
+    const uint64_t fixed = port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache, 0) - 4096;
+    const uint64_t spare = mbufs > fixed ? mbufs - fixed : 0;
+    const uint64_t per_worker = spare / 2 / std::max<size_t>(1, c.workers.size());
+    memcap_limit = per_worker * c.mbuf_data_room;
+    if (memcap_limit < (uint64_t(c.reasm.memcap_mb) << 20))
+      LOOM_LOG(WARNING, "mempool.mbufs = %u: reassembly may hold at most %" PRIu64
+               " mbufs per worker (%.1f MiB, below reassembly.memcap_mb = %u) so that RX always "
+               "finds free mbufs",
+               mbufs, per_worker, double(memcap_limit) / (1 << 20), c.reasm.memcap_mb);
+  }
+
   std::vector<std::string> args = ctl::eal_args(c, mbufs, c.inspect ? ctl::inspect_memory_mb(c) : 0);
   std::vector<char*> argv;
   std::string joined;
@@ -417,6 +438,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
         if (capture_link != pkt::kLinkEthernet)
           LOOM_LOG(INFO, "capture link type %u (%s)", capture_link, pkt::link_name(capture_link));
       }
+      if (c.mode != ctl::Mode::kOffline) rt.links.add(st.port_id, st.spec.name, st.link_up);
       rt.ports.push_back(std::move(st));
     } catch (const port::SetupError& e) {
       rc = fail(where(c, i, e.setting) + "port \"" + c.ports[i].spec.name + "\": " + e.what());
@@ -440,7 +462,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   std::vector<inspect::Stage*> stages;
   if (rc == 0) {
     try {
-      build_workers(rt, pool, !opt.out_dir.empty(), mirror);
+      build_workers(rt, pool, !opt.out_dir.empty(), mirror, memcap_limit);
     } catch (const std::exception& e) {
       rc = fail(e.what());
     }
@@ -583,9 +605,12 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
     const bool live_stats = c.mode != ctl::Mode::kOffline && !opt.out_dir.empty() &&
                             c.outputs.stats_seconds > 0;
+    unsigned turn = 0;
     while (!core::stop_requested()) {
       rte_delay_us_sleep(5000);
       const uint64_t now = rte_get_tsc_cycles();
+      // Links every 100 ms: an ioctl per kernel-backed port, off the fast path.
+      if (++turn % 20 == 0) rt.links.poll();
       if (watchdog_usec && now - last_ping >= hz * watchdog_usec / 2000000) {
         sd_notify(0, "WATCHDOG=1");
         last_ping = now;

@@ -25,6 +25,13 @@
 #               with live delays in a third netns), hysteresis, lost and
 #               fallback, VXLAN copies counted per collector (root only)
 #   slow-sink   a stalled output never slows the worker: drops are counted
+#   soak        40 s of wrk/ab/curl load through Loom to nginx, a share lossy
+#               and reordered by an impairing step on both sides; frames,
+#               requests, losses, memory and in-flight records reconciled
+#               (root only; the long form: SOAK_SECONDS=600, docs/reliability.md)
+#   faults      output disk fills and frees, a link goes down and up, a small
+#               mbuf pool, a burst of malformed frames: what survived and what
+#               was counted (root only)
 #   e2e-appliance  24/7 operation in the namespace lab, hugepages mode:
 #               dpdk-dumpcap on the running Loom, a second Loom on the same
 #               prefix refused, live files whole for jq, logrotate + SIGUSR1
@@ -117,6 +124,8 @@ run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh
 run_suite slow-sink tests/e2e/slow_sink_test.sh
+run_suite soak tests/e2e/soak_ns_test.sh
+run_suite faults tests/e2e/faults_ns_test.sh
 run_suite e2e-appliance tests/e2e/appliance_ns_test.sh
 run_suite deb tests/pkg/deb_test.sh
 run_suite kafka tests/kafka/kafka_test.sh build

@@ -54,6 +54,10 @@ struct WorkerStats {
   Counter drops[kNumDrops];
   Counter polls_busy, polls_idle;
   Counter rx_backpressure;  // lossless polls skipped: pool low (timing, not input)
+  // Live: idle polls that found less than a burst of mbufs free. The PMD
+  // cannot receive then (frames wait in the NIC or kernel ring, or are
+  // dropped there): a pool too small for what is held (reassembly).
+  Counter rx_pool_empty;
 };
 
 /* One RX queue a worker polls, and where its frames go. */

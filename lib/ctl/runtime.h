@@ -23,6 +23,7 @@
 #include "join/join.h"
 #include "sink/kafka.h"
 #include "sink/sink.h"
+#include "port/link.h"
 #include "port/port.h"
 #include "port/steer.h"
 
@@ -33,6 +34,7 @@ struct Runtime {
   std::string version;
   uint64_t start_tsc = 0;
   std::vector<port::PortState> ports;
+  port::LinkWatch links;                      // live: every port's link, changes counted
   std::vector<uint16_t> link_types;           // by port id (pkt::LinkType); offline: the capture's
   uint32_t capture_snaplen = 0;               // offline: the capture's snap length (0: unknown)
   bool capture_cut = false;                   // offline: it has records cut shorter than the wire's

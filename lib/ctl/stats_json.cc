@@ -20,6 +20,7 @@ Totals totals(const Runtime& rt) {
     t.rx_packets += w->stats.rx_packets.get();
     t.tx_packets += w->stats.tx_packets.get();
     t.rx_backpressure += w->stats.rx_backpressure.get();
+    t.rx_pool_empty += w->stats.rx_pool_empty.get();
     for (size_t d = 0; d < core::kNumDrops; d++) t.drops[d] += w->stats.drops[d].get();
     t.polls_busy += w->stats.polls_busy.get();
     t.polls_idle += w->stats.polls_idle.get();
@@ -176,6 +177,7 @@ std::string stats_json(const Runtime& rt) {
   j.kv("rx_bytes", t.rx_bytes);
   j.kv("tx_packets", t.tx_packets);
   j.kv("tx_bytes", t.tx_bytes);
+  if (rt.cfg.mode != Mode::kOffline) j.kv("rx_pool_empty", t.rx_pool_empty);
   write_drops(j, t.drops);
   write_inspect_stats(j, all);
   if (rt.cfg.latency) {
@@ -205,6 +207,12 @@ std::string stats_json(const Runtime& rt) {
     j.kv("ierrors", s.ierrors);
     j.kv("oerrors", s.oerrors);
     j.kv("rx_nombuf", s.rx_nombuf);
+    if (rt.cfg.mode != Mode::kOffline) {
+      const port::LinkWatch::View l = rt.links.view(p.port_id);
+      j.kv("link_up", uint64_t(l.up));
+      j.kv("link_downs", l.downs);
+      j.kv("link_down_ms", l.down_ms);
+    }
     j.end_object();
   }
   j.end_array();
@@ -267,6 +275,7 @@ std::string stats_json(const Runtime& rt) {
     j.kv("parts", o.stats->parts.load());
     j.kv("reopens", o.stats->reopens.load());
     j.kv("write_errors", o.stats->write_errors.load());
+    j.kv("lost", o.stats->lost.load());
     // Outputs that are not files (Kafka) add their own counters.def list.
     if (o.writer)
       o.writer->visit([&](const char* name, core::CounterKind, const char*, uint64_t v) { j.kv(name, v); });

@@ -20,6 +20,7 @@ struct Totals {
   uint64_t rx_packets = 0, tx_packets = 0;
   uint64_t rx_bytes = 0, tx_bytes = 0;  // from the ports (ethdev ibytes/obytes)
   uint64_t rx_backpressure = 0;
+  uint64_t rx_pool_empty = 0;
   uint64_t drops[core::kNumDrops] = {};
   uint64_t polls_busy = 0, polls_idle = 0;
 };

@@ -41,13 +41,17 @@ int cmd_info(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
-void port_dict(rte_tel_data* d, const port::PortState& p, bool queues) {
+void port_dict(rte_tel_data* d, const Runtime& rt, const port::PortState& p, bool queues) {
   rte_eth_stats s{};
   rte_eth_stats_get(p.port_id, &s);
   rte_tel_data_add_dict_string(d, "name", p.spec.name.c_str());
   rte_tel_data_add_dict_string(d, "driver", p.driver.c_str());
   add_u64(d, "port_id", p.port_id);
-  add_u64(d, "link_up", p.link_up);
+  // Live: the link now (port/link.h); offline: as at set-up.
+  const port::LinkWatch::View link = rt.links.view(p.port_id);
+  add_u64(d, "link_up", rt.cfg.mode == Mode::kOffline ? p.link_up : link.up);
+  add_u64(d, "link_downs", link.downs);
+  add_u64(d, "link_down_ms", link.down_ms);
   add_u64(d, "link_speed_mbps", p.link_speed_mbps);
   add_u64(d, "rss_active", p.rss_active);
   add_u64(d, "rss_symmetric", p.rss_active && p.symmetry.symmetric);
@@ -92,14 +96,14 @@ int cmd_ports(const char*, const char* params, rte_tel_data* d) {
     char* end;
     const unsigned long i = std::strtoul(params, &end, 10);
     if (*end || i >= rt.ports.size()) return -EINVAL;
-    port_dict(d, rt.ports[i], true);
+    port_dict(d, rt, rt.ports[i], true);
     return 0;
   }
   for (const auto& p : rt.ports) {
     rte_tel_data* c = rte_tel_data_alloc();
     if (!c) return -ENOMEM;
     rte_tel_data_start_dict(c);
-    port_dict(c, p, false);
+    port_dict(c, rt, p, false);
     rte_tel_data_add_dict_container(d, p.spec.name.c_str(), c, 0);
   }
   return 0;
@@ -114,6 +118,7 @@ void worker_dict(rte_tel_data* d, const core::WorkerCtx& w, bool detail) {
   add_u64(d, "polls_busy", w.stats.polls_busy.get());
   add_u64(d, "polls_idle", w.stats.polls_idle.get());
   add_u64(d, "rx_backpressure", w.stats.rx_backpressure.get());
+  add_u64(d, "rx_pool_empty", w.stats.rx_pool_empty.get());
   for (size_t i = 0; i < core::kNumDrops; i++)
     add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), w.stats.drops[i].get());
   (void)detail;
@@ -180,6 +185,7 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
   add_u64(d, "rx_bytes", t.rx_bytes);
   add_u64(d, "tx_bytes", t.tx_bytes);
   add_u64(d, "rx_backpressure", t.rx_backpressure);
+  add_u64(d, "rx_pool_empty", t.rx_pool_empty);
   for (size_t i = 0; i < core::kNumDrops; i++)
     add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), t.drops[i]);
   for (size_t i = 0; i < rt.workers.size() && i < 24; i++) {
@@ -339,6 +345,7 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
     add_u64(c, "written", o.stats->lines.load(std::memory_order_relaxed));
     add_u64(c, "bytes", o.stats->bytes.load(std::memory_order_relaxed));
     add_u64(c, "write_errors", o.stats->write_errors.load(std::memory_order_relaxed));
+    add_u64(c, "lost", o.stats->lost.load(std::memory_order_relaxed));
     add_u64(c, "ring_depth", o.depth);
     add_u64(c, "parts", o.stats->parts.load(std::memory_order_relaxed));
     add_u64(c, "reopens", o.stats->reopens.load(std::memory_order_relaxed));

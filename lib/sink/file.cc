@@ -87,7 +87,7 @@ bool File::open_part() {
   part_bytes_ = size;
   part_records_ = 0;
   opened_ns_ = steady_ns();
-  if (!opt_.header.empty() && size == 0 && !put(opt_.header.data(), opt_.header.size()))
+  if (!opt_.header.empty() && size == 0 && !put(opt_.header.data(), opt_.header.size(), false))
     stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -107,26 +107,38 @@ bool File::drain() {
       if (off > whole) (void)::ftruncate(fd_, off_t(on_disk_ + whole));
       on_disk_ += whole;
       stats_->write_errors.fetch_add(ends_.size() - kept, std::memory_order_relaxed);
+      count_lost(ends_.size() - kept - (header_in_buf_ && kept == 0 ? 1 : 0));
+      header_in_buf_ = false;
       buf_.clear();
       ends_.clear();
+      last_errno_ = e;
       errno = e;
       return false;
     }
     off += size_t(n);
   }
   on_disk_ += buf_.size();
+  header_in_buf_ = false;
   buf_.clear();
   ends_.clear();
   return true;
 }
 
-bool File::put(const void* p, size_t n) {
+void File::count_lost(uint64_t n) {
+  if (n == 0) return;
+  stats_->lines.fetch_sub(n, std::memory_order_relaxed);
+  stats_->lost.fetch_add(n, std::memory_order_relaxed);
+}
+
+bool File::put(const void* p, size_t n, bool counted) {
   part_bytes_ += n;
   if (gz_) return gzwrite(static_cast<gzFile>(gz_), p, unsigned(n)) == int(n);
   if (buf_.size() + n > kBuffer && !drain()) {
     stats_->write_errors.fetch_add(1, std::memory_order_relaxed);  // this record too
+    if (counted) count_lost(1);
     return false;
   }
+  if (!counted) header_in_buf_ = true;  // only ever first, into an empty buffer
   buf_.append(static_cast<const char*>(p), n);
   ends_.push_back(buf_.size());
   return buf_.size() < kBuffer || drain();
@@ -173,21 +185,28 @@ void File::write(const std::string& record) {
     part_.fetch_add(1, std::memory_order_relaxed);
     if (!open_part()) {
       stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+      stats_->lost.fetch_add(1, std::memory_order_relaxed);
       return;
     }
   }
   if (fd_ < 0) {
     stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+    stats_->lost.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  // Counted before put(): a failed write inside it takes back every
+  // record it dropped, this one included (count_lost).
+  stats_->lines.fetch_add(1, std::memory_order_relaxed);
+  stats_->bytes.fetch_add(record.size(), std::memory_order_relaxed);
   // A plain file counts what a failed write lost itself (drain()).
   if (!put(record.data(), record.size())) {
-    if (gz_) stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+    if (gz_) {
+      stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+      count_lost(1);
+    }
     return;
   }
   part_records_++;
-  stats_->lines.fetch_add(1, std::memory_order_relaxed);
-  stats_->bytes.fetch_add(record.size(), std::memory_order_relaxed);
 }
 
 bool File::reopen() {
@@ -203,6 +222,8 @@ bool File::reopen() {
 
 bool File::close() {
   const bool ok = close_part();
+  // The caller reports errno: make it the earlier write's (ENOSPC, say).
+  if (ok && stats_->write_errors.load() && last_errno_) errno = last_errno_;
   return ok && stats_->write_errors.load() == 0;
 }
 

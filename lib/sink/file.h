@@ -46,6 +46,10 @@ struct OutputStats {
   std::atomic<uint64_t> write_errors{0};
   std::atomic<uint64_t> parts{0};    // files opened (1 without rotation)
   std::atomic<uint64_t> reopens{0};  // reopen() calls (logrotate's signal)
+  // Records taken but not in the file (a failed write: a full disk, say).
+  // They are taken back out of `lines`, so lines + lost is every record
+  // write() was given, and `lines` is what a reader finds.
+  std::atomic<uint64_t> lost{0};
 };
 
 struct FileOptions {
@@ -85,8 +89,10 @@ class File {
  private:
   bool open_part();
   bool close_part();
-  bool put(const void* p, size_t n);
+  // counted: a record write() counted in `lines` (the header is not).
+  bool put(const void* p, size_t n, bool counted = true);
   bool drain();  // plain: write buf_ out whole
+  void count_lost(uint64_t n);
 
   std::string path_;
   FileOptions opt_;
@@ -96,6 +102,8 @@ class File {
   std::string buf_;       // plain: whole records not yet written
   std::vector<size_t> ends_;  // plain: where each record in buf_ ends
   uint64_t on_disk_ = 0;  // plain: bytes of whole records in the file
+  bool header_in_buf_ = false;  // plain: ends_[0] is the header (not a counted record)
+  int last_errno_ = 0;    // of the last failed write, for close()'s caller
   std::atomic<uint64_t> part_{0};
   uint64_t part_bytes_ = 0;
   uint64_t flushed_bytes_ = 0;  // gzip: part_bytes_ at the last flush

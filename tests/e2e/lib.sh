@@ -292,11 +292,13 @@ start_failed() {
 # log in $LOOM_LOG) and wait until its worker runs and its telemetry socket
 # answers within 20 s (see start_failed when it does not). With
 # E2E_LOOM_CPUS set, Loom runs with that CPU list (a caller that pinned
-# itself elsewhere gives Loom its lcores' CPUs back).
+# itself elsewhere gives Loom its lcores' CPUs back); with E2E_LOOM_NETNS,
+# in that network namespace (where its ports' interfaces are).
 e2e_start_loom() {
   local toml=$1 out=$2 prefix=$3
   local wrap=()
   [[ -n ${E2E_LOOM_CPUS:-} ]] && wrap=(taskset -c "$E2E_LOOM_CPUS")
+  [[ -n ${E2E_LOOM_NETNS:-} ]] && wrap=(ip netns exec "$E2E_LOOM_NETNS" "${wrap[@]}")
   echo "== starting Loom: ${wrap[*]} $LOOM --config $toml --out $out"
   T_START=$(date +%s.%N)
   "${wrap[@]}" "$LOOM" --config "$toml" --out "$out" >"$LOOM_LOG" 2>&1 &
