@@ -32,7 +32,9 @@
 #include "ctl/stats_json.h"
 
 #include "ctl/telemetry.h"
+#include "metrics/metrics.h"
 #include "pkt/parse.h"
+#include "progress.h"
 
 namespace app {
 
@@ -60,7 +62,7 @@ void remove_dir(const std::string& dir) {
 }
 
 int fail(const std::string& msg) {
-  std::fprintf(stderr, "loom: %s\n", msg.c_str());
+  LOOM_LOG(ERR, "%s", msg.c_str());
   return 1;
 }
 
@@ -248,6 +250,64 @@ void steer_ports(ctl::Runtime& rt, bool check_only) {
   }
 }
 
+/* What the periodic summary line compares against: the last line's sums. */
+struct SummaryMark {
+  uint64_t tsc = 0;
+  uint64_t rx = 0, tx = 0;
+};
+
+/* One line, every log.summary_seconds: rates since the last line, then
+ * what an operator checks first (drops, flows, messages, gaps, lost
+ * records). */
+void log_periodic(const ctl::Runtime& rt, SummaryMark& m, uint64_t now) {
+  const ctl::Totals t = ctl::totals(rt);
+  const double dt = m.tsc ? double(now - m.tsc) / double(rte_get_tsc_hz()) : 0;
+  uint64_t drops = 0, flows = 0, msgs = 0, gaps = 0, lost = 0, malformed = 0;
+  for (uint64_t d : t.drops) drops += d;
+  for (const auto& st : rt.stages) {
+    flows += st->flow_stats.active.get();
+    msgs += st->http_stats.requests.get() + st->http_stats.responses.get();
+    gaps += st->reasm_stats.gaps.get();
+    lost += st->stats.records_dropped.get() + st->http_stats.records_dropped.get() +
+            st->stats.pcap_dropped.get();
+    for (const auto& c : st->pkt_stats.malformed) malformed += c.get();
+  }
+  uint64_t imissed = 0;
+  for (const auto& p : rt.ports) {
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(p.port_id, &s) == 0) imissed += s.imissed + s.rx_nombuf;
+  }
+  LOOM_LOG(INFO,
+           "summary: rx %" PRIu64 " packets (%.0f/s), tx %" PRIu64 " (%.0f/s), drops %" PRIu64
+           ", port rx missed %" PRIu64 ", malformed %" PRIu64 ", flows %" PRIu64
+           ", HTTP messages %" PRIu64 ", gaps %" PRIu64 ", records lost %" PRIu64,
+           t.rx_packets, dt > 0 ? double(t.rx_packets - m.rx) / dt : 0.0, t.tx_packets,
+           dt > 0 ? double(t.tx_packets - m.tx) / dt : 0.0, drops, imissed, malformed, flows, msgs,
+           gaps, lost);
+  m = {now, t.rx_packets, t.tx_packets};
+}
+
+/* Logs each port whose link went up or down since the last poll. */
+void poll_links(const ctl::Runtime& rt, std::vector<int>& last) {
+  last.resize(rt.ports.size(), -1);
+  for (size_t i = 0; i < rt.ports.size(); i++) {
+    rte_eth_link l{};
+    if (rte_eth_link_get_nowait(rt.ports[i].port_id, &l) != 0) continue;
+    const int up = l.link_status ? 1 : 0;
+    if (up == last[i]) continue;
+    const char* name = rt.ports[i].spec.name.c_str();
+    if (last[i] >= 0 || !up) {  // the first poll logs only a link that is down
+      if (up)
+        LOOM_LOG(INFO, "port %s link up: %s Mbps, %s-duplex", name,
+                 l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? "?" : std::to_string(l.link_speed).c_str(),
+                 l.link_duplex ? "full" : "half");
+      else
+        LOOM_LOG(WARNING, "port %s link down", name);
+    }
+    last[i] = up;
+  }
+}
+
 void log_summary(const ctl::Runtime& rt, double wall) {
   const ctl::Totals t = ctl::totals(rt);
   LOOM_LOG(INFO, "stopped (%s) after %.3f s: rx %" PRIu64 " packets / %" PRIu64
@@ -264,6 +324,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.cfg = std::move(cfg);
   rt.version = LOOM_VERSION;
   const ctl::Config& c = rt.cfg;
+  core::log_to_stderr(c.log.json ? core::LogFormat::kJson : core::LogFormat::kText);
 
   // Offline, the capture's records are counted (net_pcap gives no end of
   // file) on a thread of their own while EAL starts (which on a CPU that
@@ -339,8 +400,12 @@ int run(ctl::Config cfg, const RunOptions& opt) {
                 "without free hugepages, an lcore outside this machine's CPUs, or another "
                 "Loom using file_prefix \"" + c.eal.file_prefix + "\"");
   }
-  // EAL logs to stdout and syslog after init; keep stdout for results.
-  rte_openlog_stream(stderr);
+  // EAL sets its own default stream (stdout and syslog) during init;
+  // ours, set before, stays first: stdout is kept for results.
+  core::log_to_stderr(c.log.json ? core::LogFormat::kJson : core::LogFormat::kText);
+  if (c.eal.telemetry)
+    LOOM_LOG(INFO, "telemetry socket %s/dpdk_telemetry.v2 (dpdk-telemetry.py -f %s)",
+             rte_eal_get_runtime_dir(), c.eal.file_prefix.c_str());
   rt.start_tsc = rte_get_tsc_cycles();
 
   int rc = 0;
@@ -392,6 +457,17 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       for (const auto& p : rt.ports) port::close_port(p.port_id);
       rte_eal_cleanup();
       return rc;
+    }
+  }
+
+  // Scrapes answer loom_ctl_ready 0 until the workers run.
+  std::unique_ptr<metrics::Server> metrics_server;
+  if (rc == 0 && !c.metrics.listen.empty()) {
+    try {
+      metrics_server = std::make_unique<metrics::Server>(&rt, c.metrics.host, c.metrics.port);
+      LOOM_LOG(INFO, "metrics on http://%s/metrics", c.metrics.listen.c_str());
+    } catch (const std::exception& e) {
+      rc = fail((c.file.empty() ? std::string() : c.file + ": ") + e.what());
     }
   }
 
@@ -487,9 +563,31 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t t0 = rte_get_tsc_cycles();
     uint64_t last_rx = 0, last_progress = t0;
+    Progress progress(opt.progress && c.mode == ctl::Mode::kOffline);
+    SummaryMark mark{t0, 0, 0};
+    std::vector<int> links;
+    const bool poll = c.mode != ctl::Mode::kOffline && c.log.link_poll_ms;
+    if (poll) poll_links(rt, links);
+    uint64_t next_link = t0 + hz * c.log.link_poll_ms / 1000;
+    uint64_t next_summary = t0 + hz * c.log.summary_seconds;
+    uint64_t next_progress = t0;
     while (!core::stop_requested()) {
       rte_delay_us_sleep(5000);
       const uint64_t now = rte_get_tsc_cycles();
+      if (poll && now >= next_link) {
+        poll_links(rt, links);
+        next_link = now + hz * c.log.link_poll_ms / 1000;
+      }
+      if (c.log.summary_seconds && now >= next_summary) {
+        log_periodic(rt, mark, now);
+        next_summary = now + hz * c.log.summary_seconds;
+      }
+      if (progress.on() && now >= next_progress) {
+        counted(false);
+        progress.update(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
+                        double(now - t0) / hz);
+        next_progress = now + hz / 4;
+      }
       if (opt.duration_s > 0 && double(now - t0) / hz >= opt.duration_s) {
         rt.end_reason = "duration";
         core::request_stop();
@@ -523,6 +621,8 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     rte_eal_mp_wait_lcore();
     if (rt.end_reason == "signal") stop_counting = true;  // no count needed: not waited for
     counted(true);
+    progress.finish(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
+                    double(rte_get_tsc_cycles() - t0) / hz);
     // The workers are gone: their flows are ours to end now. Offline this is
     // the capture's end; live, a shutdown.
     const flow::End why =
@@ -565,6 +665,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   rt.ready.store(false, std::memory_order_release);
+  metrics_server.reset();  // joins its thread: no scrape reads what goes next
   if (rt.prober) rt.prober->stop();  // the workers have stopped: its targets may go
   rt.rules.detach();
   rt.sinks.stop();    // before the rings it drains go away
