@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <rte_ethdev.h>
@@ -789,8 +790,8 @@ Config load_config(const std::string& path) {
 void parse_listen(const std::string& s, std::string& host, uint16_t& port) {
   // The address must be numeric: the endpoint binds it, and a name that
   // resolves differently later would move it.
-  const size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon + 1 == s.size())
+  const size_t colon = s.empty() ? std::string::npos : s.front() == '[' ? s.find("]:") + 1 : s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
     throw std::invalid_argument("give ADDR:PORT, e.g. \"127.0.0.1:9464\" or \"[::1]:9464\"");
   std::string h = s.substr(0, colon);
   const std::string p = s.substr(colon + 1);
