@@ -8,6 +8,13 @@
 #   decap       captures crafted with scapy, one per link type and
 #               encapsulation (and two tenants in two VNIs): messages and
 #               stream SHA-256s come out; an unknown link type is refused
+#   cli         --version, --help, offline progress under a pseudo-terminal
+#               (absent piped or --quiet), log lines stamped (text, json),
+#               [log]/[metrics] errors with file:line:column
+#   metrics     a real Prometheus scrapes a live Loom (net_null relay) and
+#               sees a per-worker counter move; the scrape's form, the
+#               Grafana dashboard's metrics and docs/operations.md's metric,
+#               telemetry and counter tables checked against the live Loom
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
 #   e2e-rules   drop/reject rules, steering, rule reload (SIGHUP) and the
 #               VXLAN mirror through the same relay (root only)
@@ -78,6 +85,8 @@ run_suite offline tests/offline/offline_test.sh build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite offline-asan tests/offline/offline_test.sh build-asan
 run_suite decap /usr/bin/python3 tests/offline/decap_test.py build
+run_suite cli /usr/bin/python3 tests/offline/cli_test.py build tests/data/sample.pcap
+run_suite metrics tests/e2e/metrics_test.sh
 run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh
