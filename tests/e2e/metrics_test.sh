@@ -174,5 +174,45 @@ cat "$TMP/busy.txt"
 grep -q '^PASS' "$TMP/busy.txt" && PASS=$((PASS + 1)) || FAIL=$((FAIL + 1))
 [[ ! -e /var/run/dpdk/$PREFIX-b ]] && ok "runtime directory of the refused run removed" || bad "runtime directory of the refused run left"
 
+# Link changes, polled: a net_tap port whose kernel interface is set down
+# and up again (root only: it creates interface tapmetrics<pid>).
+if [[ $(id -u) -eq 0 ]]; then
+  TAPIF=tapmetrics$(( $$ % 100000 ))
+  read -r TPORT < <($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$TMP/tap.toml" <<TOML
+mode = "passive"
+[eal]
+lcores = "0@0,1@1"
+main_lcore = 0
+memory = "no-huge"
+file_prefix = "$PREFIX-tap"
+[[ports]]
+name = "t0"
+device = "net_tap0,iface=$TAPIF"
+link_wait_ms = 0
+[metrics]
+listen = "127.0.0.1:$TPORT"
+[log]
+link_poll_ms = 100
+TOML
+  "$LOOM" --config "$TMP/tap.toml" 2>"$TMP/tap.log" &
+  LOOM_PID=$!
+  for _ in $(seq 100); do grep -q "worker 0 on lcore" "$TMP/tap.log" && break; sleep 0.1; done
+  # waitfor PATTERN: up to 3 s for a log line
+  waitfor() { for _ in $(seq 30); do grep -q "$1" "$TMP/tap.log" && return 0; sleep 0.1; done; return 1; }
+  ip link set "$TAPIF" down
+  waitfor "WARNING loom: port t0 link down" && ok "link down logged (polled)" || bad "no link down line"
+  curl -sf "http://127.0.0.1:$TPORT/metrics" | grep -q '^loom_port_link_up{port="t0"} 0' &&
+    ok "loom_port_link_up 0 while down" || bad "loom_port_link_up not 0 while down"
+  ip link set "$TAPIF" up
+  waitfor "INFO loom: port t0 link up: " && ok "link up logged (polled)" || bad "no link up line"
+  curl -sf "http://127.0.0.1:$TPORT/metrics" | grep -q '^loom_port_link_up{port="t0"} 1' &&
+    ok "loom_port_link_up 1 again" || bad "loom_port_link_up not 1 after up"
+  kill -TERM $LOOM_PID; wait $LOOM_PID; rc=$?; LOOM_PID=
+  [[ $rc == 0 ]] && ok "tap Loom stopped cleanly" || bad "tap Loom exit status $rc"
+else
+  echo "SKIP: link change checks need root (net_tap)"
+fi
+
 summary
 [[ $FAIL == 0 ]]
