@@ -96,11 +96,7 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
     for (const inspect::Stage* s : st) v += s->http_stats.errors[e].get();
     fn(ctx, "http_errors", http::error_name(e), v);
   }
-#define STREAMS(f) fn(ctx, "streams", #f, sum([](const inspect::Stage& s) -> auto& { return s.stats.f; }))
-  STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(unsteered_packets); STREAMS(rst_without_flow);
-  STREAMS(records_emitted); STREAMS(records_dropped); STREAMS(pcap_packets); STREAMS(pcap_dropped);
-  STREAMS(pcap_lookback_missed); STREAMS(resets_sent); STREAMS(pool_grown);
-#undef STREAMS
+  walk("streams", [](const inspect::Stage& s) -> const inspect::Stats& { return s.stats; });
 #define MIRROR(f) fn(ctx, "mirror", #f, sum([](const inspect::Stage& s) -> auto& { return s.mirror_stats.f; }))
   MIRROR(copies); MIRROR(truncated); MIRROR(no_mbuf);
 #undef MIRROR

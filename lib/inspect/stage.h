@@ -30,6 +30,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "core/counters.h"
 #include "core/sha256.h"
 #include "core/worker.h"
 #include "inspect/channel.h"
@@ -142,15 +143,10 @@ struct PortRss {
 };
 
 struct Stats {
-  core::Counter tcp_packets, non_tcp_packets;
-  core::Counter unsteered_packets;  // TCP outside steering.service_ports: not tracked
-  core::Counter rst_without_flow;
-  core::Counter records_emitted, records_dropped;
-  core::Counter pcap_packets, pcap_dropped;
-  core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
+#define LOOM_COUNTERS_DEF "inspect/counters.def"
+#include "core/counters_body.inc"
+  // Reported with the mirror and collectors, not in the "streams" block.
   core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
-  core::Counter resets_sent;           // TCP resets a rejecting drop rule sent
-  core::Counter pool_grown;            // offline: record pools added for messages held open
   core::Counter mirror_no_collector;   // copies not made: no collector reachable yet (no MAC)
   core::Counter mirrored_to[kMaxCollectors];  // copies the mirror port took, per collector
   core::Counter mirror_lost_to[kMaxCollectors];  // ... and refused (TX full), per collector

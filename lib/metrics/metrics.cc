@@ -166,27 +166,7 @@ void stages(Builder& b, const ctl::Runtime& rt) {
       b.counter("loom_http_errors", "Framing errors by reason (lib/http/errors.def, llhttp's names).",
                 le, double(s.http_stats.errors[e].get()));
     }
-    // lib/inspect's own counters (a plain struct, listed here with stats.json's names).
-    const std::pair<const char*, const char*> ins[] = {
-        {"tcp_packets", "TCP frames the stage looked at."},
-        {"non_tcp_packets", "Frames that were not TCP: relayed, not tracked."},
-        {"unsteered_packets", "TCP frames outside steering.service_ports: relayed, not tracked."},
-        {"rst_without_flow", "RSTs for connections the table does not hold."},
-        {"records_emitted", "streams.jsonl records handed to the sink."},
-        {"records_dropped", "streams.jsonl records lost: no record free or the sink ring full."},
-        {"pcap_packets", "Packets handed to packets.pcap."},
-        {"pcap_dropped", "packets.pcap packets lost: no record free or the sink ring full."},
-        {"pcap_lookback_missed", "Packets of a selected connection already gone from the lookback."},
-        {"resets_sent", "TCP resets a rejecting drop rule sent."},
-        {"pool_grown", "Offline: record pools added for messages held open."},
-    };
-    const core::Counter* const insc[] = {
-        &s.stats.tcp_packets,   &s.stats.non_tcp_packets, &s.stats.unsteered_packets,
-        &s.stats.rst_without_flow, &s.stats.records_emitted, &s.stats.records_dropped,
-        &s.stats.pcap_packets,  &s.stats.pcap_dropped,    &s.stats.pcap_lookback_missed,
-        &s.stats.resets_sent,   &s.stats.pool_grown};
-    for (size_t k = 0; k < std::size(ins); k++)
-      b.counter(std::string("loom_inspect_") + ins[k].first, ins[k].second, l, double(insc[k]->get()));
+    walk_def(b, "inspect", s.stats, l);
     if (rt.cfg.mirror.enabled) {
       b.counter("loom_mirror_copies", "Mirror frames built.", l, double(s.mirror_stats.copies.get()));
       b.counter("loom_mirror_truncated", "Mirror frames cut to fit the mirror MTU.", l,

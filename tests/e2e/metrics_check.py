@@ -223,6 +223,7 @@ def cmd_docs_counters(root, docs):
         ("### TCP control-packet counters", f"{root}/lib/tcp/counters.def", r'^LOOM_COUNTER\((\w+),'),
         ("### Reassembly counters", f"{root}/lib/reasm/counters.def", r'^LOOM_COUNTER\((\w+),'),
         ("### HTTP counters", f"{root}/lib/http/counters.def", r'^HTTP_COUNTER\((\w+),'),
+        ("### Stream counters", f"{root}/lib/inspect/counters.def", r'^LOOM_COUNTER\((\w+),'),
     ]
     for heading, path, pat in lists:
         want = def_names(path, pat)
