@@ -76,17 +76,7 @@ void workers(Builder& b, const ctl::Runtime& rt) {
   for (size_t i = 0; i < rt.workers.size(); i++) {
     const core::WorkerCtx& w = *rt.workers[i];
     const Labels l = worker_label(i);
-    b.counter("loom_core_rx_packets", "Frames the worker received from its RX queues.", l,
-              double(w.stats.rx_packets.get()));
-    b.counter("loom_core_tx_packets", "Frames the worker's TX queues took (relayed).", l,
-              double(w.stats.tx_packets.get()));
-    b.counter("loom_core_polls_busy", "Poll passes that received at least one frame.", l,
-              double(w.stats.polls_busy.get()));
-    b.counter("loom_core_polls_idle", "Poll passes that received nothing.", l,
-              double(w.stats.polls_idle.get()));
-    b.counter("loom_core_rx_backpressure",
-              "Lossless (offline) polls skipped because the mbuf pool ran low: timing, not input.",
-              l, double(w.stats.rx_backpressure.get()));
+    walk_def(b, "core", w.stats, l);
     for (size_t d = 0; d < core::kNumDrops; d++) {
       Labels ld = l;
       ld.push_back({"reason", core::kDropNames[d]});

@@ -215,6 +215,7 @@ def def_names(path, pattern):
 
 def cmd_docs_counters(root, docs):
     lists = [
+        ("### Worker counters", f"{root}/lib/core/counters.def", r'^LOOM_COUNTER\((\w+),'),
         ("### Drop reasons", f"{root}/lib/core/drops.def", r'^LOOM_DROP\((\w+),'),
         ("### Malformed reasons", f"{root}/lib/pkt/counters.def", r'^LOOM_PKT\(malformed, (\w+),'),
         ("### Encapsulation counters", f"{root}/lib/pkt/counters.def", r'^LOOM_PKT\(encap, (\w+),'),
