@@ -19,6 +19,7 @@ pkgs=(
   clang                              # libFuzzer targets
   wrk apache2-utils                  # soak load
   debhelper dpkg-dev logrotate       # the Debian package and its logrotate file
+  systemd man-db                     # the package test: systemd-analyze verify, systemd.pc, man -w
   expect                             # a pseudo-terminal for the progress test
 )
 missing=()

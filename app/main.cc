@@ -35,21 +35,31 @@ const char kUsage[] =
     "        accepts them (else: software fallback)\n"
     "  loom --version | --help\n"
     "\n"
+    "options:\n"
+    "  --existing refuse|append|rotate|replace\n"
+    "        what to do with an earlier run's files in the output directory\n"
+    "        (overrides [outputs] existing; default refuse)\n"
+    "  --quiet  no offline progress line on a terminal\n"
+    "\n"
     "output files (in --out DIR, or outputs.dir live):\n"
     "  streams.jsonl    one line per connection direction: bytes, sha256, gaps\n"
     "  messages.jsonl   one line per HTTP message\n"
-    "  http.gor         goreplay's format (rotates with outputs.rotate_*)\n"
+    "  http.gor         goreplay's format\n"
     "  packets.pcap     packets of exported connections (outputs.pcap = true)\n"
-    "  stats.json       every counter, written at exit\n"
+    "                   (all four rotate with outputs.rotate_mb/_seconds)\n"
+    "  stats.json       every counter, at exit (live: every outputs.stats_seconds)\n"
     "  run.json         wall time, polls, rate, end reason, written at exit\n"
     "\n"
     "signals:\n"
     "  SIGINT, SIGTERM  first: clean stop (drain, flush, stats); second: exit at once\n"
     "  SIGHUP           reload the rules of the startup file\n"
+    "  SIGUSR1          reopen every output file (after logrotate)\n"
     "\n"
     "exit status:\n"
     "  0    success (a clean stop by signal or --duration included)\n"
-    "  1    bad startup file, start-up failure, lost records offline, write error\n"
+    "  1    bad startup file, an earlier run's files (existing = refuse), the\n"
+    "       file_prefix held by another Loom, start-up failure, lost records\n"
+    "       offline, write error\n"
     "  2    usage error\n"
     "  130  second SIGINT; 143 second SIGTERM (128 + signal, nothing flushed)\n"
     "\n"
@@ -127,6 +137,7 @@ bool make_dir(const std::string& d) {
 
 int main(int argc, char** argv) {
   std::optional<std::string> config, check, pcap, out;
+  std::optional<std::string> existing;
   double duration = 0;
   bool check_flows = false, quiet = false;
   for (int i = 1; i < argc; i++) {
@@ -155,6 +166,11 @@ int main(int argc, char** argv) {
       if (!(pcap = next("IN.pcap"))) return usage_error("--pcap needs a capture file");
     } else if (a == "--out") {
       if (!(out = next("DIR"))) return usage_error("--out needs a directory");
+    } else if (a == "--existing") {
+      if (!(existing = next("MODE")) ||
+          (*existing != "refuse" && *existing != "append" && *existing != "rotate" &&
+           *existing != "replace"))
+        return usage_error("--existing needs refuse, append, rotate or replace");
     } else if (a == "--duration") {
       auto v = next("SECONDS");
       char* end = nullptr;
@@ -209,6 +225,11 @@ int main(int argc, char** argv) {
     std::fputs(e.what(), stderr);
     return 1;
   }
+  if (existing)
+    cfg.outputs.existing = *existing == "append"   ? sink::Existing::kAppend
+                           : *existing == "rotate"  ? sink::Existing::kRotate
+                           : *existing == "replace" ? sink::Existing::kReplace
+                                                    : sink::Existing::kRefuse;
   // outputs.dir in the startup file is the default --out of live runs.
   if (!out && !cfg.outputs.dir.empty() && cfg.mode != ctl::Mode::kOffline) out = cfg.outputs.dir;
   if (out) {

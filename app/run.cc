@@ -22,6 +22,8 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
+#include <systemd/sd-daemon.h>
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -29,6 +31,7 @@
 #include "ctl/pcap_count.h"
 #include "ctl/runtime.h"
 #include "ctl/plan.h"
+#include "ctl/prefix.h"
 #include "ctl/stats_json.h"
 
 #include "ctl/telemetry.h"
@@ -43,22 +46,16 @@ namespace {
 std::atomic<int> g_signals{0};  // lock-free int: async-signal-safe
 
 std::atomic<bool> g_reload{false};  // SIGHUP: the control loop reloads the rules
+std::atomic<bool> g_reopen{false};  // SIGUSR1: the sink reopens every output file
 
 void on_signal(int sig) {
   // First signal: a clean stop (drain, flush, final stats). Second: the
-  // operator means it; leave now without cleanup.
-  if (g_signals.fetch_add(1) > 0) _exit(128 + sig);
-  core::request_stop();
-}
-
-void remove_dir(const std::string& dir) {
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d))
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-        ::unlink((dir + "/" + e->d_name).c_str());
-    ::closedir(d);
+  // operator means it; leave now, removing only the runtime directory.
+  if (g_signals.fetch_add(1) > 0) {
+    ctl::PrefixGuard::remove_now();
+    _exit(128 + sig);
   }
-  ::rmdir(dir.c_str());
+  core::request_stop();
 }
 
 int fail(const std::string& msg) {
@@ -325,6 +322,25 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.version = LOOM_VERSION;
   const ctl::Config& c = rt.cfg;
   core::log_to_stderr(c.log.json ? core::LogFormat::kJson : core::LogFormat::kText);
+  // logrotate may signal at any time, start-up included: never fatal.
+  std::signal(SIGUSR1, [](int) { g_reopen.store(true); });
+
+  // One Loom per EAL prefix, checked before anything is touched (a second
+  // one must not take the first one's telemetry socket, nor its outputs);
+  // from here every way out removes the runtime directory (ctl/prefix.h).
+  std::unique_ptr<ctl::PrefixGuard> prefix_guard;
+  try {
+    prefix_guard = std::make_unique<ctl::PrefixGuard>(c.eal.file_prefix);
+  } catch (const std::runtime_error& e) {
+    return fail(e.what());
+  }
+  ctl::PrefixGuard::install_crash_handlers();
+  if (!opt.out_dir.empty()) {
+    std::string moved;
+    const std::string why = sink::prepare_dir(opt.out_dir, c.outputs.existing, &moved);
+    if (!why.empty()) return fail(why);
+    if (!moved.empty()) LOOM_LOG(INFO, "outputs: the earlier run's files moved to %s", moved.c_str());
+  }
 
   // Offline, the capture's records are counted (net_pcap gives no end of
   // file) on a thread of their own while EAL starts (which on a CPU that
@@ -422,6 +438,23 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
   LOOM_LOG(INFO, "mbuf pool: %u mbufs of %u bytes", mbufs, c.mbuf_data_room);
 
+  // dpdk-dumpcap is a secondary process: it needs the shared config and
+  // memory it can map, which only hugepages mode has (in-memory and
+  // no-huge run without them, by EAL's design).
+  bool pdump = false;
+  if (c.mode != ctl::Mode::kOffline) {
+    if (c.eal.memory == ctl::Memory::kHugepages && rte_pdump_init() == 0) {
+      pdump = true;
+      LOOM_LOG(INFO, "dpdk-dumpcap can capture from the ports: dpdk-dumpcap --file-prefix=%s -i DEVICE",
+               c.eal.file_prefix.c_str());
+    } else {
+      LOOM_LOG(INFO, "dpdk-dumpcap is not available: %s", c.eal.memory == ctl::Memory::kHugepages
+               ? rte_strerror(rte_errno)
+               : "it needs eal.memory = \"hugepages\" (in-memory and no-huge have no memory a "
+                 "secondary process can map)");
+    }
+  }
+
   // From here on a signal asks for a clean stop, even during a link wait.
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -513,16 +546,18 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     const sink::Format msg_gor = [](const void* r) {
       return http::message_gor(*static_cast<const http::Message*>(r));
     };
-    if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
-        !rt.sinks.add({{"streams", dir + "/streams.jsonl", stream_json}}, stream_src))
-      rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
-    // The bulky outputs rotate and compress; the JSON Lines files do not.
+    // Every output rotates by size and age alike; the bulky ones (.gor,
+    // pcap) may also be compressed, the JSON Lines stay readable by jq.
     sink::FileOptions bulk;
     bulk.rotate_bytes = uint64_t(c.outputs.rotate_mb) << 20;
     bulk.rotate_seconds = c.outputs.rotate_seconds;
+    sink::FileOptions lines = bulk;
     bulk.gzip = c.outputs.gzip;
+    if (rc == 0 && c.inspect && c.outputs.streams && !dir.empty() &&
+        !rt.sinks.add({{"streams", dir + "/streams.jsonl", stream_json, lines}}, stream_src))
+      rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
     std::vector<sink::FileSpec> msg_files;
-    if (c.outputs.messages) msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json});
+    if (c.outputs.messages) msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json, lines});
     if (c.outputs.gor && c.http.capture_bytes)
       msg_files.push_back({"gor", dir + "/http.gor", msg_gor, bulk});
     if (rc == 0 && c.inspect && c.http.enabled && !dir.empty() && !msg_files.empty() &&
@@ -571,6 +606,16 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     uint64_t next_link = t0 + hz * c.log.link_poll_ms / 1000;
     uint64_t next_summary = t0 + hz * c.log.summary_seconds;
     uint64_t next_progress = t0;
+    // systemd (Type=notify): ready once every port is up and every worker
+    // runs; the watchdog, when the unit sets one, is fed from this loop.
+    uint64_t watchdog_usec = 0, last_ping = t0, last_stats = t0;
+    if (rc == 0) {
+      sd_notifyf(0, "READY=1\nSTATUS=%zu port(s), %zu worker(s) running", rt.ports.size(),
+                 rt.workers.size());
+      if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+    }
+    const bool live_stats = c.mode != ctl::Mode::kOffline && !opt.out_dir.empty() &&
+                            c.outputs.stats_seconds > 0;
     while (!core::stop_requested()) {
       rte_delay_us_sleep(5000);
       const uint64_t now = rte_get_tsc_cycles();
@@ -588,6 +633,21 @@ int run(ctl::Config cfg, const RunOptions& opt) {
                         double(now - t0) / hz);
         next_progress = now + hz / 4;
       }
+      if (watchdog_usec && now - last_ping >= hz * watchdog_usec / 2000000) {
+        sd_notify(0, "WATCHDOG=1");
+        last_ping = now;
+      }
+      if (g_reopen.exchange(false)) {
+        rt.sinks.request_reopen();
+        LOOM_LOG(INFO, "outputs: reopening every file (SIGUSR1)");
+      }
+      // stats.json while live: replaced whole (write, fsync, rename), so a
+      // reader never sees half of it.
+      if (live_stats && now - last_stats >= hz * c.outputs.stats_seconds) {
+        last_stats = now;
+        if (!ctl::write_file_durable(opt.out_dir + "/stats.json", ctl::stats_json(rt)))
+          LOOM_LOG(WARNING, "cannot write %s/stats.json: %s", opt.out_dir.c_str(), std::strerror(errno));
+      }
       if (opt.duration_s > 0 && double(now - t0) / hz >= opt.duration_s) {
         rt.end_reason = "duration";
         core::request_stop();
@@ -595,7 +655,10 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       }
       if (g_reload.exchange(false) && !c.file.empty()) {
         std::string err;
-        if (rt.rules.reload(c.file, &err))
+        sd_notify(0, "RELOADING=1");
+        const bool reloaded = rt.rules.reload(c.file, &err);
+        sd_notify(0, "READY=1");
+        if (reloaded)
           LOOM_LOG(INFO, "rules reloaded from %s: generation %" PRIu64, c.file.c_str(),
                    rt.rules.view().generation);
         else
@@ -616,6 +679,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       }
     }
     if (rt.end_reason.empty()) rt.end_reason = g_signals ? "signal" : "error";
+    sd_notify(0, "STOPPING=1");
     // The sink thread keeps draining while the workers finish their last
     // loop (a lossless worker may be waiting for room in its ring).
     rte_eal_mp_wait_lcore();
@@ -673,12 +737,11 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   for (size_t i = 0; i < rt.steering.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
   for (const auto& p : rt.ports) port::close_port(p.port_id);
   for (uint16_t p : rt.ports_to_close) port::close_port(p);
-  const std::string runtime_dir = rte_eal_get_runtime_dir();
+  if (pdump) rte_pdump_uninit();
   rte_eal_cleanup();
   // EAL leaves its runtime directory (and the telemetry socket, unlinked
-  // only at exit) behind. The prefix is this process's own (EAL's config
-  // lock refuses a second primary), so remove it whole.
-  remove_dir(runtime_dir);
+  // only at exit) and, in hugepages mode, its page files behind: the
+  // prefix guard removes them as run() returns.
   // The telemetry thread may still hold &rt; EAL cleanup has stopped it.
   return rc;
 }

@@ -9,7 +9,9 @@ cd "$root"
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 out=${OUT:-/tmp/loom-demo}
-build/app/loom --pcap tests/data/sample.pcap --out "$out" --config drivers_cfg/pcap-offline.toml 2>"$out.log" || {
+# --existing replace: the demo may be run again into the same directory.
+build/app/loom --pcap tests/data/sample.pcap --out "$out" --existing replace \
+  --config drivers_cfg/pcap-offline.toml 2>"$out.log" || {
   cat "$out.log" >&2; exit 1; }
 python3 - "$out/stats.json" <<'PY'
 import json, sys

@@ -5,6 +5,9 @@
 #   unit-asan   the same tests under AddressSanitizer + UBSan
 #   offline     loom --pcap on every corpus capture vs oracle and census
 #   offline-asan  the same with the ASan+UBSan build of loom
+#   golden      messages.jsonl, streams.jsonl, http.gor and the stats.json
+#               counters on every corpus capture equal the recorded golden
+#               (tests/offline/golden.json): refactors change no output
 #   decap       captures crafted with scapy, one per link type and
 #               encapsulation (and two tenants in two VNIs): messages and
 #               stream SHA-256s come out; an unknown link type is refused
@@ -22,6 +25,16 @@
 #               with live delays in a third netns), hysteresis, lost and
 #               fallback, VXLAN copies counted per collector (root only)
 #   slow-sink   a stalled output never slows the worker: drops are counted
+#   e2e-appliance  24/7 operation in the namespace lab, hugepages mode:
+#               dpdk-dumpcap on the running Loom, a second Loom on the same
+#               prefix refused, live files whole for jq, logrotate + SIGUSR1
+#               losing no record, nothing left under /var/run/dpdk or in
+#               hugetlbfs, an earlier run's directory refused/appended/
+#               rotated (root only)
+#   deb         the Debian package built from the tree, installed; its
+#               loom --version, --check-config on the examples,
+#               systemd-analyze verify on loom@.service, loom-setup's
+#               refusals and plans on fake hosts (root only)
 #   perf-relay-smoke  the relay benchmark, one second per engine (no timing
 #                     assertions; it only has to run)
 #   perf-reasm-smoke  the reassembly benchmark on small generated captures;
@@ -84,6 +97,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 run_suite offline tests/offline/offline_test.sh build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite offline-asan tests/offline/offline_test.sh build-asan
+run_suite golden /usr/bin/python3 tests/offline/golden.py check build/app/loom tests/offline/golden.json \
+  "$root"/../shared/corpus/captures/*.pcap tests/data/*.pcap
 run_suite decap /usr/bin/python3 tests/offline/decap_test.py build
 run_suite cli /usr/bin/python3 tests/offline/cli_test.py build tests/data/sample.pcap
 run_suite metrics tests/e2e/metrics_test.sh
@@ -91,6 +106,8 @@ run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh
 run_suite slow-sink tests/e2e/slow_sink_test.sh
+run_suite e2e-appliance tests/e2e/appliance_ns_test.sh
+run_suite deb tests/pkg/deb_test.sh
 DURATION=1 run_suite perf-relay-smoke perf/relay_bench.sh
 # Generated captures Loom has never seen, checked stream by stream against
 # the generator's truth (and a one-second taste of the reassembly benchmark).

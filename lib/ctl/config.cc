@@ -528,7 +528,15 @@ Config parse_config(std::string_view text, const std::string& file) {
   if (const toml::table* t = r.table(root, "outputs", "[outputs]")) {
     r.only_keys(*t, "[outputs]",
                 {"dir", "streams", "messages", "gor", "record_ring", "sink_threads", "pcap",
-                 "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress"});
+                 "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress",
+                 "existing", "stats_seconds"});
+    r.choice<sink::Existing>(*t, "existing", "outputs.existing",
+                             {{"refuse", sink::Existing::kRefuse},
+                              {"append", sink::Existing::kAppend},
+                              {"rotate", sink::Existing::kRotate},
+                              {"replace", sink::Existing::kReplace}},
+                             c.outputs.existing);
+    r.uint(*t, "stats_seconds", "outputs.stats_seconds", 0, 86400, c.outputs.stats_seconds);
     r.boolean(*t, "pcap", "outputs.pcap", c.outputs.pcap);
     r.uint(*t, "pcap_snaplen", "outputs.pcap_snaplen", 64, 9216, c.outputs.pcap_snaplen);
     r.uint(*t, "pcap_lookback", "outputs.pcap_lookback", 0, 1u << 20, c.outputs.pcap_lookback);
@@ -561,8 +569,11 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.uint(*t, "link_poll_ms", "log.link_poll_ms", 0, 3600000, c.log.link_poll_ms);
   }
   if (const toml::table* t = r.table(root, "http", "[http]")) {
-    r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers", "max_header_bytes"});
+    r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers", "max_header_bytes",
+                               "max_connections_per_worker"});
     r.uint(*t, "max_header_bytes", "http.max_header_bytes", 256, 16u << 20, c.http.max_header_bytes);
+    r.uint(*t, "max_connections_per_worker", "http.max_connections_per_worker", 0, 1u << 24,
+           c.http.max_connections_per_worker);
     r.boolean(*t, "enabled", "http.enabled", c.http.enabled);
     r.uint(*t, "capture_bytes", "http.capture_bytes", 0, 16u << 20, c.http.capture_bytes);
     r.uint(*t, "capture_buffers", "http.capture_buffers", 16, 1u << 20, c.http.capture_buffers);

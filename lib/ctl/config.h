@@ -22,6 +22,7 @@
 #include "match/match.h"
 #include "port/port.h"
 #include "port/steer.h"
+#include "sink/dir.h"
 
 namespace ctl {
 
@@ -102,6 +103,7 @@ struct HttpConfig {
   uint32_t capture_bytes = 16384;       // raw bytes kept per message (.gor); 0: none
   uint32_t capture_buffers = 2048;      // capture buffers per worker
   uint32_t max_header_bytes = 65536;    // start line + headers; over it: cut
+  uint32_t max_connections_per_worker = 0;  // HTTP states held at once; 0: one per flow slot
 };
 
 struct OutputsConfig {
@@ -117,6 +119,8 @@ struct OutputsConfig {
   uint32_t rotate_mb = 0;               // http.gor / packets.pcap part size; 0: one file
   uint32_t rotate_seconds = 0;          // ... part age; 0: no limit
   bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz
+  sink::Existing existing = sink::Existing::kRefuse;  // an earlier run's files in dir
+  uint32_t stats_seconds = 10;          // live: stats.json rewritten this often; 0: at exit only
 };
 
 /* [metrics]: the Prometheus endpoint (lib/metrics). Off when listen is

@@ -1,5 +1,6 @@
 #include "ctl/eal_args.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -23,13 +24,20 @@ unsigned inspect_memory_mb(const Config& c) {
   // Without hugepages these tables are mapped outside EAL memory
   // (core/mem.h) and the reservation only goes unused.
   const uint64_t per_flow = flow::Table::bytes_per_flow() + (c.outputs.streams ? 256 : 0);
-  // HTTP: two llhttp parsers and the pairing queue per flow slot, message
-  // records (each plus the mempool's header) and the raw capture buffers
-  // (for http.gor, and for rules, which may read headers and body).
+  // HTTP: a pool index per flow slot, the pool of connection states (the
+  // framer's per-connection state, http.max_connections_per_worker of
+  // them, or one per slot), message records (each plus the mempool's
+  // header) and the raw capture buffers (for http.gor, and for rules,
+  // which may read headers and body).
   const bool raw = c.outputs.gor || !c.rules.rules.empty();
-  const uint64_t http_per_flow = c.http.enabled ? sizeof(http::Conn) : 0;
+  const uint64_t http_per_flow = c.http.enabled ? sizeof(uint32_t) : 0;
+  const uint64_t http_conns =
+      c.http.max_connections_per_worker
+          ? std::min<uint64_t>(c.http.max_connections_per_worker, c.flow.max_flows_per_worker)
+          : c.flow.max_flows_per_worker;
   const uint64_t http_fixed =
-      c.http.enabled ? uint64_t(c.outputs.record_ring + 1023) * (sizeof(http::Message) + 64) +
+      c.http.enabled ? http_conns * (sizeof(http::Conn) + sizeof(uint32_t)) +
+                           uint64_t(c.outputs.record_ring + 1023) * (sizeof(http::Message) + 64) +
                            (raw ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
                      : 0;
   // The mirror pool: one per process, mbufs_per_worker each.
@@ -68,9 +76,10 @@ std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extr
       }
       break;
     case Memory::kHugepages:
-      // Unlink the page files once mapped, so a crash does not leave the
-      // pages allocated (platform notes: they stay used after exit).
-      a.push_back("--huge-unlink");
+      // The page files stay while Loom runs (no --huge-unlink): secondary
+      // processes such as dpdk-dumpcap map the memory through them. Loom
+      // removes them on every exit (ctl/prefix.h); after a SIGKILL, EAL
+      // clears them at the next start on the prefix.
       if (c.eal.memory_mb) {
         a.push_back("-m");
         a.push_back(std::to_string(c.eal.memory_mb));

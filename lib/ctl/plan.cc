@@ -35,6 +35,7 @@ inspect::Config stage_config(const Config& c, bool have_out_dir) {
   // (now or after a reload), pcap selects by them, the files write them.
   ic.http_records = c.http.enabled;
   ic.max_header_bytes = c.http.max_header_bytes;
+  ic.http_conns = c.http.max_connections_per_worker;
   // Raw bytes: for http.gor, and for rules on headers and body.
   if ((have_out_dir && c.outputs.gor) || !c.rules.rules.empty()) {
     ic.raw_bytes = c.http.capture_bytes;

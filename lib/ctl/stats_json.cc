@@ -248,13 +248,15 @@ std::string stats_json(const Runtime& rt) {
     j.end_object();
   }
 
-  // Written after the sinks stopped: every record is in its file.
+  // At exit written after the sinks stopped (every record is in its
+  // file); live, a snapshot of the running counters.
   j.begin_object("outputs");
   for (const auto& o : rt.sinks.outputs()) {
     j.begin_object(o.name);
     j.kv("written", o.stats->lines.load());
     j.kv("bytes", o.stats->bytes.load());
     j.kv("parts", o.stats->parts.load());
+    j.kv("reopens", o.stats->reopens.load());
     j.kv("write_errors", o.stats->write_errors.load());
     j.end_object();
   }

@@ -341,6 +341,7 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
     add_u64(c, "write_errors", o.stats->write_errors.load(std::memory_order_relaxed));
     add_u64(c, "ring_depth", o.depth);
     add_u64(c, "parts", o.stats->parts.load(std::memory_order_relaxed));
+    add_u64(c, "reopens", o.stats->reopens.load(std::memory_order_relaxed));
     add_u64(c, "dropped", o.name == "streams" ? dropped_streams
                           : o.name == "pcap"  ? dropped_packets
                                               : dropped_messages);

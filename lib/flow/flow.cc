@@ -141,9 +141,8 @@ uint32_t Table::hash(const Key& k) noexcept {
   return rte_hash_crc(w, sizeof k, 0);
 }
 
-Table::Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, void* ctx,
-             TableStats* stats, VisitFn on_visit)
-    : cfg_(cfg), on_end_(on_end), on_visit_(on_visit), ctx_(ctx), s_(stats) {
+Table::Table(const TableConfig& cfg, unsigned worker, int socket, TableStats* stats)
+    : cfg_(cfg), s_(stats) {
   if (cfg.max_flows == 0 || cfg.max_flows > (1u << kSlotBits))
     throw std::runtime_error("flow table of " + std::to_string(cfg.max_flows) +
                              " flows: 1 to 16777216 per worker");
@@ -163,7 +162,7 @@ Table::Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, 
                              " MB for the flow table of worker " + std::to_string(worker) +
                              "; raise eal.memory_mb or lower flow.max_flows_per_worker");
   }
-  // Lowest slots first, as the sweeper and end_all walk them.
+  // Lowest slots first, as the sweeper walks them (and a run's end, in slot order).
   for (uint32_t i = 0; i < cfg.max_flows; i++) free_[i] = cfg.max_flows - 1 - i;
   n_free_ = cfg.max_flows;
 }
@@ -216,48 +215,44 @@ uint64_t Table::timeout_of(const Flow& f) const noexcept {
   return cfg_.timeouts.new_ns;
 }
 
-void Table::remove(Flow& f, End why, uint64_t now_ns) noexcept {
-  on_end_(ctx_, f, why, now_ns);
+void Table::remove(Flow& f) noexcept {
   unlink(index_of(f));
   f.flags = 0;
   active_--;
   s_->active.set(active_);
 }
 
-void Table::sweep(uint64_t now_ns, uint32_t budget) noexcept {
-  for (uint32_t i = 0; i < budget && active_; i++) {
+void Table::sweep(uint64_t now_ns, uint32_t budget, Sweep& out) noexcept {
+  out.n = 0;
+  uint32_t due = 0;
+  if (budget > Sweep::kMax) budget = Sweep::kMax;
+  for (uint32_t i = 0; i < budget && active_ > due; i++) {
     Flow& f = flows_[hand_];
     hand_ = hand_ + 1 == cfg_.max_flows ? 0 : hand_ + 1;
     if (!(f.flags & kInUse)) continue;
-    if (now_ns > f.last_ns && now_ns - f.last_ns > timeout_of(f)) {
-      if (f.state != State::kClosed) s_->evicted_timeout.add(1);
-      remove(f, End::kTimeout, now_ns);
-    } else if (on_visit_) {
-      on_visit_(ctx_, f, now_ns);
-    }
+    const bool up = now_ns > f.last_ns && now_ns - f.last_ns > timeout_of(f);
+    if (up && f.state != State::kClosed) s_->evicted_timeout.add(1);
+    due += up;
+    out.flow[out.n] = &f;
+    out.due[out.n++] = up;
   }
 }
 
-bool Table::evict_one(uint64_t now_ns) noexcept {
-  // Sampled LRU: the least recently active of the next 8 used slots. An
-  // exact LRU list would cost two pointer writes per packet.
-  Flow* victim = nullptr;
+Flow* Table::victim() noexcept {
+  Flow* v = nullptr;
   for (uint32_t seen = 0, visited = 0; seen < 8 && visited < cfg_.max_flows; visited++) {
     Flow& f = flows_[hand_];
     hand_ = hand_ + 1 == cfg_.max_flows ? 0 : hand_ + 1;
     if (!(f.flags & kInUse)) continue;
     seen++;
-    if (!victim || f.last_ns < victim->last_ns) victim = &f;
+    if (!v || f.last_ns < v->last_ns) v = &f;
   }
-  if (!victim) return false;
-  s_->evicted_full.add(1);
-  remove(*victim, End::kEvicted, now_ns);
-  return true;
+  if (v) s_->evicted_full.add(1);
+  return v;
 }
 
 Flow* Table::insert(const Key& k, uint64_t now_ns) noexcept {
-  sweep(now_ns, cfg_.sweep_per_insert);
-  if (!n_free_ && (!cfg_.evict_when_full || !evict_one(now_ns))) {
+  if (!n_free_) {
     s_->table_full_drops.add(1);
     return nullptr;
   }
@@ -294,11 +289,6 @@ void Table::unlink(uint32_t slot) noexcept {
   }
   index_[i] = 0;
   free_[n_free_++] = slot;
-}
-
-void Table::end_all(End why, uint64_t now_ns) noexcept {
-  for (uint32_t i = 0; i < cfg_.max_flows && active_; i++)
-    if (flows_[i].flags & kInUse) remove(flows_[i], why, now_ns);
 }
 
 }  // namespace flow

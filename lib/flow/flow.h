@@ -188,18 +188,21 @@ struct TableStats {
 #include "core/counters_body.inc"
 };
 
+/* What one sweep step passed, in clock-hand order: each live flow either
+ * due (its timeout is up: the caller ends it and then removes it) or not
+ * (its timers that need no packet, such as reassembly holes, are the
+ * caller's to check). The table decides nothing else: ending a flow is
+ * the caller's job, on its own reference, so the table never calls out. */
+struct Sweep {
+  static constexpr uint32_t kMax = 64;  // slots walked per step
+  uint32_t n = 0;
+  Flow* flow[kMax];
+  bool due[kMax];
+};
+
 class Table {
  public:
-  /* Called before a flow leaves the table (or is reused): flush streams,
-   * report. `why` is the reason for directions still open. */
-  using EndFn = void (*)(void* ctx, Flow& f, End why, uint64_t now_ns);
-
-  /* Called for each live flow the sweeper passes without ending it: where
-   * timers that need no packet (reassembly holes) are checked. */
-  using VisitFn = void (*)(void* ctx, Flow& f, uint64_t now_ns);
-
-  Table(const TableConfig& cfg, unsigned worker, int socket, EndFn on_end, void* ctx,
-        TableStats* stats, VisitFn on_visit = nullptr);
+  Table(const TableConfig& cfg, unsigned worker, int socket, TableStats* stats);
   ~Table();
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
@@ -215,17 +218,26 @@ class Table {
   void lookup_bulk(const Key* const* keys, uint32_t n, int32_t* pos) noexcept;
 
   /* Creates the flow of `k`, which must not be in the table (look it up
-   * first: a second entry for one key would shadow the first), evicting if
-   * configured; nullptr when the table is
-   * full and eviction is off or found nothing (counted). */
+   * first: a second entry for one key would shadow the first); nullptr
+   * when no slot is free (counted: table_full_drops). Making room is the
+   * caller's: sweep(), then victim() when the table is full. */
   Flow* insert(const Key& k, uint64_t now_ns) noexcept;
 
-  /* Ends and removes a flow (reason for still-open directions). */
-  void remove(Flow& f, End why, uint64_t now_ns) noexcept;
+  /* Takes an ended flow out of the table; its slot is reused first. */
+  void remove(Flow& f) noexcept;
 
-  /* Visits up to `budget` slots from the clock hand, ending idle flows. */
-  void sweep(uint64_t now_ns, uint32_t budget) noexcept;
+  /* Walks up to min(budget, Sweep::kMax) slots from the clock hand and
+   * reports the live flows it passed (timeouts counted here). Stops early
+   * once every live flow is due. */
+  void sweep(uint64_t now_ns, uint32_t budget, Sweep& out) noexcept;
 
+  /* The flow to give up for a new one when the table is full: the least
+   * recently active of the next 8 live flows (sampled LRU: an exact list
+   * would cost two pointer writes per packet); counted as evicted_full.
+   * nullptr when the table is empty. */
+  Flow* victim() noexcept;
+
+  bool full() const noexcept { return n_free_ == 0; }
   Flow& at(int32_t pos) noexcept { return flows_[pos]; }
   uint32_t index_of(const Flow& f) const noexcept { return uint32_t(&f - flows_); }
   uint32_t capacity() const noexcept { return cfg_.max_flows; }
@@ -235,9 +247,6 @@ class Table {
   uint32_t active() const noexcept { return active_; }
   const TableConfig& config() const noexcept { return cfg_; }
 
-  /* Ends every flow (capture end, shutdown), in slot order. */
-  void end_all(End why, uint64_t now_ns) noexcept;
-
  private:
   static uint32_t hash(const Key& k) noexcept;
   int32_t probe(const Key& k, uint32_t h) const noexcept;
@@ -245,7 +254,6 @@ class Table {
   uint32_t next(uint32_t i) const noexcept { return i + 1 == size_ ? 0 : i + 1; }
   void unlink(uint32_t slot) noexcept;
   uint64_t timeout_of(const Flow& f) const noexcept;
-  bool evict_one(uint64_t now_ns) noexcept;
 
   TableConfig cfg_;
   uint32_t* index_ = nullptr;  // size_ entries: 0 empty, else slot | signature << 24
@@ -253,9 +261,6 @@ class Table {
   uint32_t* free_ = nullptr;   // stack of free slots
   uint32_t n_free_ = 0;
   Flow* flows_ = nullptr;
-  EndFn on_end_;
-  VisitFn on_visit_;
-  void* ctx_;
   TableStats* s_;
   uint32_t hand_ = 0;
   uint32_t active_ = 0;

@@ -25,15 +25,10 @@ using tcp::kAck, tcp::kFin, tcp::kRst, tcp::kSyn;
 Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
     : cfg_(cfg), worker_(worker), rss_(std::move(rss)), steer_(cfg.steering),
       mirror_tmpl_(cfg.mirror.tmpl) {
-  table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &Stage::on_end, this,
-                                         &flow_stats, &Stage::on_visit);
+  table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &flow_stats);
   waiting_.lossless = cfg.lossless;
   waiting_.grown = &stats.pool_grown;
-  reasm::Consumer c;
-  c.ctx = this;
-  c.data = &Stage::on_data;
-  c.gap = &Stage::on_gap;
-  reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, c, &reasm_stats);
+  reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, &reasm_stats);
   if (cfg.streams) {
     sides_ = static_cast<Side*>(core::mem::zalloc(
         "loom_stream_sides", sizeof(Side) * 2 * size_t(cfg.table.max_flows), socket));
@@ -44,9 +39,16 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
                   cfg.record_ring, &waiting_, &stats.records_dropped);
   }
   if (cfg.http) {
-    conns_ = static_cast<http::Conn*>(core::mem::zalloc(
-        "loom_http_conns", sizeof(http::Conn) * size_t(cfg.table.max_flows), socket));
-    if (!conns_)
+    n_conns_ = cfg.http_conns ? std::min(cfg.http_conns, cfg.table.max_flows) : cfg.table.max_flows;
+    conns_ = static_cast<http::Conn*>(
+        core::mem::zalloc("loom_http_conns", sizeof(http::Conn) * size_t(n_conns_), socket));
+    conn_of_ = static_cast<uint32_t*>(core::mem::zalloc(
+        "loom_http_conn_of", sizeof(uint32_t) * size_t(cfg.table.max_flows), socket));
+    conn_free_ = static_cast<uint32_t*>(
+        core::mem::zalloc("loom_http_conn_free", sizeof(uint32_t) * size_t(n_conns_), socket));
+    for (uint32_t i = 0; conn_free_ && i < n_conns_; i++) conn_free_[i] = n_conns_ - 1 - i;
+    n_conn_free_ = n_conns_;
+    if (!conns_ || !conn_of_ || !conn_free_)
       throw std::runtime_error("cannot allocate HTTP parser state for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
     messages_.open("loom_msgs_" + std::to_string(worker), sizeof(http::Message), socket,
@@ -124,13 +126,46 @@ void Stage::release_message(void* self, void* message) {
   if (m->raw) put(m->raw);
 }
 
-http::Conn* Stage::conn(const flow::Flow& f) noexcept { return &conns_[table_->index_of(f)]; }
+namespace {
+constexpr uint32_t kNoConn = UINT32_MAX;  // the pool was empty: not framed, not asked again
+}
+
+http::Conn* Stage::conn(const flow::Flow& f) noexcept {
+  const uint32_t c = conn_of_[table_->index_of(f)];
+  return c && c != kNoConn ? &conns_[c - 1] : nullptr;
+}
+
+http::Conn* Stage::take_conn(const flow::Flow& f) noexcept {
+  uint32_t& c = conn_of_[table_->index_of(f)];
+  if (c == kNoConn) return nullptr;
+  if (!n_conn_free_) {
+    http_stats.conns_exhausted.add(1);
+    c = kNoConn;
+    return nullptr;
+  }
+  const uint32_t i = conn_free_[--n_conn_free_];
+  std::memset(static_cast<void*>(&conns_[i]), 0, sizeof(http::Conn));  // all-zero: not started
+  c = i + 1;
+  http_stats.conns_in_use.set(n_conns_ - n_conn_free_);
+  return &conns_[i];
+}
+
+void Stage::give_conn(const flow::Flow& f) noexcept {
+  uint32_t& c = conn_of_[table_->index_of(f)];
+  if (c && c != kNoConn) {
+    conn_free_[n_conn_free_++] = c - 1;
+    http_stats.conns_in_use.set(n_conns_ - n_conn_free_);
+  }
+  c = 0;
+}
 
 Stage::~Stage() {
   table_.reset();
   reasm_.reset();
   core::mem::free(sides_);
   core::mem::free(conns_);
+  core::mem::free(conn_of_);
+  core::mem::free(conn_free_);
 }
 
 uint64_t Stage::tsc_clock() const noexcept {
@@ -154,7 +189,36 @@ void Stage::idle_hook(void* self, core::WorkerCtx&) {
   // replayed through net_pcap) it only moves with traffic, so a quiet
   // capture does not age its flows.
   if (!s.packet_clock_) s.clock_ns_ = s.tsc_clock();
-  s.table_->sweep(s.clock_ns_, s.cfg_.table.sweep_per_idle);
+  s.sweep(s.cfg_.table.sweep_per_idle);
+}
+
+void Stage::sweep(uint32_t budget) noexcept {
+  flow::Sweep out;
+  while (budget && table_->active()) {
+    const uint32_t step = budget < flow::Sweep::kMax ? budget : flow::Sweep::kMax;
+    table_->sweep(clock_ns_, step, out);
+    for (uint32_t i = 0; i < out.n; i++) {
+      flow::Flow& f = *out.flow[i];
+      if (out.due[i]) {
+        end_connection(f, flow::End::kTimeout, clock_ns_);
+        table_->remove(f);
+      } else {
+        check_timers(f);
+      }
+    }
+    budget -= step;
+  }
+}
+
+flow::Flow* Stage::admit(const flow::Key& k) noexcept {
+  sweep(cfg_.table.sweep_per_insert);
+  if (table_->full() && cfg_.table.evict_when_full) {
+    if (flow::Flow* v = table_->victim()) {
+      end_connection(*v, flow::End::kEvicted, clock_ns_);
+      table_->remove(*v);
+    }
+  }
+  return table_->insert(k, clock_ns_);
 }
 
 bool Stage::wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept {
@@ -179,128 +243,135 @@ bool Stage::wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexc
          unsigned(r.queue_owner[queue]) != worker_;
 }
 
+/* One RX burst, in order: the control path's offers, then parse and
+ * steer every frame, one bulk flow lookup, each TCP packet's connection
+ * work in arrival order, the mirror copies, and what drops withhold. */
 uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts,
                       uint16_t n) noexcept {
-  pkt::Parsed parsed[core::kBurst];
-  uint8_t drop[core::kBurst];  // 0, or 1 + core::Drop: withheld from the relay
-  bool any_drop = false;
   take_rules();
-  if (cfg_.mirror.chosen) {
-    const CollectorTarget* t = collector_offered_.load(std::memory_order_acquire);
-    if (t != collector_) {
-      collector_ = t;
-      if (t) mirror_tmpl_ = t->tmpl;
+  take_collector();
+  Burst b;
+  classify(q, pkts, n, b);
+  if (b.nt) {
+    table_->lookup_bulk(b.kp, b.nt, b.pos);  // one for the burst (l3fwd's habit)
+    uint64_t burst_ts = ts_flag_ ? 0 : tsc_clock();
+    for (uint32_t j = 0; j < b.nt; j++) {
+      const uint16_t i = b.which[j];
+      const uint64_t ts = packet_time(q, pkts[i], burst_ts);
+      flow::Flow* f = resolve(q, b, j, ts);
+      if (!f) continue;
+      tcp(*f, b.dirs[j], pkts[i], b.parsed[i], ts);
+      if (f->flags & flow::kMirrored && cfg_.mirror.enabled) mirror_copy(pkts[i]);
+      if (f->flags & flow::kDropped) drop_packet(w, q, b, i, *f, pkts, ts);
     }
   }
-  flow::Key keys[core::kBurst];
-  const flow::Key* kp[core::kBurst];
-  uint8_t dirs[core::kBurst];
-  uint16_t which[core::kBurst];
-  int32_t pos[core::kBurst];
-  uint32_t nt = 0;
+  if (mirror_n_) mirror_flush();
+  return b.any_drop ? withhold(w, pkts, n, b.drop) : n;
+}
 
-  // Stage 1: parse every frame, collect the TCP ones' keys.
+void Stage::take_collector() noexcept {
+  if (!cfg_.mirror.chosen) return;
+  const CollectorTarget* t = collector_offered_.load(std::memory_order_acquire);
+  if (t != collector_) {
+    collector_ = t;
+    if (t) mirror_tmpl_ = t->tmpl;
+  }
+}
+
+inline void Stage::classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept {
   pkt::Tally tally;
   uint32_t unsteered = 0;
   const pkt::Decap& dec = q.port < decap_.size() ? decap_[q.port] : cfg_.decap;
   for (uint16_t i = 0; i < n; i++) {
     pkt::Malformed why{};
-    const pkt::Kind k = pkt::parse_mbuf(pkts[i], parsed[i], &why, dec);
-    tally.add(k, parsed[i], why);
-    drop[i] = 0;
+    const pkt::Kind k = pkt::parse_mbuf(pkts[i], b.parsed[i], &why, dec);
+    tally.add(k, b.parsed[i], why);
+    b.drop[i] = 0;
     // Steering (port/steer.h): the same choice the NIC makes when it can.
     const bool ip = k == pkt::Kind::kTcp || k == pkt::Kind::kUdp || k == pkt::Kind::kOtherIp ||
                     k == pkt::Kind::kIpFragment;
-    const bool service = k == pkt::Kind::kTcp && steer_.service(parsed[i].sport, parsed[i].dport);
+    const bool service =
+        k == pkt::Kind::kTcp && steer_.service(b.parsed[i].sport, b.parsed[i].dport);
     if (ip && !service && steer_.rest_dropped()) {
-      drop[i] = 1 + uint8_t(core::Drop::steer_drop);
-      any_drop = true;
+      b.drop[i] = 1 + uint8_t(core::Drop::steer_drop);
+      b.any_drop = true;
     }
     if (k != pkt::Kind::kTcp) continue;
     if (!service) {
       unsteered++;
       continue;
     }
-    dirs[nt] = uint8_t(flow::make_key(parsed[i], keys[nt]));
-    kp[nt] = &keys[nt];
-    which[nt] = i;
-    nt++;
+    b.dirs[b.nt] = uint8_t(flow::make_key(b.parsed[i], b.keys[b.nt]));
+    b.kp[b.nt] = &b.keys[b.nt];
+    b.which[b.nt] = i;
+    b.nt++;
   }
   tally.commit(pkt_stats);
-  stats.tcp_packets.add(nt);
+  stats.tcp_packets.add(b.nt);
   stats.unsteered_packets.add(unsteered);
-  stats.non_tcp_packets.add(n - nt - unsteered);
-  if (nt == 0) return any_drop ? withhold(w, pkts, n, drop) : n;
-
-  // Stage 2: one bulk lookup for the burst (l3fwd's habit).
-  table_->lookup_bulk(kp, nt, pos);
-
-  // Stage 3: per-flow work, in arrival order.
-  uint64_t burst_ts = ts_flag_ ? 0 : tsc_clock();
-  for (uint32_t j = 0; j < nt; j++) {
-    rte_mbuf* m = pkts[which[j]];
-    const pkt::Parsed& p = parsed[which[j]];
-    uint64_t ts = burst_ts;
-    if (ts_flag_ && (m->ol_flags & ts_flag_) && q.port < rss_.size() && rss_[q.port].ts_unit_ns)
-      ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, uint64_t*) * rss_[q.port].ts_unit_ns;
-    else if (!burst_ts)
-      ts = burst_ts = tsc_clock();
-    if (ts > clock_ns_) clock_ns_ = ts;
-    flow::Flow* f = pos[j] >= 0 ? &table_->at(pos[j]) : nullptr;
-    // The bulk lookup ran before this burst's inserts, and an insert's sweep
-    // or eviction may have ended the flow found for this packet and handed
-    // its slot to another connection (the free stack reuses it first): check
-    // the slot still holds this key. A miss may likewise be a flow an
-    // earlier packet of this burst created.
-    if (f && (!(f->flags & flow::kInUse) || !flow::same(f->key, keys[j]))) f = nullptr;
-    if (!f && table_->active()) f = table_->find(keys[j]);
-    if (!f) {
-      if ((p.tcp_flags & kRst) && !p.payload_len) {
-        stats.rst_without_flow.add(1);  // nothing to track: the flow is gone or never seen
-        continue;
-      }
-      f = table_->insert(keys[j], clock_ns_);
-      if (!f) continue;  // table full: counted by the table
-      start_connection(*f, ts);
-      if (wrong_core(q, p)) f->flags |= flow::kWrongCore;
-    }
-    if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
-    tcp(*f, dirs[j], m, p, ts);
-    if (f->flags & flow::kMirrored && cfg_.mirror.enabled) {
-      const MirrorOut& mo = cfg_.mirror;
-      if (mo.chosen && !collector_) {
-        stats.mirror_no_collector.add(1);
-      } else {
-        rte_mbuf* c = mo.raw ? mirror::raw_copy(m, mo.pool, mo.max_len, mirror_tally_)
-                             : mirror::encap_copy(m, mo.pool, mirror_tmpl_,
-                                                  mirror::inner_flow_hash(m), mirror_tally_);
-        if (c) mirror_q_[mirror_n_++] = c;
-      }
-    }
-    if (f->flags & flow::kDropped) {
-      bool replaced = false;
-      if (f->reject == 1) {
-        f->reject = 2;
-        replaced = reject(w, q, p, pkts + which[j]);
-        end_connection(*f, flow::End::kRst, ts);  // reset: over for both ends
-      }
-      if (!replaced) {
-        drop[which[j]] = 1 + uint8_t(core::Drop::rule_drop);
-        any_drop = true;
-      }
-    }
-  }
-  if (mirror_n_) mirror_flush();
-  return any_drop ? withhold(w, pkts, n, drop) : n;
+  stats.non_tcp_packets.add(n - b.nt - unsteered);
 }
 
-/* A rejecting drop rule: a reset to each end, once. The one to the
- * frame's destination takes the frame's place in the burst (it goes where
- * the frame would have); the one back to its sender goes out the port the
- * frame came in by, if this worker relays towards it (its buffer holds
- * less than a burst between polls, and two bursts in all). True when *slot
- * now holds the forward reset; the frame itself is then freed and counted
- * here. */
+inline uint64_t Stage::packet_time(const core::RxQueue& q, const rte_mbuf* m, uint64_t& burst_ts) noexcept {
+  uint64_t ts = burst_ts;
+  if (ts_flag_ && (m->ol_flags & ts_flag_) && q.port < rss_.size() && rss_[q.port].ts_unit_ns)
+    ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, const uint64_t*) * rss_[q.port].ts_unit_ns;
+  else if (!burst_ts)
+    ts = burst_ts = tsc_clock();
+  if (ts > clock_ns_) clock_ns_ = ts;
+  return ts;
+}
+
+inline flow::Flow* Stage::resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts) noexcept {
+  flow::Flow* f = b.pos[j] >= 0 ? &table_->at(b.pos[j]) : nullptr;
+  // The bulk lookup ran before this burst's inserts, and admit()'s sweep
+  // or eviction may have ended the flow found for this packet and handed
+  // its slot to another connection (the free stack reuses it first): check
+  // the slot still holds this key. A miss may likewise be a flow an
+  // earlier packet of this burst created.
+  if (f && (!(f->flags & flow::kInUse) || !flow::same(f->key, b.keys[j]))) f = nullptr;
+  if (!f && table_->active()) f = table_->find(b.keys[j]);
+  if (!f) {
+    const pkt::Parsed& p = b.parsed[b.which[j]];
+    if ((p.tcp_flags & kRst) && !p.payload_len) {
+      stats.rst_without_flow.add(1);  // nothing to track: the flow is gone or never seen
+      return nullptr;
+    }
+    f = admit(b.keys[j]);
+    if (!f) return nullptr;  // table full: counted by the table
+    start_connection(*f, ts);
+    if (wrong_core(q, p)) f->flags |= flow::kWrongCore;
+  }
+  if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
+  return f;
+}
+
+void Stage::mirror_copy(rte_mbuf* m) noexcept {
+  const MirrorOut& mo = cfg_.mirror;
+  if (mo.chosen && !collector_) {
+    stats.mirror_no_collector.add(1);
+    return;
+  }
+  rte_mbuf* c = mo.raw ? mirror::raw_copy(m, mo.pool, mo.max_len, mirror_tally_)
+                       : mirror::encap_copy(m, mo.pool, mirror_tmpl_, mirror::inner_flow_hash(m),
+                                            mirror_tally_);
+  if (c) mirror_q_[mirror_n_++] = c;
+}
+
+void Stage::drop_packet(core::WorkerCtx& w, const core::RxQueue& q, Burst& b, uint16_t i,
+                        flow::Flow& f, rte_mbuf** pkts, uint64_t ts) noexcept {
+  bool replaced = false;
+  if (f.reject == 1) {
+    f.reject = 2;
+    replaced = reject(w, q, b.parsed[i], pkts + i);
+    end_connection(f, flow::End::kRst, ts);  // reset: over for both ends
+  }
+  if (!replaced) {
+    b.drop[i] = 1 + uint8_t(core::Drop::rule_drop);
+    b.any_drop = true;
+  }
+}
+
 bool Stage::reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed& p,
                    rte_mbuf** slot) noexcept {
   if (q.tx_slot == core::kNoTx) return false;  // passive: no wire to reset on
@@ -364,7 +435,7 @@ uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,
 
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
-  if (conns_) conn(f)->started = conn(f)->exported = 0;
+  if (conns_) give_conn(f);  // a slot's last connection gave its state back at its end
   if (lookback_) lookback_->reset(table_->index_of(f));
   if (sides_) {
     for (int d = 0; d < 2; d++) {
@@ -396,34 +467,15 @@ void Stage::renew(flow::Flow& f, uint64_t ts) noexcept {
   start_connection(f, ts);
 }
 
+/* One TCP segment of a tracked connection, RFC 9293's order: what its
+ * control bits did (tcp::judge), the handshake, the per-connection
+ * accounts, then the segment's bytes, ACK and FIN into reassembly. */
 void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept {
   // The endpoints decide what a control bit did (tcp/track.h): a rejected
-  // one is cleared from `fl`, and the segment's data still counts.
+  // one is cleared from d.flags, and the segment's data still counts.
   const tcp::Decision d = tcp::judge(f, dir, p, m, tcp_stats);
-  const uint8_t fl = d.flags;
   data_ts_ = ts;
-  uint32_t seq = p.seq;
-  if (d.act == tcp::Act::kReuse) {
-    renew(f, ts);
-    if (fl & kAck) {  // a SYN-ACK proved the new connection: its SYN went unseen or ignored
-      f.client = uint8_t(1 - dir);
-      f.flags |= flow::kClientKnown;
-      reasm_->syn(f.hs[1 - dir], d.client_isn);
-    }
-  }
-  if (fl & kSyn) {
-    reasm::HalfStream& h = f.hs[dir];
-    if (!(f.flags & flow::kClientKnown)) {
-      f.client = uint8_t((fl & kAck) ? 1 - dir : dir);
-      f.flags |= flow::kClientKnown;
-    }
-    reasm_->syn(h, seq);
-    seq += 1;  // data on a SYN starts after it
-    // A SYN-ACK acknowledges the client's ISN: the client's stream starts
-    // there, at a message boundary, even when its SYN went uncaptured.
-    reasm::HalfStream& c = f.hs[1 - dir];
-    if ((fl & kAck) && !c.syn_seen && !c.seq_known) reasm_->syn(c, p.ack - 1);
-  }
+  const uint32_t seq = handshake(f, dir, p, d, ts);
   if (f.rules == flow::kRulesUnjudged) judge_flow(f);
   if (cfg_.pcap) pcap_packet(f, m, ts);
   f.last_ns = ts;
@@ -445,39 +497,90 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
     }
     return;  // kIgnore: the receiver dropped it
   }
-  if ((p.payload_len || (fl & kFin)) && tcp::clear_hold(f, tcp_stats)) [[unlikely]]
+  if ((p.payload_len || (d.flags & kFin)) && tcp::clear_hold(f, tcp_stats)) [[unlikely]]
     f.state = flow::State::kEstablished;
-  reasm::HalfStream& h = f.hs[dir];
   if (!cfg_.reassemble) [[unlikely]] {
-    // Flow tracking alone (perf/pipeline measures each stage's cost):
-    // states from the flags, the connection ends at its second FIN.
-    if (f.state == flow::State::kNew && (p.payload_len || ((fl & kAck) && !(fl & kSyn))))
-      f.state = flow::State::kEstablished;
-    if (fl & kFin) {
-      h.fin_done = 1;
-      f.state = flow::State::kClosing;
-    }
-    if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+    flags_only(f, dir, p, d.flags, ts);
     return;
   }
-  if (fl & kAck) reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
+  reassemble(f, dir, m, p, d.flags, seq, ts);
+  if (cfg_.pcap) pcap_check(f);
+}
+
+/* Port reuse and SYNs; returns the sequence number of the segment's first
+ * data byte (a SYN takes one). */
+inline uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
+                          uint64_t ts) noexcept {
+  const uint8_t fl = d.flags;
+  uint32_t seq = p.seq;
+  if (d.act == tcp::Act::kReuse) {
+    renew(f, ts);
+    if (fl & kAck) {  // a SYN-ACK proved the new connection: its SYN went unseen or ignored
+      f.client = uint8_t(1 - dir);
+      f.flags |= flow::kClientKnown;
+      reasm_->syn(f.hs[1 - dir], d.client_isn);
+    }
+  }
+  if (fl & kSyn) {
+    if (!(f.flags & flow::kClientKnown)) {
+      f.client = uint8_t((fl & kAck) ? 1 - dir : dir);
+      f.flags |= flow::kClientKnown;
+    }
+    reasm_->syn(f.hs[dir], seq);
+    seq += 1;  // data on a SYN starts after it
+    // A SYN-ACK acknowledges the client's ISN: the client's stream starts
+    // there, at a message boundary, even when its SYN went uncaptured.
+    reasm::HalfStream& c = f.hs[1 - dir];
+    if ((fl & kAck) && !c.syn_seen && !c.seq_known) reasm_->syn(c, p.ack - 1);
+  }
+  return seq;
+}
+
+/* Flow tracking alone (perf/pipeline measures each stage's cost): states
+ * from the flags, the connection ends at its second FIN. */
+void Stage::flags_only(flow::Flow& f, int dir, const pkt::Parsed& p, uint8_t fl,
+                       uint64_t ts) noexcept {
+  if (f.state == flow::State::kNew && (p.payload_len || ((fl & kAck) && !(fl & kSyn))))
+    f.state = flow::State::kEstablished;
+  if (fl & kFin) {
+    f.hs[dir].fin_done = 1;
+    f.state = flow::State::kClosing;
+  }
+  if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+}
+
+/* The peer's ACK, the bytes (and what the capture cut off), the FIN or
+ * the hole timers, each followed by what it delivered; the connection
+ * ends once both directions delivered up to their FIN. */
+inline void Stage::reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
+                       uint32_t seq, uint64_t ts) noexcept {
+  reasm::HalfStream& h = f.hs[dir];
+  if (fl & kAck) {
+    reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
+    consume();
+  }
   if (p.payload_len) {
     reasm_->data(h, &f, dir, m, p.payload_off, seq, p.payload_len, ts);
+    consume();
     // Bytes the capture cut off (its snap length) were sent all the same:
     // a gap now, where the captured part ended in order.
-    if (p.missing) [[unlikely]] reasm_->uncaptured(h, &f, dir, seq + p.payload_len, p.missing);
+    if (p.missing) [[unlikely]] {
+      reasm_->uncaptured(h, &f, dir, seq + p.payload_len, p.missing);
+      consume();
+    }
     if (f.state == flow::State::kNew) f.state = flow::State::kEstablished;
   } else if (f.state == flow::State::kNew && (fl & kAck) && !(fl & kSyn)) {
     f.state = flow::State::kEstablished;
   }
   if (fl & kFin) {
     reasm_->fin(h, &f, dir, seq + p.payload_len + p.missing, ts);
+    consume();
     if (f.state != flow::State::kClosed) f.state = flow::State::kClosing;
   } else if (h.ofo_head != reasm::kNil || h.ack_hole_since_ns) {
     reasm_->check_timers(h, &f, dir, ts);
+    consume();
   }
   if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
-  if (cfg_.pcap) pcap_check(f);
 }
 
 void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
@@ -489,13 +592,16 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
   if (ts > data_ts_) data_ts_ = ts;
   for (int d = 0; d < 2; d++) {
     reasm_->flush(f.hs[d], &f, d);
+    consume();
     f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
   }
-  if (conns_) {
+  http::Conn* c = conns_ ? conn(f) : nullptr;
+  if (c) {
     cur_flow_ = &f;
-    framer_->end(*conn(f), f, data_ts_);
+    framer_->end(*c, f, data_ts_);
   }
-  if (cfg_.pcap) pcap_check(f);
+  if (cfg_.pcap) pcap_check(f);  // reads the state's `exported`: before it goes back
+  if (conns_) give_conn(f);
   f.flags |= flow::kEnded;
   f.state = flow::State::kClosed;
   switch (why) {
@@ -573,7 +679,8 @@ void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
 }
 
 void Stage::pcap_check(flow::Flow& f) noexcept {
-  if (!(f.flags & flow::kPcap) && conns_ && conn(f)->exported) pcap_select(f);
+  if (f.flags & flow::kPcap || !conns_) return;
+  if (const http::Conn* c = conn(f); c && c->exported) pcap_select(f);
 }
 
 void Stage::pcap_select(flow::Flow& f) noexcept {
@@ -668,27 +775,47 @@ http::Verdict Stage::on_message(void* self, http::Message& m) {
   return http::Verdict(r.action);
 }
 
-void Stage::on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns) {
-  static_cast<Stage*>(self)->end_connection(f, why, now_ns);
-}
-
-void Stage::on_visit(void* self, flow::Flow& f, uint64_t now_ns) {
+void Stage::check_timers(flow::Flow& f) noexcept {
   // A hole whose later packets never come must still be declared on time.
-  Stage& s = *static_cast<Stage*>(self);
   if (f.flags & flow::kEnded) return;
   for (int d = 0; d < 2; d++)
-    if (f.hs[d].ofo_head != reasm::kNil || f.hs[d].ack_hole_since_ns)
-      s.reasm_->check_timers(f.hs[d], &f, d, now_ns);
-  if (f.hs[0].fin_done && f.hs[1].fin_done) s.end_connection(f, flow::End::kFin, now_ns);
+    if (f.hs[d].ofo_head != reasm::kNil || f.hs[d].ack_hole_since_ns) {
+      reasm_->check_timers(f.hs[d], &f, d, clock_ns_);
+      consume();
+    }
+  if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, clock_ns_);
 }
 
-void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len) {
-  Stage& s = *static_cast<Stage*>(self);
-  const flow::Flow& f = *static_cast<flow::Flow*>(owner);
-  if (s.sides_) s.side(f, dir).sha.update(p, len);
-  if (!s.conns_ || f.rules == flow::kRulesNoHttp) return;
-  s.cur_flow_ = static_cast<flow::Flow*>(owner);
-  http::Conn& c = *s.conn(f);
+/* What reassembly delivered, to the stream fingerprints and the framer,
+ * in order; then its memory goes back. */
+void Stage::consume_deliveries() noexcept {
+  if (!sides_ && !conns_) {  // nobody reads the bytes (perf/pipeline's reassembly row)
+    reasm_->done();
+    return;
+  }
+  for (const reasm::Span& sp : reasm_->delivered()) {
+    flow::Flow& f = *static_cast<flow::Flow*>(sp.owner);
+    if (sp.hole)
+      stream_gap(f, sp.dir, sp.lost);
+    else if (!sp.m) [[likely]]
+      stream_data(f, sp.dir, sp.p, sp.len);
+    else
+      reasm::each_piece(sp, [&](const uint8_t* p, uint32_t len) { stream_data(f, sp.dir, p, len); });
+  }
+  reasm_->done();
+}
+
+void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept {
+  if (sides_) side(f, dir).sha.update(p, len);
+  if (!conns_ || f.rules == flow::kRulesNoHttp) return;
+  cur_flow_ = &f;
+  http::Conn* cp = conn(f);
+  if (!cp) {
+    if (f.flags & flow::kEnded) return;
+    cp = take_conn(f);
+    if (!cp) return;  // pool empty: counted
+  }
+  http::Conn& c = *cp;
   if (!c.started && !(f.flags & flow::kEnded)) {
     // The first payload of the connection decides who is the client (the
     // SYN's sender, else what the bytes say, else the ports) and which
@@ -696,32 +823,34 @@ void Stage::on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t
     if (!(f.flags & flow::kClientKnown)) {
       const int says = http::client_hint(p, len);
       if (says) {
-        auto& fl = *static_cast<flow::Flow*>(owner);
-        fl.client = uint8_t(says > 0 ? dir : 1 - dir);
-        fl.flags |= flow::kClientByBytes;
+        f.client = uint8_t(says > 0 ? dir : 1 - dir);
+        f.flags |= flow::kClientByBytes;
       }
     }
     const int client = flow::client_side(f);
     const bool synced[2] = {f.hs[0].syn_seen, f.hs[1].syn_seen};
-    s.framer_->start(c, f, client, synced);
+    framer_->start(c, f, client, synced);
   }
-  s.framer_->data(c, f, dir, p, len, s.data_ts_);
+  framer_->data(c, f, dir, p, len, data_ts_);
 }
 
-void Stage::on_gap(void* self, void* owner, int dir, uint32_t len) {
-  Stage& s = *static_cast<Stage*>(self);
-  const flow::Flow& f = *static_cast<flow::Flow*>(owner);
-  // Called before the stream moves past the hole: the ACK still tells.
-  if (s.sides_) s.side(f, dir).loss += reasm::acked_in_hole(f.hs[dir], len);
-  if (!s.conns_) return;
-  s.cur_flow_ = static_cast<flow::Flow*>(owner);
-  s.framer_->gap(*s.conn(f), f, dir, s.data_ts_);
+void Stage::stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept {
+  if (sides_) side(f, dir).loss += lost;
+  http::Conn* c = conns_ ? conn(f) : nullptr;
+  if (!c) return;  // not started: nothing to cut
+  cur_flow_ = &f;
+  framer_->gap(*c, f, dir, data_ts_);
 }
 
 void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {
   waiting_.drain = drain;
   waiting_.drain_ctx = drain_ctx;
-  table_->end_all(why, clock_ns_);
+  for (uint32_t i = 0; i < table_->capacity() && table_->active(); i++) {
+    flow::Flow& f = table_->at(int32_t(i));
+    if (!(f.flags & flow::kInUse)) continue;
+    end_connection(f, why, clock_ns_);
+    table_->remove(f);
+  }
   waiting_.drain = nullptr;
   waiting_.drain_ctx = nullptr;
 }

@@ -97,6 +97,7 @@ struct Config {
   uint32_t raw_bytes = 0;         // per message raw capture (for .gor); 0: none
   uint32_t raw_buffers = 0;       // capture buffers per worker
   uint32_t max_header_bytes = 65536;
+  uint32_t http_conns = 0;        // HTTP connection states per worker; 0: one per flow slot
   uint32_t record_ring = 16384;   // records in flight to the writer (each kind)
   bool pcap = false;              // packet records of the selected connections
   uint32_t pcap_snaplen = 2048;
@@ -207,11 +208,49 @@ class Stage {
     uint64_t loss;  // capture loss (reasm::acked_in_hole)
   };
 
+  /* One burst's working set, on the worker's stack: every frame's parse
+   * and what a drop withholds; the TCP ones' keys, directions and lookup
+   * results, in arrival order. */
+  struct Burst {
+    pkt::Parsed parsed[core::kBurst];
+    uint8_t drop[core::kBurst];  // 0, or 1 + core::Drop: withheld from the relay
+    bool any_drop = false;
+    flow::Key keys[core::kBurst];
+    const flow::Key* kp[core::kBurst];
+    uint8_t dirs[core::kBurst];
+    uint16_t which[core::kBurst];  // frame index of each TCP packet
+    int32_t pos[core::kBurst];
+    uint32_t nt = 0;               // TCP packets to track
+  };
+
   uint16_t burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;
+  void take_collector() noexcept;
+  /* Parses and steers every frame; collects the keys of the tracked ones. */
+  [[gnu::always_inline]] void classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept;
+  /* The PMD's RX timestamp where it has one, else the burst's TSC time
+   * (taken once); advances the stage clock. */
+  [[gnu::always_inline]] uint64_t packet_time(const core::RxQueue& q, const rte_mbuf* m, uint64_t& burst_ts) noexcept;
+  /* The flow of TCP packet j: found, or created (nullptr: not tracked). */
+  [[gnu::always_inline]] flow::Flow* resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts) noexcept;
+  void mirror_copy(rte_mbuf* m) noexcept;
+  /* A dropped connection's frame: withheld, or replaced by a reset once. */
+  void drop_packet(core::WorkerCtx& w, const core::RxQueue& q, Burst& b, uint16_t i,
+                   flow::Flow& f, rte_mbuf** pkts, uint64_t ts) noexcept;
   /* Frees the frames drop[] marks, counting each under its reason, and
    * returns how many are left (moved to the front, in order). */
   uint16_t withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n, const uint8_t* drop) noexcept;
   void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
+  [[gnu::always_inline]] uint32_t handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
+                     uint64_t ts) noexcept;
+  void flags_only(flow::Flow& f, int dir, const pkt::Parsed& p, uint8_t fl, uint64_t ts) noexcept;
+  [[gnu::always_inline]] void reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
+                  uint32_t seq, uint64_t ts) noexcept;
+  /* The flow table makes no decisions of its own: the stage ends what its
+   * sweep found due (and checks the timers of the rest), gives up the
+   * least recent flow when full, then inserts. */
+  void sweep(uint32_t budget) noexcept;
+  flow::Flow* admit(const flow::Key& k) noexcept;
+  void check_timers(flow::Flow& f) noexcept;
   void start_connection(flow::Flow& f, uint64_t ts) noexcept;
   void renew(flow::Flow& f, uint64_t ts) noexcept;
   void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
@@ -225,7 +264,12 @@ class Stage {
   void pcap_check(flow::Flow& f) noexcept;  // selects f if its connection asks for it
 
   void emit(const flow::Flow& f, int dir) noexcept;
+  /* HTTP state is a connection's only from its first payload byte to its
+   * end: taken from the worker's pool then (nullptr: the pool is empty,
+   * counted, the connection is not framed), given back at its end. */
   http::Conn* conn(const flow::Flow& f) noexcept;
+  http::Conn* take_conn(const flow::Flow& f) noexcept;
+  void give_conn(const flow::Flow& f) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   void take_rules() noexcept;
   void mirror_flush() noexcept;
@@ -238,10 +282,14 @@ class Stage {
   uint64_t tsc_clock() const noexcept;
   Side& side(const flow::Flow& f, int dir) noexcept;
 
-  static void on_end(void* self, flow::Flow& f, flow::End why, uint64_t now_ns);
-  static void on_visit(void* self, flow::Flow& f, uint64_t now_ns);
-  static void on_data(void* self, void* owner, int dir, const uint8_t* p, uint32_t len);
-  static void on_gap(void* self, void* owner, int dir, uint32_t len);
+  /* After every reassembly call: what it delivered (most calls deliver
+   * nothing, and cost a test). */
+  void consume() noexcept {
+    if (!reasm_->delivered().empty()) consume_deliveries();
+  }
+  void consume_deliveries() noexcept;
+  void stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept;
+  void stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept;
 
   Config cfg_;
   unsigned worker_;
@@ -250,7 +298,10 @@ class Stage {
   Side* sides_ = nullptr;           // 2 per flow slot, only with streams
   Channel streams_, messages_, raw_, packets_;
   std::unique_ptr<Lookback> lookback_;  // packets.pcap's late selection
-  http::Conn* conns_ = nullptr;     // 1 per flow slot, only with http
+  http::Conn* conns_ = nullptr;     // the pool of HTTP connection states, only with http
+  uint32_t* conn_of_ = nullptr;     // per flow slot: 0 none, kNoConn refused, else pool index + 1
+  uint32_t* conn_free_ = nullptr;   // stack of free pool indices
+  uint32_t n_conns_ = 0, n_conn_free_ = 0;
   std::unique_ptr<http::Framer> framer_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;

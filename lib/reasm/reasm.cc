@@ -5,19 +5,25 @@
 
 namespace reasm {
 
-Reassembler::Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s, uint32_t chunks)
-    : lim_(lim), c_(c), s_(s), nodes_(size_t(nodes) + 1) {
+Reassembler::Reassembler(const Limits& lim, uint32_t nodes, Stats* s, uint32_t chunks)
+    : lim_(lim), s_(s), nodes_(size_t(nodes) + 1) {
+  // One call delivers each held node at most once, and declares at most
+  // one hole before each node it delivers (and one more at a FIN).
+  out_.resize(2 * size_t(nodes) + 16);
+  lent_mbufs_.reserve(nodes);
   for (uint32_t i = 1; i < nodes_.size(); i++) nodes_[i].next = i + 1 < nodes_.size() ? i + 1 : kNil;
   free_head_ = nodes_.size() > 1 ? 1 : kNil;
   if (!chunks) chunks = std::max<uint32_t>(16, nodes / 16);
   chunks_ = std::make_unique_for_overwrite<uint8_t[]>(size_t(chunks) * kChunk);
   free_chunks_.reserve(chunks);
+  lent_chunks_.reserve(chunks);
   for (uint32_t i = chunks; i-- > 0;) free_chunks_.push_back(i);
 }
 
 Reassembler::~Reassembler() {
   // Flows are flushed before the worker goes away; anything still held
   // here would be a leak of mbuf references, so give them back.
+  done();
   for (size_t i = 1; i < nodes_.size(); i++)
     if (nodes_[i].m) rte_pktmbuf_free(nodes_[i].m);
 }
@@ -50,7 +56,22 @@ void Reassembler::update_gauges() noexcept {
   if (mem_in_use_ > s_->ofo_mem_peak.get()) s_->ofo_mem_peak.set(mem_in_use_);
 }
 
-void Reassembler::release(uint32_t idx) noexcept {
+void Reassembler::put(const Span& sp) noexcept {
+  if (out_n_ == out_.size()) [[unlikely]] {  // cannot happen by construction: counted, not written
+    s_->delivery_overflow.add(1);
+    return;
+  }
+  out_[out_n_++] = sp;
+}
+
+void Reassembler::give_back() noexcept {
+  if (!lent_mbufs_.empty()) rte_pktmbuf_free_bulk(lent_mbufs_.data(), unsigned(lent_mbufs_.size()));
+  lent_mbufs_.clear();
+  free_chunks_.insert(free_chunks_.end(), lent_chunks_.begin(), lent_chunks_.end());
+  lent_chunks_.clear();
+}
+
+void Reassembler::release(uint32_t idx, bool lent) noexcept {
   Node& n = nodes_[idx];
   (n.older != kNil ? nodes_[n.older].newer : oldest_[n.list]) = n.newer;
   (n.newer != kNil ? nodes_[n.newer].older : newest_[n.list]) = n.older;
@@ -58,10 +79,13 @@ void Reassembler::release(uint32_t idx) noexcept {
   if (n.m) {
     mem_in_use_ -= n.m->buf_len;
     mbufs_in_use_--;
-    rte_pktmbuf_free(n.m);  // drops our reference; frees when it was the last
+    if (lent)
+      lent_mbufs_.push_back(n.m);
+    else
+      rte_pktmbuf_free(n.m);  // drops our reference; frees when it was the last
   } else {
     mem_in_use_ -= kChunk;
-    free_chunks_.push_back(n.off);
+    (lent ? lent_chunks_ : free_chunks_).push_back(n.off);
   }
   n.m = nullptr;
   n.next = free_head_;
@@ -84,23 +108,13 @@ void Reassembler::deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint
   h.delivered += len;
   s_->bytes_delivered.add(len);
   if (h.fin_seen && h.next_seq == h.fin_seq) h.fin_done = true;
-  if (!m) {  // a copy chunk: `off` is its index
-    if (c_.data) c_.data(c_.ctx, owner, dir, chunk(off), len);
-    return;
-  }
-  // Walk the chain: payload may start in, or span, later segments.
-  const rte_mbuf* seg = m;
-  while (seg && off >= seg->data_len) {
-    off -= seg->data_len;
-    seg = seg->next;
-  }
-  while (len && seg) {
-    const uint32_t n = std::min<uint32_t>(len, seg->data_len - off);
-    if (c_.data) c_.data(c_.ctx, owner, dir, rte_pktmbuf_mtod_offset(seg, const uint8_t*, off), n);
-    len -= n;
-    off = 0;
-    seg = seg->next;
-  }
+  if (!m)  // a copy chunk: `off` is its index
+    put({owner, nullptr, chunk(off), 0, len, 0, uint8_t(dir), false});
+  else if (off + len <= m->data_len)  // within the first segment: the usual case
+    put({owner, nullptr, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 0, len, 0,
+         uint8_t(dir), false});
+  else
+    put({owner, m, nullptr, off, len, 0, uint8_t(dir), false});
 }
 
 void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
@@ -109,7 +123,8 @@ void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
     if (seq_gt(n.seq, h.next_seq)) break;  // still a hole before it
     if (h.fin_seen && !seq_lt(n.seq, h.fin_seq)) break;  // past the FIN: wait for the ACK
     const uint32_t end = n.seq + n.len;
-    if (seq_gt(end, h.next_seq)) {
+    const bool lent = seq_gt(end, h.next_seq);
+    if (lent) {
       const uint32_t cut = h.next_seq - n.seq;
       if (n.m) {
         deliver(h, owner, dir, n.m, n.off + cut, n.len - cut);
@@ -123,7 +138,7 @@ void Reassembler::drain(HalfStream& h, void* owner, int dir) noexcept {
     h.ofo_head = n.next;
     h.ofo_n--;
     h.ofo_bytes -= n.len;
-    release(idx);
+    release(idx, lent);
   }
   if (h.ofo_head == kNil) h.hole_since_ns = 0;
   update_gauges();
@@ -133,8 +148,9 @@ void Reassembler::declare_hole(HalfStream& h, void* owner, int dir, uint32_t upt
   if (h.fin_seen && seq_gt(upto, h.fin_seq)) upto = h.fin_seq;  // nothing is lost past the FIN
   const uint32_t len = upto - h.next_seq;
   if (seq_le(upto, h.next_seq)) return;
-  if (const uint32_t lost = acked_in_hole(h, len)) s_->capture_loss_bytes.add(lost);
-  if (c_.gap) c_.gap(c_.ctx, owner, dir, len);
+  const uint32_t lost = acked_in_hole(h, len);
+  s_->capture_loss_bytes.add(lost);
+  put({owner, nullptr, nullptr, 0, len, lost, uint8_t(dir), true});
   h.gaps++;
   h.gap_bytes += len;
   s_->gaps.add(1);

@@ -49,8 +49,10 @@
  */
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include <rte_mbuf.h>
@@ -118,12 +120,43 @@ inline uint32_t acked_in_hole(const HalfStream& h, uint32_t len) noexcept {
   return ahead < len ? ahead : len;
 }
 
-/* What reassembly feeds. `owner` is opaque (the flow record). */
-struct Consumer {
-  void* ctx = nullptr;
-  void (*data)(void* ctx, void* owner, int dir, const uint8_t* p, uint32_t len) = nullptr;
-  void (*gap)(void* ctx, void* owner, int dir, uint32_t len) = nullptr;
+/* What reassembly delivered, in stream order: bytes, or a declared hole.
+ * Each call appends to the reassembler's delivery list (delivered());
+ * the caller reads it and hands it back with done(). Until then every
+ * span's bytes stay valid: the mbuf references and copy chunks behind
+ * delivered data are given back only by done(). `owner` is the caller's
+ * (the flow record): memcap reclaim may deliver another stream's bytes. */
+struct Span {
+  void* owner;
+  const rte_mbuf* m;   // bytes in this mbuf chain from `off`; nullptr: at `p`
+  const uint8_t* p;    // contiguous bytes (m == nullptr, !hole): a copy chunk or one segment
+  uint32_t off;
+  uint32_t len;        // bytes, or the hole's length
+  uint32_t lost;       // hole: bytes of it the receiver had acknowledged (capture loss)
+  uint8_t dir;
+  bool hole;
 };
+
+/* Calls f(bytes, len) for each contiguous piece of a data span (an mbuf
+ * chain's segments). */
+template <class F>
+inline void each_piece(const Span& s, F&& f) noexcept {
+  if (!s.m) {
+    f(s.p, s.len);
+    return;
+  }
+  const rte_mbuf* seg = s.m;
+  uint32_t off = s.off, len = s.len;
+  while (seg && off >= seg->data_len) {
+    off -= seg->data_len;
+    seg = seg->next;
+  }
+  for (; len && seg; seg = seg->next, off = 0) {
+    const uint32_t n = std::min<uint32_t>(len, seg->data_len - off);
+    f(rte_pktmbuf_mtod_offset(seg, const uint8_t*, off), n);
+    len -= n;
+  }
+}
 
 class Reassembler {
  public:
@@ -132,7 +165,7 @@ class Reassembler {
 
   /* `nodes`: the most segments held at once by this worker; `chunks`: copy
    * chunks (0: nodes / 16). */
-  Reassembler(const Limits& lim, uint32_t nodes, Consumer c, Stats* s, uint32_t chunks = 0);
+  Reassembler(const Limits& lim, uint32_t nodes, Stats* s, uint32_t chunks = 0);
   ~Reassembler();
   Reassembler(const Reassembler&) = delete;
   Reassembler& operator=(const Reassembler&) = delete;
@@ -166,6 +199,14 @@ class Reassembler {
 
   const Limits& limits() const noexcept { return lim_; }
 
+  /* What the calls since the last done() delivered, in order. */
+  std::span<const Span> delivered() const noexcept { return {out_.data(), out_n_}; }
+  /* The caller has read delivered(): gives back the memory behind it. */
+  void done() noexcept {
+    if (!lent_mbufs_.empty() || !lent_chunks_.empty()) give_back();
+    out_n_ = 0;
+  }
+
  private:
   /* A held run of bytes: in an mbuf (by reference), or, with m == nullptr,
    * copied into chunk `off`. Nodes are also on one of two age lists (by
@@ -192,7 +233,11 @@ class Reassembler {
   void settle_pickup(HalfStream& h, void* owner, int dir) noexcept;
   bool insert_ofo(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off, uint32_t seq,
                   uint32_t len, uint64_t now_ns) noexcept;
-  void release(uint32_t idx) noexcept;
+  /* Frees a node; `lent`: its bytes were delivered, so its mbuf reference
+   * or chunk is kept until done(). */
+  void release(uint32_t idx, bool lent = false) noexcept;
+  void put(const Span& s) noexcept;
+  void give_back() noexcept;
   uint32_t alloc_node(HalfStream& h, void* owner, int dir) noexcept;
   bool same_bytes(const rte_mbuf* a, uint32_t aoff, const Node& b, uint32_t at,
                   uint32_t len) const noexcept;
@@ -205,8 +250,11 @@ class Reassembler {
                               uint32_t len) noexcept;
 
   Limits lim_;
-  Consumer c_;
   Stats* s_;
+  std::vector<Span> out_;               // delivery list: capacity fixed at construction
+  uint32_t out_n_ = 0;
+  std::vector<rte_mbuf*> lent_mbufs_;   // behind delivered spans, until done()
+  std::vector<uint32_t> lent_chunks_;
   std::vector<Node> nodes_;
   uint32_t free_head_ = kNil;
   uint32_t oldest_[2] = {kNil, kNil}, newest_[2] = {kNil, kNil};

@@ -105,17 +105,39 @@ bool SinkSet::pass() {
   return any;
 }
 
-void SinkSet::start(unsigned threads) {
+void SinkSet::flush_all() {
+  for (auto& o : outs_)
+    for (auto& file : o->files) file->file->flush();
+}
+
+void SinkSet::reopen_all() {
+  for (auto& o : outs_)
+    for (auto& file : o->files) file->file->reopen();
+  reopens_done_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void SinkSet::start(unsigned threads, unsigned flush_ms) {
   threads_ = threads ? threads : 1;
+  flush_ms_ = flush_ms ? flush_ms : 1000;
   stop_ = false;
   running_ = true;
   thread_ = std::thread([this] {
     tbb::task_arena arena{static_cast<int>(threads_)};
     arena.execute([this] {
+      using Clock = std::chrono::steady_clock;
+      const auto every = std::chrono::milliseconds(flush_ms_);
+      auto last_flush = Clock::now();
       while (!stop_.load(std::memory_order_acquire)) {
+        // Between pipeline runs no record is half written: the place to
+        // reopen (what the rings hold goes to the new files) and flush.
+        if (reopen_.exchange(false, std::memory_order_acq_rel)) reopen_all();
         // Idle rings: sleep a little; the workers' rings absorb the wait
         // (record_ring records per worker and kind).
         if (!pass()) std::this_thread::sleep_for(std::chrono::microseconds(500));
+        if (Clock::now() - last_flush >= every) {
+          flush_all();
+          last_flush = Clock::now();
+        }
       }
     });
   });

@@ -10,7 +10,12 @@
  *
  * A ring that fills because the sink is slow makes the worker drop and
  * count the record (live) or wait (offline); the sink itself never blocks
- * a worker. Control path only: start() and stop() from the main lcore.
+ * a worker. Between pipeline runs the sink thread flushes every file at
+ * least every flush interval (each file then ends on a whole record) and
+ * carries out a requested reopen, so records waiting in the rings go to
+ * the new file and none is lost. Control path only: start() and stop()
+ * from the main lcore; request_reopen() from anywhere, signal handlers
+ * included.
  */
 #pragma once
 
@@ -63,8 +68,15 @@ class SinkSet {
   bool add(std::vector<FileSpec> files, std::vector<Source> sources);
 
   /* Launches the sink thread; `threads` bounds the formatting parallelism
-   * (the TBB arena's concurrency). */
-  void start(unsigned threads);
+   * (the TBB arena's concurrency); every file is flushed at least every
+   * `flush_ms` milliseconds. */
+  void start(unsigned threads, unsigned flush_ms = 1000);
+
+  /* Asks the sink thread to reopen every file (after logrotate renamed
+   * them); done between two batches. Lock-free, async-signal-safe. */
+  void request_reopen() noexcept { reopen_.store(true, std::memory_order_release); }
+  /* Reopens done so far (each covers every file). */
+  uint64_t reopens() const noexcept { return reopens_done_.load(std::memory_order_acquire); }
 
   /* Drains every ring once on the caller's thread (used while the sink
    * thread is stopped, e.g. by finish() producers). */
@@ -89,7 +101,12 @@ class SinkSet {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
+  std::atomic<bool> reopen_{false};
+  std::atomic<uint64_t> reopens_done_{0};
   unsigned threads_ = 1;
+  unsigned flush_ms_ = 1000;
+  void flush_all();
+  void reopen_all();
 };
 
 }  // namespace sink

@@ -368,3 +368,14 @@ TEST(Config, RejectsBadDecapKeys) {
 }
 
 }  // namespace
+
+TEST(Config, OutputsExistingAndStatsInterval) {
+  auto c = parse_config(kGood, "t.toml");
+  EXPECT_EQ(c.outputs.existing, sink::Existing::kRefuse);  // never silently truncate
+  EXPECT_EQ(c.outputs.stats_seconds, 10u);
+  c = parse_config(std::string(kGood) + "[outputs]\nexisting = \"rotate\"\nstats_seconds = 0\n", "t.toml");
+  EXPECT_EQ(c.outputs.existing, sink::Existing::kRotate);
+  EXPECT_EQ(c.outputs.stats_seconds, 0u);
+  expect_one(std::string(kGood) + "[outputs]\nexisting = \"truncate\"\n", 22, 12,
+             "outputs.existing = \"truncate\" is not one of \"refuse\", \"append\", \"rotate\", \"replace\"");
+}

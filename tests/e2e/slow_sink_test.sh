@@ -34,6 +34,7 @@ memory = "no-huge"
 file_prefix = "$prefix"
 [outputs]
 record_ring = 256
+existing = "append"   # messages.jsonl is the FIFO made below: continue it
 [[ports]]
 name = "cap"
 device = "net_pcap0,rx_pcap=$root/tests/data/sample.pcap,infinite_rx=1"
@@ -57,11 +58,17 @@ echo "worker rx: $rx1 -> $rx2 packets in 2 s; messages written: $w1 -> $w2; drop
 check "the sink is stalled (no message written while the FIFO is full)" "$([ "$w1" = "$w2" ]; echo $?)" "$w1 -> $w2"
 check "the worker keeps receiving" "$([ "${rx2:-0}" -gt $((${rx1:-0} + 100000)) ]; echo $?)" "+$((${rx2:-0} - ${rx1:-0}))"
 check "records the sink could not take are counted as dropped" "$([ "${dropped:-0}" -gt 0 ]; echo $?)" "$dropped"
+# The reader opens the FIFO while writers still hold it (a reader opened
+# after the last writer closed would wait forever), then Loom is stopped;
+# closing our own write end lets the reader see the end.
+cat "$tmp/out/messages.jsonl" >"$tmp/drained.jsonl" 3>&- &  # let the sink finish (not holding fd 3)
+cat_pid=$!
 kill -TERM "$pid"
-cat "$tmp/out/messages.jsonl" >"$tmp/drained.jsonl" &  # let the sink finish
 wait "$pid"
 rc=$?
 pid=
+exec 3>&-
+wait "$cat_pid"
 check "clean exit once the sink can write again" "$rc" "exit $rc"
 check "stats.json counts the dropped records" \
   "$([ "$(jq '.totals.http.records_dropped' "$tmp/out/stats.json")" -gt 0 ]; echo $?)" \

@@ -27,12 +27,17 @@ flow::Key key_of(uint32_t i) {
   return k;
 }
 
-struct Ended {
+// Removes every live flow in slot order, as the stage ends a run; returns
+// their generations.
+std::vector<uint32_t> remove_all(flow::Table& t) {
   std::vector<uint32_t> ids;
-};
-
-void on_end(void* ctx, flow::Flow& f, flow::End, uint64_t) {
-  static_cast<Ended*>(ctx)->ids.push_back(f.generation);
+  for (uint32_t i = 0; i < t.capacity() && t.active(); i++) {
+    flow::Flow& f = t.at(int32_t(i));
+    if (!(f.flags & flow::kInUse)) continue;
+    ids.push_back(f.generation);
+    t.remove(f);
+  }
+  return ids;
 }
 
 TEST(FlowTable, MatchesAReferenceMapUnderChurn) {
@@ -43,8 +48,7 @@ TEST(FlowTable, MatchesAReferenceMapUnderChurn) {
     cfg.evict_when_full = false;
     cfg.sweep_per_insert = 0;
     flow::TableStats st;
-    Ended ended;
-    flow::Table t(cfg, 0, 0, &on_end, &ended, &st);
+    flow::Table t(cfg, 0, 0, &st);
     std::map<uint32_t, flow::Flow*> ref;  // key id -> its record
     std::mt19937 rng(cap);
     const uint32_t universe = cap * 3 + 5;
@@ -55,7 +59,7 @@ TEST(FlowTable, MatchesAReferenceMapUnderChurn) {
       const auto it = ref.find(id);
       ASSERT_EQ(f, it == ref.end() ? nullptr : it->second) << "cap " << cap << " step " << step;
       if (f && rng() % 2) {
-        t.remove(*f, flow::End::kFin, 1);
+        t.remove(*f);
         ref.erase(it);
       } else if (!f) {
         flow::Flow* g = t.insert(k, 1);
@@ -81,10 +85,8 @@ TEST(FlowTable, MatchesAReferenceMapUnderChurn) {
       const auto it = ref.find(uint32_t(i));
       EXPECT_EQ(pos[i] >= 0 ? &t.at(pos[i]) : nullptr, it == ref.end() ? nullptr : it->second);
     }
-    // end_all ends each live flow once, and leaves an empty, reusable table.
-    ended.ids.clear();
-    t.end_all(flow::End::kShutdown, 2);
-    EXPECT_EQ(ended.ids.size(), ref.size());
+    // Removing every live flow leaves an empty, reusable table.
+    EXPECT_EQ(remove_all(t).size(), ref.size());
     EXPECT_EQ(t.active(), 0u);
     for (uint32_t id = 0; id < cap; id++) ASSERT_NE(t.insert(key_of(id), 3), nullptr);
     EXPECT_EQ(t.insert(key_of(cap), 3), nullptr);
@@ -92,26 +94,60 @@ TEST(FlowTable, MatchesAReferenceMapUnderChurn) {
   }
 }
 
-TEST(FlowTable, EvictsTheLeastRecentOfASampleWhenFull) {
+TEST(FlowTable, OffersTheLeastRecentOfASampleWhenFull) {
   ASSERT_NE(loomtest::test_pool(), nullptr);
   flow::TableConfig cfg;
   cfg.max_flows = 8;
-  cfg.sweep_per_insert = 0;
   flow::TableStats st;
-  Ended ended;
-  flow::Table t(cfg, 0, 0, &on_end, &ended, &st);
+  flow::Table t(cfg, 0, 0, &st);
   for (uint32_t id = 0; id < 8; id++) {
     flow::Flow* f = t.insert(key_of(id), 100 + id);
     ASSERT_NE(f, nullptr);
     f->generation = id;
   }
   t.find(key_of(0))->last_ns = 50;  // the oldest
+  EXPECT_TRUE(t.full());
+  EXPECT_EQ(t.insert(key_of(8), 200), nullptr) << "the table never evicts by itself";
+  EXPECT_EQ(st.table_full_drops.get(), 1u);
+  flow::Flow* v = t.victim();
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->generation, 0u);
+  EXPECT_EQ(t.find(key_of(0)), v) << "offered, not removed: ending it is the caller's";
+  t.remove(*v);
   ASSERT_NE(t.insert(key_of(8), 200), nullptr);
-  ASSERT_EQ(ended.ids.size(), 1u);
-  EXPECT_EQ(ended.ids[0], 0u);
   EXPECT_EQ(t.find(key_of(0)), nullptr);
   EXPECT_EQ(st.evicted_full.get(), 1u);
   EXPECT_EQ(t.active(), 8u);
+}
+
+TEST(FlowTable, SweepReportsDueAndLiveFlowsInHandOrder) {
+  ASSERT_NE(loomtest::test_pool(), nullptr);
+  flow::TableConfig cfg;
+  cfg.max_flows = 16;
+  cfg.timeouts.new_ns = 1000;
+  flow::TableStats st;
+  flow::Table t(cfg, 0, 0, &st);
+  for (uint32_t id = 0; id < 4; id++) {
+    flow::Flow* f = t.insert(key_of(id), id == 2 ? 5000 : 10);  // slot id; 2 is recent
+    ASSERT_NE(f, nullptr);
+    f->generation = id;
+  }
+  flow::Sweep out;
+  t.sweep(2000, 3, out);  // slots 0..2
+  ASSERT_EQ(out.n, 3u);
+  for (uint32_t i = 0; i < 3; i++) EXPECT_EQ(out.flow[i]->generation, i);
+  EXPECT_TRUE(out.due[0] && out.due[1]);
+  EXPECT_FALSE(out.due[2]);
+  EXPECT_EQ(st.evicted_timeout.get(), 2u);
+  EXPECT_EQ(t.active(), 4u) << "a due flow stays until the caller removes it";
+  // The hand goes on from slot 3; with every live flow due it stops there.
+  t.remove(*out.flow[0]);
+  t.remove(*out.flow[1]);
+  t.remove(*t.find(key_of(2)));
+  t.sweep(2000, 64, out);
+  ASSERT_EQ(out.n, 1u);
+  EXPECT_EQ(out.flow[0]->generation, 3u);
+  EXPECT_TRUE(out.due[0]);
 }
 
 TEST(Mem, AnonymousPoolsHoldEveryObjectAndGiveThemBack) {

@@ -274,3 +274,43 @@ TEST_F(ClientByBytesTest, RequestLineNamesTheClient) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace loomtest;
+
+class ConnPoolTest : public StageHarness {};
+
+/* HTTP connection states come from a bounded pool: a connection that
+ * starts while it is empty is counted (conns_exhausted) and left unframed
+ * (its stream records still come), and a state given back at a
+ * connection's end serves the next one. */
+TEST_F(ConnPoolTest, FullPoolCountsAndFramesNothingForThatConnection) {
+  inspect::Config c = config();
+  c.http_conns = 1;
+  auto st = make(c);
+  const Ep a{0xC6120105, 41000}, b{0xC6120106, 41001};
+  const std::string req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  const uint32_t rl = uint32_t(req.size()), sl = uint32_t(resp.size());
+  // Two connections open at once: the first takes the only state.
+  send(*st, {frame(a, srv, 100, 0, SYN), frame(srv, a, 500, 101, SYN | ACK),
+             frame(b, srv, 100, 0, SYN), frame(srv, b, 700, 101, SYN | ACK),
+             frame(a, srv, 101, 501, PSH | ACK, req), frame(b, srv, 101, 701, PSH | ACK, req),
+             frame(srv, a, 501, 101 + rl, PSH | ACK, resp),
+             frame(srv, b, 701, 101 + rl, PSH | ACK, resp)});
+  EXPECT_EQ(st->http_stats.requests.get(), 1u);
+  EXPECT_EQ(st->http_stats.conns_exhausted.get(), 1u);
+  EXPECT_EQ(st->http_stats.conns_in_use.get(), 1u);
+  // The first ends and gives its state back; a third connection frames.
+  const Ep d{0xC6120107, 41002};
+  send(*st, {frame(a, srv, 101 + rl, 501 + sl, RST | ACK), frame(d, srv, 100, 0, SYN),
+             frame(srv, d, 900, 101, SYN | ACK), frame(d, srv, 101, 901, PSH | ACK, req)});
+  EXPECT_EQ(st->http_stats.requests.get(), 2u);
+  EXPECT_EQ(st->http_stats.conns_exhausted.get(), 1u);
+  auto r = finish(*st);
+  EXPECT_EQ(r.size(), 6u);  // every connection's two directions are still recorded
+  EXPECT_EQ(st->http_stats.conns_in_use.get(), 0u);
+}
+
+}  // namespace

@@ -166,7 +166,13 @@ if [ -f "$cap" ]; then
   check "rotate: no .gor part over 1 MiB" 0 $big
   pparts=$(ls "$tmp"/rot/packets_*.pcap.gz | sort -t_ -k2 -n)
   check "rotate: several pcap parts" 1 "$([ "$(echo "$pparts" | wc -l)" -gt 1 ] && echo 1)"
-  out=$($py "$here/pcap_check.py" "$cap" "$tmp/rot/messages.jsonl" $pparts)
+  # JSON Lines rotate too (never compressed): the parts, in order, are the
+  # unrotated run's file.
+  mparts=$(ls "$tmp"/rot/messages_*.jsonl | sort -t_ -k2 -n)
+  cat $mparts >"$tmp/rot-messages.jsonl"
+  check "rotate: messages.jsonl parts = messages.jsonl" "$(sha256sum <"$tmp/clean-v4.3/messages.jsonl")" \
+        "$(sha256sum <"$tmp/rot-messages.jsonl")"
+  out=$($py "$here/pcap_check.py" "$cap" "$tmp/rot-messages.jsonl" $pparts)
   echo "$out" | grep FAIL
   p=$(echo "$out" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
   f=$(echo "$out" | grep -Eo '[0-9]+ failed' | awk '{print $1}')

@@ -23,19 +23,54 @@ struct Sink {
   std::vector<size_t> gap_at;      // delivered length when each gap came
 };
 
-reasm::Consumer consumer(Sink& s) {
-  reasm::Consumer c;
-  c.ctx = &s;
-  c.data = [](void* ctx, void*, int, const uint8_t* p, uint32_t len) {
-    static_cast<Sink*>(ctx)->bytes.append(reinterpret_cast<const char*>(p), len);
-  };
-  c.gap = [](void* ctx, void*, int, uint32_t len) {
-    auto* s = static_cast<Sink*>(ctx);
-    s->gaps.push_back(len);
-    s->gap_at.push_back(s->bytes.size());
-  };
-  return c;
-}
+// A reassembler whose every call is followed by reading what it delivered
+// into a Sink (and handing the list back), as the stage does.
+class Fed : public Reassembler {
+ public:
+  Fed(const Limits& lim, uint32_t nodes, Sink& sink, reasm::Stats* st, uint32_t chunks = 0)
+      : Reassembler(lim, nodes, st, chunks), sink_(sink) {}
+  void data(HalfStream& h, void* o, int d, rte_mbuf* m, uint32_t off, uint32_t seq, uint32_t len,
+            uint64_t t) {
+    Reassembler::data(h, o, d, m, off, seq, len, t);
+    take();
+  }
+  void uncaptured(HalfStream& h, void* o, int d, uint32_t seq, uint32_t len) {
+    Reassembler::uncaptured(h, o, d, seq, len);
+    take();
+  }
+  void fin(HalfStream& h, void* o, int d, uint32_t seq, uint64_t t) {
+    Reassembler::fin(h, o, d, seq, t);
+    take();
+  }
+  void ack(HalfStream& h, void* o, int d, uint32_t a, uint64_t t) {
+    Reassembler::ack(h, o, d, a, t);
+    take();
+  }
+  void check_timers(HalfStream& h, void* o, int d, uint64_t t) {
+    Reassembler::check_timers(h, o, d, t);
+    take();
+  }
+  void flush(HalfStream& h, void* o, int d) {
+    Reassembler::flush(h, o, d);
+    take();
+  }
+
+ private:
+  void take() {
+    for (const reasm::Span& sp : delivered()) {
+      if (sp.hole) {
+        sink_.gaps.push_back(sp.len);
+        sink_.gap_at.push_back(sink_.bytes.size());
+      } else {
+        reasm::each_piece(sp, [&](const uint8_t* p, uint32_t n) {
+          sink_.bytes.append(reinterpret_cast<const char*>(p), n);
+        });
+      }
+    }
+    done();
+  }
+  Sink& sink_;
+};
 
 std::string stream_of(size_t n, uint32_t seed = 1) {
   std::mt19937 rng(seed);
@@ -60,7 +95,7 @@ class ReasmTest : public ::testing::Test {
   void SetUp() override { ASSERT_NE(loomtest::test_pool(), nullptr) << "EAL did not start"; }
 
   // Feeds `segs` of `data` (stream offset 0 == isn + 1) with one mbuf each.
-  void feed(Reassembler& r, HalfStream& h, const std::string& data, const std::vector<Seg>& segs,
+  void feed(Fed& r, HalfStream& h, const std::string& data, const std::vector<Seg>& segs,
             uint32_t isn, uint64_t t0 = 0, uint64_t step = 1000) {
     uint64_t t = t0;
     for (const Seg& s : segs) {
@@ -93,7 +128,7 @@ TEST_P(ReasmOrder, DeliversEveryByteOnceInOrder) {
   reasm::Stats st;
   Sink sink;
   Limits lim;
-  Reassembler r(lim, 4096, consumer(sink), &st);
+  Fed r(lim, 4096, sink, &st);
   HalfStream h;
   ASSERT_TRUE(r.syn(h, c.isn));
   const std::string data = stream_of(200000, c.isn);
@@ -145,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(ReasmTest, OverlapFirstCopyWinsAndConflictIsCounted) {
   reasm::Stats st;
   Sink sink;
-  Reassembler r(Limits{}, 64, consumer(sink), &st);
+  Fed r(Limits{}, 64, sink, &st);
   HalfStream h;
   r.syn(h, 100);
   std::string data = stream_of(3000);
@@ -170,7 +205,7 @@ TEST_F(ReasmTest, SegmentCapDeclaresHoleWithoutZeroFill) {
   Sink sink;
   Limits lim;
   lim.max_ofo_segments = 4;
-  Reassembler r(lim, 64, consumer(sink), &st);
+  Fed r(lim, 64, sink, &st);
   HalfStream h;
   r.syn(h, 5000);
   // Segments too large to collapse into a shared chunk: one node each.
@@ -195,7 +230,7 @@ TEST_F(ReasmTest, ByteCapDeclaresHole) {
   Sink sink;
   Limits lim;
   lim.max_ofo_bytes = 1500;
-  Reassembler r(lim, 64, consumer(sink), &st);
+  Fed r(lim, 64, sink, &st);
   HalfStream h;
   r.syn(h, 0);
   const std::string data = stream_of(1000 * 10);
@@ -211,7 +246,7 @@ TEST_F(ReasmTest, HoleTimesOutOnPacketTime) {
   Sink sink;
   Limits lim;
   lim.gap_timeout_ns = 1'000'000;  // 1 ms
-  Reassembler r(lim, 64, consumer(sink), &st);
+  Fed r(lim, 64, sink, &st);
   HalfStream h;
   r.syn(h, 0);
   const std::string data = stream_of(500);
@@ -231,7 +266,7 @@ TEST_F(ReasmTest, AckBeyondHoleDeclaresItOnlyAfterTheDelay) {
   Sink sink;
   Limits lim;
   lim.ack_gap_timeout_ns = 5'000'000;
-  Reassembler r(lim, 64, consumer(sink), &st);
+  Fed r(lim, 64, sink, &st);
   HalfStream h;
   r.syn(h, 0);
   const std::string data = stream_of(300);
@@ -253,7 +288,7 @@ TEST_F(ReasmTest, AckBeyondHoleDeclaresItOnlyAfterTheDelay) {
 TEST_F(ReasmTest, FinBeforeMissingDataWaitsForIt) {
   reasm::Stats st;
   Sink sink;
-  Reassembler r(Limits{}, 64, consumer(sink), &st);
+  Fed r(Limits{}, 64, sink, &st);
   HalfStream h;
   r.syn(h, 10);
   const std::string data = stream_of(300);
@@ -275,7 +310,7 @@ TEST_F(ReasmTest, MidStreamPickupStartsAtLowestHeldSegment) {
   Sink sink;
   Limits lim;
   lim.pickup_segments = 8;
-  Reassembler r(lim, 64, consumer(sink), &st);
+  Fed r(lim, 64, sink, &st);
   HalfStream h;  // no SYN
   const std::string data = stream_of(1000);
   auto segs = cut(data.size(), 100);
@@ -293,7 +328,7 @@ TEST_F(ReasmTest, FlushDeliversEverythingHeldAndDeclaresHoles) {
   reasm::Stats st;
   Sink sink;
   {
-    Reassembler r(Limits{}, 64, consumer(sink), &st);
+    Fed r(Limits{}, 64, sink, &st);
     HalfStream h;
     r.syn(h, 0);
     const std::string data = stream_of(1000);
@@ -320,7 +355,7 @@ TEST_F(ReasmTest, MemcapPressureStaysWithinCap) {
   std::vector<HalfStream> hs(kStreams);
   uint64_t max_mem = 0;
   {
-    Reassembler r(lim, 1u << 17, consumer(sink), &st);
+    Fed r(lim, 1u << 17, sink, &st);
     const std::string data = stream_of(kSegs * 100 + 100);
     for (size_t i = 0; i < kStreams; i++) r.syn(hs[i], uint32_t(i * 1000003));
     // Segment 0 of every stream is missing; 1..50 arrive interleaved.
@@ -363,7 +398,7 @@ TEST_F(ReasmTest, TinySegmentsInReverseCollapseAndAllArrive) {
   Sink sink;
   Limits lim;  // 1024 nodes per direction
   {
-    Reassembler r(lim, 4096, consumer(sink), &st);
+    Fed r(lim, 4096, sink, &st);
     HalfStream h;
     r.syn(h, 77);
     const std::string data = stream_of(2001);
@@ -392,7 +427,7 @@ TEST_F(ReasmTest, MemcapReclaimsOldestUnhandshakenStreamFirst) {
   lim.memcap_bytes = 64 * Reassembler::kChunk;
   lim.pickup_segments = 1u << 30;  // keep picking up: hold everything
   {
-    Reassembler r(lim, 1u << 16, consumer(sink), &st);
+    Fed r(lim, 1u << 16, sink, &st);
     HalfStream flood, good;
     const std::string junk = stream_of(200000, 3);
     // 31,000 one-byte segments, every other byte, no SYN.
@@ -423,7 +458,7 @@ TEST_F(ReasmTest, AckedHoleIsCaptureLoss) {
   reasm::Stats st;
   Sink sink;
   Limits lim;
-  Reassembler r(lim, 64, consumer(sink), &st);
+  Fed r(lim, 64, sink, &st);
   HalfStream h;
   r.syn(h, 0);
   const std::string data = stream_of(3000);
@@ -438,7 +473,7 @@ TEST_F(ReasmTest, AckedHoleIsCaptureLoss) {
 TEST_F(ReasmTest, InOrderCopyDifferingFromHeldBytesIsAConflict) {
   reasm::Stats st;
   Sink sink;
-  Reassembler r(Limits{}, 64, consumer(sink), &st);
+  Fed r(Limits{}, 64, sink, &st);
   HalfStream h;
   r.syn(h, 0);
   std::string a = stream_of(2000), b = a;
@@ -460,7 +495,7 @@ TEST_F(ReasmTest, UnacknowledgedDataPastAFinIsBoundedAndNeverJoinsTheStream) {
   Limits lim;
   lim.max_ofo_segments = 16;
   {
-    Reassembler r(lim, 4096, consumer(sink), &st);
+    Fed r(lim, 4096, sink, &st);
     HalfStream h;
     r.syn(h, 0);
     const std::string data = stream_of(100 + 40 * 600);

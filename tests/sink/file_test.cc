@@ -3,7 +3,11 @@
 #include "sink/file.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 #include <zlib.h>
 
 #include <chrono>
@@ -92,3 +96,117 @@ TEST(SinkFile, UnwritableDirectoryFailsToOpen) {
 }
 
 }  // namespace
+
+// 24/7 behaviour: append instead of truncate, header only into an empty
+// file, reopen after a rename, whole records on disk at any moment.
+
+TEST(SinkFile, ContinuesAnExistingFileAndWritesTheHeaderOnlyIntoAnEmptyOne) {
+  const std::string dir = temp_dir();
+  { std::ofstream(dir + "/out.bin") << "HDRold"; }
+  sink::OutputStats st;
+  sink::FileOptions o;
+  o.header = "HDR";
+  sink::File f(dir + "/out.bin", o, &st);
+  ASSERT_TRUE(f.open());
+  f.write("new");
+  ASSERT_TRUE(f.close());
+  EXPECT_EQ(read_all(dir + "/out.bin"), "HDRoldnew");
+  sink::File g(dir + "/fresh.bin", o, &st);
+  ASSERT_TRUE(g.open());
+  g.write("x");
+  ASSERT_TRUE(g.close());
+  EXPECT_EQ(read_all(dir + "/fresh.bin"), "HDRx");
+}
+
+TEST(SinkFile, RotatedOutputContinuesAfterTheHighestExistingPart) {
+  const std::string dir = temp_dir();
+  { std::ofstream(dir + "/http_0.gor") << "a"; }
+  { std::ofstream(dir + "/http_1.gor") << "b"; }
+  sink::OutputStats st;
+  sink::FileOptions o;
+  o.rotate_bytes = 1000;
+  sink::File f(dir + "/http.gor", o, &st);
+  ASSERT_TRUE(f.open());
+  f.write("c");
+  ASSERT_TRUE(f.close());
+  EXPECT_EQ(read_all(dir + "/http_0.gor"), "a");
+  EXPECT_EQ(read_all(dir + "/http_1.gor"), "b");
+  EXPECT_EQ(read_all(dir + "/http_2.gor"), "c");
+}
+
+TEST(SinkFile, ReopenAfterARenameLosesNoRecord) {
+  for (bool gzip : {false, true}) {
+    const std::string dir = temp_dir();
+    sink::OutputStats st;
+    sink::FileOptions o;
+    o.gzip = gzip;
+    o.header = "H\n";
+    sink::File f(dir + "/m.jsonl", o, &st);
+    const std::string path = f.current_path();
+    const std::string renamed = gzip ? dir + "/old.jsonl.gz" : path + ".1";
+    ASSERT_TRUE(f.open());
+    std::string all;
+    for (int i = 0; i < 100; i++) {
+      const std::string r = "{\"n\":" + std::to_string(i) + "}\n";
+      f.write(r);
+      all += r;
+      if (i == 49) {  // logrotate: rename, then the signal
+        ASSERT_EQ(rename(path.c_str(), renamed.c_str()), 0);
+        ASSERT_TRUE(f.reopen());
+      }
+    }
+    ASSERT_TRUE(f.close());
+    const std::string a = read_all(renamed), b = read_all(path);
+    ASSERT_EQ(a.substr(0, 2), "H\n") << gzip;
+    ASSERT_EQ(b.substr(0, 2), "H\n") << gzip;  // the new file stands alone
+    EXPECT_EQ(a.substr(2) + b.substr(2), all) << gzip;
+    EXPECT_EQ(st.reopens.load(), 1u);
+    EXPECT_EQ(st.write_errors.load(), 0u);
+  }
+}
+
+TEST(SinkFile, WhatIsOnDiskEndsOnARecordAndFlushWritesTheRest) {
+  const std::string dir = temp_dir();
+  sink::OutputStats st;
+  sink::File f(dir + "/m.jsonl", {}, &st);
+  ASSERT_TRUE(f.open());
+  // 700-byte records: a 1 MiB buffer fills mid-record, stdio would cut one.
+  const std::string rec = std::string(699, 'x') + "\n";
+  for (int i = 0; i < 4000; i++) f.write(rec);
+  std::string on_disk = read_all(dir + "/m.jsonl");
+  EXPECT_GT(on_disk.size(), 0u);
+  EXPECT_EQ(on_disk.size() % rec.size(), 0u);
+  EXPECT_LT(on_disk.size(), 4000 * rec.size());
+  ASSERT_TRUE(f.flush());
+  on_disk = read_all(dir + "/m.jsonl");
+  EXPECT_EQ(on_disk.size(), 4000 * rec.size());  // all of it, before close
+  ASSERT_TRUE(f.close());
+}
+
+TEST(SinkFile, AFailedWriteIsCutBackToTheLastWholeRecordAndCounted) {
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/m.jsonl";
+  // RLIMIT_FSIZE is per process: in a child, which reports by exit code.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of death
+    struct rlimit rl = {1000, 1000};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    sink::OutputStats st;
+    sink::File f(path, {}, &st);
+    if (!f.open()) _exit(10);
+    for (int i = 0; i < 100; i++) f.write(std::string(63, 'a' + i % 26) + "\n");
+    const bool flushed = f.flush();
+    f.close();
+    // 1000 bytes hold 15 whole records of 64: 85 lost, and counted.
+    _exit(!flushed && st.write_errors.load() == 85 ? 0 : 11);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string on_disk = read_all(path);
+  EXPECT_EQ(on_disk.size(), 15u * 64);
+  EXPECT_EQ(on_disk.back(), '\n');
+}
