@@ -103,6 +103,7 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
       lookback_ = std::make_unique<Lookback>(cfg.pcap_lookback, cfg.pcap_snaplen,
                                              cfg.table.max_flows, worker, socket);
   }
+  readers_ = sides_ || conns_;
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ts_flag_ = bit >= 0 && ts_offset_ >= 0 ? 1ull << bit : 0;
@@ -124,15 +125,6 @@ void Stage::release_message(void* self, void* message) {
   auto* m = static_cast<http::Message*>(message);
   (void)self;
   if (m->raw) put(m->raw);
-}
-
-namespace {
-constexpr uint32_t kNoConn = UINT32_MAX;  // the pool was empty: not framed, not asked again
-}
-
-http::Conn* Stage::conn(const flow::Flow& f) noexcept {
-  const uint32_t c = conn_of_[table_->index_of(f)];
-  return c && c != kNoConn ? &conns_[c - 1] : nullptr;
 }
 
 http::Conn* Stage::take_conn(const flow::Flow& f) noexcept {
@@ -789,7 +781,7 @@ void Stage::check_timers(flow::Flow& f) noexcept {
 /* What reassembly delivered, to the stream fingerprints and the framer,
  * in order; then its memory goes back. */
 void Stage::consume_deliveries() noexcept {
-  if (!sides_ && !conns_) {  // nobody reads the bytes (perf/pipeline's reassembly row)
+  if (!readers_) {  // nobody reads the bytes (perf/pipeline's reassembly row)
     reasm_->done();
     return;
   }

@@ -267,7 +267,11 @@ class Stage {
   /* HTTP state is a connection's only from its first payload byte to its
    * end: taken from the worker's pool then (nullptr: the pool is empty,
    * counted, the connection is not framed), given back at its end. */
-  http::Conn* conn(const flow::Flow& f) noexcept;
+  static constexpr uint32_t kNoConn = UINT32_MAX;  // the pool was empty: not framed, not asked again
+  http::Conn* conn(const flow::Flow& f) noexcept {
+    const uint32_t c = conn_of_[table_->index_of(f)];
+    return c && c != kNoConn ? &conns_[c - 1] : nullptr;
+  }
   http::Conn* take_conn(const flow::Flow& f) noexcept;
   void give_conn(const flow::Flow& f) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
@@ -282,10 +286,18 @@ class Stage {
   uint64_t tsc_clock() const noexcept;
   Side& side(const flow::Flow& f, int dir) noexcept;
 
-  /* After every reassembly call: what it delivered (most calls deliver
-   * nothing, and cost a test). */
+  /* After every reassembly call: what it delivered. Most calls deliver
+   * nothing, and cost a test; most of the rest deliver the packet's own
+   * bytes in one piece, lending nothing, and go straight to the readers. */
   void consume() noexcept {
-    if (!reasm_->delivered().empty()) consume_deliveries();
+    const std::span<const reasm::Span> d = reasm_->delivered();
+    if (d.empty()) return;
+    if (d.size() == 1 && !d[0].hole && !d[0].m && readers_ && !reasm_->lent()) {
+      stream_data(*static_cast<flow::Flow*>(d[0].owner), d[0].dir, d[0].p, d[0].len);
+      reasm_->clear_delivered();
+      return;
+    }
+    consume_deliveries();
   }
   void consume_deliveries() noexcept;
   void stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept;
@@ -298,6 +310,7 @@ class Stage {
   Side* sides_ = nullptr;           // 2 per flow slot, only with streams
   Channel streams_, messages_, raw_, packets_;
   std::unique_ptr<Lookback> lookback_;  // packets.pcap's late selection
+  bool readers_ = false;            // sides_ or conns_: someone reads delivered bytes
   http::Conn* conns_ = nullptr;     // the pool of HTTP connection states, only with http
   uint32_t* conn_of_ = nullptr;     // per flow slot: 0 none, kNoConn refused, else pool index + 1
   uint32_t* conn_free_ = nullptr;   // stack of free pool indices

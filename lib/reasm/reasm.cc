@@ -56,7 +56,7 @@ void Reassembler::update_gauges() noexcept {
   if (mem_in_use_ > s_->ofo_mem_peak.get()) s_->ofo_mem_peak.set(mem_in_use_);
 }
 
-void Reassembler::put(const Span& sp) noexcept {
+[[gnu::always_inline]] inline void Reassembler::put(const Span& sp) noexcept {
   if (out_n_ == out_.size()) [[unlikely]] {  // cannot happen by construction: counted, not written
     s_->delivery_overflow.add(1);
     return;

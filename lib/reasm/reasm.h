@@ -203,9 +203,13 @@ class Reassembler {
   std::span<const Span> delivered() const noexcept { return {out_.data(), out_n_}; }
   /* The caller has read delivered(): gives back the memory behind it. */
   void done() noexcept {
-    if (!lent_mbufs_.empty() || !lent_chunks_.empty()) give_back();
+    if (lent()) give_back();
     out_n_ = 0;
   }
+  /* done() when nothing was lent. */
+  void clear_delivered() noexcept { out_n_ = 0; }
+  /* Memory behind delivered() waits for done(). */
+  bool lent() const noexcept { return !lent_mbufs_.empty() || !lent_chunks_.empty(); }
 
  private:
   /* A held run of bytes: in an mbuf (by reference), or, with m == nullptr,
