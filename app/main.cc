@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -136,6 +137,10 @@ bool make_dir(const std::string& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The summary goes to stdout after the outputs are written; a reader
+  // that has gone away must not turn a finished run into a SIGPIPE death.
+  // Writes to stdout then fail with EPIPE; only the summary is lost.
+  std::signal(SIGPIPE, SIG_IGN);
   std::optional<std::string> config, check, pcap, out;
   std::optional<std::string> existing;
   double duration = 0;
@@ -165,7 +170,9 @@ int main(int argc, char** argv) {
     } else if (a == "--pcap") {
       if (!(pcap = next("IN.pcap"))) return usage_error("--pcap needs a capture file");
     } else if (a == "--out") {
-      if (!(out = next("DIR"))) return usage_error("--out needs a directory");
+      // An empty DIR would mean "no outputs" further on: a run that writes
+      // nothing, silently. Refuse it as the typo it is.
+      if (!(out = next("DIR")) || out->empty()) return usage_error("--out needs a directory");
     } else if (a == "--existing") {
       if (!(existing = next("MODE")) ||
           (*existing != "refuse" && *existing != "append" && *existing != "rotate" &&
@@ -186,6 +193,10 @@ int main(int argc, char** argv) {
       const ctl::Config c = ctl::load_config(*check);
       std::printf("%s: OK (%s mode, %zu port(s), %zu worker(s))\n", check->c_str(),
                   ctl::mode_name(c.mode), c.ports.size(), c.workers.size());
+      if (c.worker_memory_mb)
+        std::printf("%s: worker.memory_mb = %u: flow.max_flows_per_worker = %u, "
+                    "reassembly.memcap_mb = %u\n",
+                    check->c_str(), c.worker_memory_mb, c.flow.max_flows_per_worker, c.reasm.memcap_mb);
       return 0;
     } catch (const ctl::ConfigErrors& e) {
       std::fputs(e.what(), stderr);
@@ -240,5 +251,8 @@ int main(int argc, char** argv) {
     }
     opt.out_dir = *out;
   }
-  return app::run(std::move(cfg), opt);
+  const int rc = app::run(std::move(cfg), opt);
+  if (std::fflush(stdout) != 0 && errno == EPIPE)
+    std::fputs("loom: standard output is closed; the summary line was not printed\n", stderr);
+  return rc;
 }

@@ -370,7 +370,9 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     } catch (const std::runtime_error& e) {
       return fail(e.what());
     }
-    counting = std::async(std::launch::async, ctl::count_pcap_records, c.pcap, &stop_counting);
+    counting = std::async(std::launch::async, [&c, &stop_counting, &rt] {
+      return ctl::count_pcap_records(c.pcap, &stop_counting, &rt.capture_damage);
+    });
     struct stat st;
     if (::stat(c.pcap.c_str(), &st) == 0 && st.st_size > 24) most_records = uint64_t(st.st_size - 24) / 16;
   }
@@ -397,6 +399,10 @@ int run(ctl::Config cfg, const RunOptions& opt) {
               : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache,
                                      memcap_mbufs * c.workers.size());
 
+  // The whole plan against the machine, before EAL or any table exists:
+  // an oversized key otherwise ends in bad_alloc or an EAL failure.
+  if (std::string why = ctl::check_machine(c, mbufs, ctl::machine_memory_bytes()); !why.empty())
+    return fail(why);
   if (std::string why = ctl::memory_precheck(c); !why.empty()) return fail(why);
 
   std::vector<std::string> args = ctl::eal_args(c, mbufs, c.inspect ? ctl::inspect_memory_mb(c) : 0);
@@ -668,7 +674,9 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       counted(false);
       const uint64_t rx = ctl::totals(rt).rx_packets;
       if (rt.capture_count_known && rx >= rt.capture_packets) {
-        rt.end_reason = "capture-end";
+        // Past a damaged header net_pcap reads the bytes that follow as
+        // records: stop at the good ones and say so, not "capture-end".
+        rt.end_reason = rt.capture_damage.found ? "capture-damaged" : "capture-end";
         core::request_stop();
       } else if (rx != last_rx) {
         last_rx = rx;
@@ -698,10 +706,24 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     if (!rt.sinks.stop()) rc = fail(std::string("cannot write the outputs: ") + std::strerror(errno));
     const double wall = double(rte_get_tsc_cycles() - t0) / hz;
     log_summary(rt, wall);
-    if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&
-        ctl::totals(rt).rx_packets != rt.capture_packets && rt.end_reason != "signal") {
-      LOOM_LOG(ERR, "capture has %" PRIu64 " packets but only %" PRIu64 " were received",
-               rt.capture_packets, ctl::totals(rt).rx_packets);
+    if (c.mode == ctl::Mode::kOffline && rt.capture_damage.found) {
+      // net_pcap does not stop at the bad header: what it read after it
+      // (the frames past the good records) is bytes taken for records.
+      const uint64_t rx = ctl::totals(rt).rx_packets;
+      LOOM_LOG(ERR, "%s; net_pcap delivered %" PRIu64 " frame(s), %" PRIu64
+                    " of them read past the damage, before Loom stopped",
+               rt.capture_damage.str(c.pcap).c_str(), rx,
+               rx > rt.capture_packets ? rx - rt.capture_packets : 0);
+      rc = 1;
+    } else if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&
+               ctl::totals(rt).rx_packets != rt.capture_packets && rt.end_reason != "signal") {
+      const uint64_t rx = ctl::totals(rt).rx_packets;
+      if (rx < rt.capture_packets)
+        LOOM_LOG(ERR, "capture has %" PRIu64 " packets but only %" PRIu64 " were received",
+                 rt.capture_packets, rx);
+      else
+        LOOM_LOG(ERR, "capture has %" PRIu64 " packets by its record headers but %" PRIu64
+                      " were received", rt.capture_packets, rx);
       rc = 1;
     }
     if (!opt.out_dir.empty()) {

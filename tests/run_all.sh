@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs: install dependencies, build
-# (release, plus unit tests under ASan+UBSan), then run every suite:
+# (release; unit tests and loom under ASan+UBSan, meson's b_sanitize; the
+# fuzz targets with clang), then run every suite:
 #   unit        GoogleTest, release build
 #   unit-asan   the same tests under AddressSanitizer + UBSan
 #   offline     loom --pcap on every corpus capture vs oracle and census
@@ -18,6 +19,12 @@
 #               sees a per-worker counter move; the scrape's form, the
 #               Grafana dashboard's metrics and docs/operations.md's metric,
 #               telemetry and counter tables checked against the live Loom
+#   fuzz        libFuzzer targets (ASan+UBSan) for the packet parser, the
+#               reassembler, the HTTP framer, the startup file and the
+#               capture readers: seeds and past crashes replayed, then a
+#               bounded run each; any crash, leak or hang fails
+#   bounded     a SYN flood's streams.jsonl stays a summary and a sample;
+#               a damaged capture, --out "" and a closed stdout
 #   e2e         nginx <-> curl through Loom's af_packet relay (root only)
 #   e2e-rules   drop/reject rules, steering, rule reload (SIGHUP) and the
 #               VXLAN mirror through the same relay (root only)
@@ -60,6 +67,10 @@ ninja -C build || exit 1
   meson setup build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
     -Dperf=false || exit 1
 ninja -C build-asan tests/loom_unit_tests app/loom || exit 1
+# The libFuzzer targets need clang (Debian's); tests/fuzz/meson.build.
+[ -f build-fuzz/build.ninja ] ||
+  CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Dtests=false -Dperf=false || exit 1
+ninja -C build-fuzz || exit 1
 
 total_pass=0 total_fail=0 failed_suites=()
 log_dir=$(mktemp -d /tmp/loom-tests.XXXXXX)
@@ -102,6 +113,9 @@ run_suite golden /usr/bin/python3 tests/offline/golden.py check build/app/loom t
 run_suite decap /usr/bin/python3 tests/offline/decap_test.py build
 run_suite cli /usr/bin/python3 tests/offline/cli_test.py build tests/data/sample.pcap
 run_suite metrics tests/e2e/metrics_test.sh
+run_suite bounded tests/offline/bounded_test.sh build
+# Each fuzz target: its seeds and regressions, then 20 s of fuzzing.
+run_suite fuzz tests/fuzz/fuzz_ci.sh build-fuzz 20
 run_suite e2e tests/e2e/relay_ns_test.sh
 run_suite e2e-rules tests/e2e/rules_ns_test.sh
 run_suite e2e-collectors tests/e2e/collectors_ns_test.sh

@@ -1,9 +1,11 @@
 #include "ctl/config.h"
+#include "ctl/plan.h"
 #include "ctl/reader.h"
 
 #include <rte_ether.h>
 
 #include <algorithm>
+#include <climits>
 #include <cctype>
 #include <map>
 #include <set>
@@ -66,9 +68,11 @@ std::vector<unsigned> parse_lcores(const std::string& s) {
     if (r.empty()) throw std::invalid_argument("empty lcore entry");
     const size_t dash = r.find('-');
     auto num = [](const std::string& x) {
-      if (x.empty() || !std::all_of(x.begin(), x.end(), ::isdigit))
+      if (x.empty() || !std::all_of(x.begin(), x.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
         throw std::invalid_argument("'" + x + "' is not an lcore number");
-      unsigned long v = std::stoul(x);
+      // Too many digits for stoul would throw out_of_range, which nothing
+      // turns into a config error (found by config_fuzz: a crash).
+      unsigned long v = x.size() > 6 ? ULONG_MAX : std::stoul(x);
       if (v >= RTE_MAX_LCORE)
         throw std::invalid_argument("lcore " + x + " is not below RTE_MAX_LCORE (" +
                                     std::to_string(RTE_MAX_LCORE) + ")");
@@ -489,7 +493,8 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.uint(*t, "mbuf_data_room", "mempool.mbuf_data_room", 1024, 65535, c.mbuf_data_room);
   }
   if (const toml::table* t = r.table(root, "worker", "[worker]")) {
-    r.only_keys(*t, "[worker]", {"burst", "tx_drain_us", "inspect", "latency"});
+    r.only_keys(*t, "[worker]", {"burst", "tx_drain_us", "inspect", "latency", "memory_mb"});
+    r.uint(*t, "memory_mb", "worker.memory_mb", 0, 1u << 20, c.worker_memory_mb, &c.worker_memory_at);
     r.boolean(*t, "latency", "worker.latency", c.latency);
     r.boolean(*t, "inspect", "worker.inspect", c.inspect);
     r.uint(*t, "burst", "worker.burst", 1, core::kBurst, c.burst);
@@ -504,8 +509,8 @@ Config parse_config(std::string_view text, const std::string& file) {
                                "timeout_closed_s", "evict_when_full", "sweep_per_insert",
                                "sweep_per_idle_poll"});
     FlowConfig& f = c.flow;
-    r.uint(*t, "max_flows_per_worker", "flow.max_flows_per_worker", 64, 1u << 24,
-           f.max_flows_per_worker);
+    c.max_flows_given = r.uint(*t, "max_flows_per_worker", "flow.max_flows_per_worker", 64,
+                               1u << 24, f.max_flows_per_worker);
     r.uint(*t, "timeout_new_s", "flow.timeout_new_s", 1, 86400, f.timeout_new_s);
     r.uint(*t, "timeout_established_s", "flow.timeout_established_s", 1, 86400 * 7,
            f.timeout_established_s);
@@ -520,7 +525,7 @@ Config parse_config(std::string_view text, const std::string& file) {
     ReassemblyConfig& g = c.reasm;
     r.uint(*t, "max_ofo_segments", "reassembly.max_ofo_segments", 1, 1u << 20, g.max_ofo_segments);
     r.uint(*t, "max_ofo_bytes", "reassembly.max_ofo_bytes", 1500, 1u << 30, g.max_ofo_bytes);
-    r.uint(*t, "memcap_mb", "reassembly.memcap_mb", 1, 1u << 20, g.memcap_mb);
+    c.memcap_given = r.uint(*t, "memcap_mb", "reassembly.memcap_mb", 1, 1u << 20, g.memcap_mb);
     r.uint(*t, "gap_timeout_ms", "reassembly.gap_timeout_ms", 1, 3600000, g.gap_timeout_ms);
     r.uint(*t, "ack_gap_timeout_ms", "reassembly.ack_gap_timeout_ms", 1, 3600000,
            g.ack_gap_timeout_ms);
@@ -529,7 +534,7 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.only_keys(*t, "[outputs]",
                 {"dir", "streams", "messages", "gor", "record_ring", "sink_threads", "pcap",
                  "pcap_snaplen", "pcap_lookback", "rotate_mb", "rotate_seconds", "compress",
-                 "existing", "stats_seconds"});
+                 "existing", "stats_seconds", "empty_connections", "empty_connections_sample"});
     r.choice<sink::Existing>(*t, "existing", "outputs.existing",
                              {{"refuse", sink::Existing::kRefuse},
                               {"append", sink::Existing::kAppend},
@@ -537,6 +542,10 @@ Config parse_config(std::string_view text, const std::string& file) {
                               {"replace", sink::Existing::kReplace}},
                              c.outputs.existing);
     r.uint(*t, "stats_seconds", "outputs.stats_seconds", 0, 86400, c.outputs.stats_seconds);
+    r.choice<bool>(*t, "empty_connections", "outputs.empty_connections",
+                   {{"summary", false}, {"all", true}}, c.outputs.empty_all);
+    r.uint(*t, "empty_connections_sample", "outputs.empty_connections_sample", 0, 1u << 24,
+           c.outputs.empty_sample);
     r.boolean(*t, "pcap", "outputs.pcap", c.outputs.pcap);
     r.uint(*t, "pcap_snaplen", "outputs.pcap_snaplen", 64, 9216, c.outputs.pcap_snaplen);
     r.uint(*t, "pcap_lookback", "outputs.pcap_lookback", 0, 1u << 20, c.outputs.pcap_lookback);
@@ -782,6 +791,10 @@ Config parse_config(std::string_view text, const std::string& file) {
   });
 
   check_topology(r, c, pairs, workers, mode_at, lcores_at, main_at, eal != nullptr);
+  // The budget last: it sizes what the keys above left out, then checks
+  // the whole plan against itself.
+  if (errs.empty() && c.worker_memory_mb)
+    if (std::string why = apply_memory_budget(c); !why.empty()) r.error(c.worker_memory_at, why);
   if (!errs.empty()) throw ConfigErrors(std::move(errs));
   return c;
 }

@@ -109,6 +109,8 @@ struct HttpConfig {
 struct OutputsConfig {
   std::string dir;                      // live runs' default --out
   bool streams = true;                  // streams.jsonl
+  bool empty_all = false;               // empty_connections = "all": a record for every one
+  uint32_t empty_sample = 100;          // ... else records for this many per worker, the rest counted
   uint32_t record_ring = 16384;
   uint32_t sink_threads = 1;            // formatting parallelism (oneTBB arena)
   bool messages = true;                 // messages.jsonl
@@ -198,6 +200,13 @@ struct Config {
   uint32_t mempool_cache = 256;
   uint16_t mbuf_data_room = 2048 + 128;
   uint32_t offline_quiet_ms = 2000;
+  // [worker] memory_mb: one memory budget per worker (0: none). The keys
+  // it sizes, when the file leaves them out: flow.max_flows_per_worker and
+  // reassembly.memcap_mb (ctl/plan.h, apply_memory_budget).
+  uint32_t worker_memory_mb = 0;
+  Where worker_memory_at;
+  bool max_flows_given = false;
+  bool memcap_given = false;
   std::string pcap;                  // offline input
   FlowConfig flow;
   ReassemblyConfig reasm;

@@ -109,6 +109,21 @@ std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extr
   return a;
 }
 
+uint64_t machine_memory_bytes() {
+  std::ifstream mi("/proc/meminfo");
+  uint64_t avail_kb = 0, free_pages = 0, page_kb = 0;
+  for (std::string line; std::getline(mi, line);) {
+    std::istringstream in(line);
+    std::string key;
+    uint64_t v = 0;
+    in >> key >> v;
+    if (key == "MemAvailable:") avail_kb = v;
+    else if (key == "HugePages_Free:") free_pages = v;
+    else if (key == "Hugepagesize:") page_kb = v;
+  }
+  return (avail_kb + free_pages * page_kb) * 1024;
+}
+
 std::string memory_precheck(const Config& c) {
   if (c.eal.memory == Memory::kNoHuge) return {};
   long free_pages = -1;

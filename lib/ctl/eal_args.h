@@ -28,4 +28,8 @@ std::vector<std::string> eal_args(const Config& c, uint32_t mbufs, unsigned extr
  * print: hugepages mode with no hugetlbfs mounted or no free pages. */
 std::string memory_precheck(const Config& c);
 
+/* What the machine can give: MemAvailable plus free hugepages, in bytes
+ * (0 when /proc/meminfo cannot be read: no check). */
+uint64_t machine_memory_bytes();
+
 }  // namespace ctl

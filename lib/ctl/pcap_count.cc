@@ -14,7 +14,16 @@
 
 namespace ctl {
 
-std::optional<uint64_t> count_pcap_records(const std::string& path, const std::atomic<bool>* stop) {
+std::string PcapDamage::str(const std::string& path) const {
+  return "the capture " + path + " is damaged: record " + std::to_string(record) +
+         " (file offset " + std::to_string(offset) + ") claims " + std::to_string(caplen) +
+         " captured bytes, over libpcap's limit of " + std::to_string(kPcapMaxCaplen) +
+         "; only the " + std::to_string(record - 1) + " record(s) before it can be trusted (cut it "
+         "there: editcap -r " + path + " OUT.pcap 1-" + std::to_string(record - 1) + ")";
+}
+
+std::optional<uint64_t> count_pcap_records(const std::string& path, const std::atomic<bool>* stop,
+                                           PcapDamage* damage) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0) return std::nullopt;
@@ -79,7 +88,12 @@ std::optional<uint64_t> count_pcap_records(const std::string& path, const std::a
       }
       if (have < 16) break;
     }
-    const uint64_t next = pos + 16 + rd32(buf.data() + (pos - off) + 8);
+    const uint32_t caplen = rd32(buf.data() + (pos - off) + 8);
+    if (caplen > kPcapMaxCaplen) {
+      if (damage) *damage = PcapDamage{true, n + 1, pos, caplen};
+      break;
+    }
+    const uint64_t next = pos + 16 + caplen;
     if (next > size) break;  // a truncated last record: libpcap skips it too
     n++;
     pos = next;

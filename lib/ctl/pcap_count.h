@@ -20,12 +20,29 @@
 
 namespace ctl {
 
+/* A record header libpcap refuses: its captured length is over libpcap's
+ * limit (262144 bytes), so pcap_next_ex() fails there and net_pcap goes on
+ * reading the bytes after that header as if they were records. */
+struct PcapDamage {
+  bool found = false;
+  uint64_t record = 0;   // 1-based index of the bad record
+  uint64_t offset = 0;   // file offset of its header
+  uint32_t caplen = 0;   // the length it claims
+  std::string str(const std::string& path) const;  // the sentence to print
+};
+
+/* libpcap's MAXIMUM_SNAPLEN: a longer captured length is an error. */
+constexpr uint32_t kPcapMaxCaplen = 262144;
+
 /* Record count, or nullopt for pcapng, an unreadable file or a read error
  * (the caller then falls back to a quiet period), or when *stop turns true
  * (checked before each 1 MiB read). A truncated last record is not
- * counted: libpcap does not deliver it either. */
+ * counted: libpcap does not deliver it either. A damaged record header
+ * ends the count: the records before it are counted and *damage (when
+ * given) says where. */
 std::optional<uint64_t> count_pcap_records(const std::string& path,
-                                           const std::atomic<bool>* stop = nullptr);
+                                           const std::atomic<bool>* stop = nullptr,
+                                           PcapDamage* damage = nullptr);
 
 /* The capture's link type: the classic header's (either byte order, usec
  * or nsec magic), or pcapng's interfaces' (every Interface Description

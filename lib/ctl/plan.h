@@ -8,6 +8,9 @@
  */
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "ctl/config.h"
 #include "inspect/stage.h"
 
@@ -16,5 +19,44 @@ namespace ctl {
 /* The inspection stage's config for `c`; `have_out_dir`: outputs are
  * written (offline --out, or live outputs.dir). */
 inspect::Config stage_config(const Config& c, bool have_out_dir);
+
+/* What one unit of each sized thing costs a worker, in bytes, from the
+ * structures' sizes (docs/configuration.md quotes them). */
+struct UnitCosts {
+  uint64_t flow;            // a tracked flow slot: table record, index, fingerprints
+  uint64_t http_slot;       // a flow slot's index into the HTTP pool (with http.enabled)
+  uint64_t http_conn;       // an HTTP connection state and its free-stack entry (with http.enabled)
+  uint64_t held_byte_x1000; // a held out-of-order byte, x1000: mbuf buffer and header per data byte
+  uint64_t ofo_node;        // a held run's node (and its share of copy chunks)
+  uint64_t stream_record;   // a streams.jsonl record in flight
+  uint64_t message_record;  // a messages.jsonl record in flight (without its raw capture buffer)
+};
+UnitCosts unit_costs(const Config& c);
+
+/* One consumer of a worker's memory as the plan sizes it. */
+struct MemoryUse {
+  std::string what;
+  std::string key;   // the startup-file key that sizes it
+  uint64_t bytes;
+};
+
+/* Every consumer of one worker's memory, largest first. */
+std::vector<MemoryUse> worker_memory(const Config& c);
+uint64_t total(const std::vector<MemoryUse>& uses);
+
+/* "a 1.2 GiB, b 300 MiB, c 12 MiB": the `n` largest, for error messages. */
+std::string largest(const std::vector<MemoryUse>& uses, size_t n = 3);
+
+/* [worker] memory_mb: sizes flow.max_flows_per_worker and
+ * reassembly.memcap_mb where the file left them out (what the fixed
+ * consumers leave is shared half and half, or all to the one not given),
+ * then checks the whole plan against the budget. Empty, or the sentence
+ * naming the largest consumers. */
+std::string apply_memory_budget(Config& c);
+
+/* The whole process (every worker's plan, the mbuf pool of `mbufs`, the
+ * mirror pool) against `machine_bytes` (free RAM plus free hugepages,
+ * ctl::machine_memory_bytes). Empty, or the sentence naming the largest. */
+std::string check_machine(const Config& c, uint32_t mbufs, uint64_t machine_bytes);
 
 }  // namespace ctl

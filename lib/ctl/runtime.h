@@ -17,6 +17,7 @@
 #include "core/worker.h"
 #include "ctl/collectors.h"
 #include "ctl/config.h"
+#include "ctl/pcap_count.h"
 #include "ctl/rules.h"
 #include "inspect/stage.h"
 #include "sink/sink.h"
@@ -46,6 +47,7 @@ struct Runtime {
   mutable RuleEngine rules;
   uint64_t capture_packets = 0;   // offline: records in the capture file
   bool capture_count_known = false;
+  PcapDamage capture_damage;      // offline: a record header libpcap refuses (counting thread)
   std::string end_reason;         // offline: why the run ended
   // Set once ports, workers and stages exist; telemetry handlers answer
   // only then (the vectors above are being filled before).

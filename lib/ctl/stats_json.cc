@@ -97,6 +97,10 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
     fn(ctx, "http_errors", http::error_name(e), v);
   }
   walk("streams", [](const inspect::Stage& s) -> const inspect::Stats& { return s.stats; });
+  // Connections that never carried payload, by how they ended (flow::End).
+  for (size_t e = 0; e < inspect::kNumEnds; e++)
+    fn(ctx, "streams_empty", inspect::empty_end_name(e),
+       sum([e](const inspect::Stage& s) -> auto& { return s.stats.empty_by_end[e]; }));
 #define MIRROR(f) fn(ctx, "mirror", #f, sum([](const inspect::Stage& s) -> auto& { return s.mirror_stats.f; }))
   MIRROR(copies); MIRROR(truncated); MIRROR(no_mbuf);
 #undef MIRROR

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <rte_byteorder.h>
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
@@ -19,19 +20,25 @@ namespace flow {
 
 static_assert(sizeof(Flow) == 240, "per-flow state: docs/performance.md, State per flow");
 
-int make_key(const pkt::Parsed& p, Key& k) noexcept {
-  const size_t alen = p.ip_version == 6 ? 16 : 4;
-  std::memset(&k, 0, sizeof k);
-  k.ipver = p.ip_version & 0xF;
-  if (p.n_vlan) [[unlikely]] {
-    k.vlan = p.vlan_id;
-    k.vlan_inner = p.vlan_inner;
+namespace {
+/* Orders the endpoints (the lower one is `a`) and fills them in; alen is
+ * a constant in each instance, so the compares and copies are inline. */
+inline uint32_t load32(const uint8_t* p) noexcept {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+template <size_t alen>
+[[gnu::always_inline]] inline int order(const pkt::Parsed& p, Key& k) noexcept {
+  int c;
+  if constexpr (alen == 4) {
+    // memcmp's order on 4 bytes is that of their big-endian value.
+    const uint32_t s = rte_be_to_cpu_32(load32(p.src)), d = rte_be_to_cpu_32(load32(p.dst));
+    c = s < d ? -1 : (s > d ? 1 : 0);
+  } else {
+    c = std::memcmp(p.src, p.dst, alen);
   }
-  if (p.encap) [[unlikely]] {
-    k.encap = p.encap & 0xF;
-    k.tunnel_id = p.tunnel_id;
-  }
-  int c = std::memcmp(p.src, p.dst, alen);
   if (c == 0) c = p.sport < p.dport ? -1 : (p.sport > p.dport ? 1 : 0);
   if (c <= 0) {
     std::memcpy(k.a, p.src, alen);
@@ -45,6 +52,21 @@ int make_key(const pkt::Parsed& p, Key& k) noexcept {
   k.pa = p.dport;
   k.pb = p.sport;
   return 1;
+}
+}  // namespace
+
+int make_key(const pkt::Parsed& p, Key& k) noexcept {
+  std::memset(&k, 0, sizeof k);
+  k.ipver = p.ip_version & 0xF;
+  if (p.n_vlan) [[unlikely]] {
+    k.vlan = p.vlan_id;
+    k.vlan_inner = p.vlan_inner;
+  }
+  if (p.encap) [[unlikely]] {
+    k.encap = p.encap & 0xF;
+    k.tunnel_id = p.tunnel_id;
+  }
+  return p.ip_version == 6 ? order<16>(p, k) : order<4>(p, k);
 }
 
 void encap_json(std::string& o, const Key& k) {

@@ -604,10 +604,37 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
     default: break;  // timeout, evicted, reuse: counted by the table
   }
   if (!sides_) return;
+  if (summarise_empty(f, why)) return;
   // Client to server first, so each connection's two lines read in order.
   const int c2s = flow::client_side(f);
   emit(f, c2s);
   emit(f, 1 - c2s);
+}
+
+bool Stage::summarise_empty(const flow::Flow& f, flow::End why) noexcept {
+  // Two ~600-byte lines per half-open connection made a SYN flood write
+  // more than it carried; such connections are counted by how they ended,
+  // and a bounded sample keeps their records for a look.
+  const size_t slot = 2 * table_->index_of(f);
+  for (int d = 0; d < 2; d++)
+    if (f.hs[d].delivered || f.hs[d].gap_bytes || sides_[slot + d].loss) return false;
+  stats.empty_connections.add(1);
+  stats.empty_by_end[size_t(why) < kNumEnds ? size_t(why) : 0].add(1);
+  if (empty_sampled_ < cfg_.empty_sample) {
+    empty_sampled_++;
+    return false;
+  }
+  stats.empty_summarised.add(1);
+  return true;
+}
+
+static_assert(size_t(flow::End::kShutdown) + 1 == kNumEnds, "empty_end_name() lists every flow::End");
+
+const char* empty_end_name(size_t end) noexcept {
+  // flow::end_name()'s words, as counter names (no '-').
+  static const char* const kNames[kNumEnds] = {"open",        "fin",   "rst",     "timeout",
+                                                "evicted",     "capture_end", "reuse", "shutdown"};
+  return end < kNumEnds ? kNames[end] : "?";
 }
 
 void Stage::emit(const flow::Flow& f, int dir) noexcept {

@@ -91,6 +91,10 @@ struct Config {
   reasm::Limits limits;
   uint32_t ofo_nodes = 65536;     // segments held at once per worker
   bool streams = true;            // fingerprint streams, emit records
+  // Connections that never carried payload (no byte delivered, no gap, no
+  // capture loss either way: a SYN flood's, a scan's) get records only up
+  // to this many per worker; the rest are counted by end (Stats::empty_*).
+  uint32_t empty_sample = 100;     // UINT32_MAX: every one
   bool http = true;               // frame HTTP/1.x (counters, telemetry)
   bool http_records = true;       // ... and make message records
   bool message_files = true;      // ... which a sink reads (else: only for pcap selection)
@@ -143,9 +147,14 @@ struct PortRss {
   bool cut_records = false;                  // offline: the capture has records cut short
 };
 
+constexpr size_t kNumEnds = 8;  // flow::End's values
+/* flow::End as a counter name (stats.json's streams_empty block). */
+const char* empty_end_name(size_t end) noexcept;
+
 struct Stats {
 #define LOOM_COUNTERS_DEF "inspect/counters.def"
 #include "core/counters_body.inc"
+  core::Counter empty_by_end[kNumEnds];  // empty_connections by flow::End (index), see empty_end_name()
   // Reported with the mirror and collectors, not in the "streams" block.
   core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
   core::Counter mirror_no_collector;   // copies not made: no collector reachable yet (no MAC)
@@ -191,6 +200,8 @@ class Stage {
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
+  /* Stream fingerprints per flow slot (both directions), for the memory plan. */
+  static constexpr size_t stream_bytes_per_flow() noexcept { return 2 * sizeof(Side); }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
   mirror::Stats mirror_stats;
@@ -264,6 +275,9 @@ class Stage {
   void pcap_check(flow::Flow& f) noexcept;  // selects f if its connection asks for it
 
   void emit(const flow::Flow& f, int dir) noexcept;
+  /* A connection that never carried payload: counted, and true when it is
+   * past the sample and gets no records. */
+  bool summarise_empty(const flow::Flow& f, flow::End why) noexcept;
   /* HTTP state is a connection's only from its first payload byte to its
    * end: taken from the worker's pool then (nullptr: the pool is empty,
    * counted, the connection is not framed), given back at its end. */
@@ -337,6 +351,7 @@ class Stage {
   uint64_t tsc0_ = 0, wall0_ns_ = 0;
   double ns_per_tsc_ = 0;
   Waiting waiting_;                 // what a full channel does (channel.h)
+  uint32_t empty_sampled_ = 0;      // payload-less connections given records so far
 };
 
 /* Formats a record as one streams.jsonl line, newline included. */

@@ -157,6 +157,13 @@ void stages(Builder& b, const ctl::Runtime& rt) {
                 le, double(s.http_stats.errors[e].get()));
     }
     walk_def(b, "inspect", s.stats, l);
+    for (size_t e = 0; e < inspect::kNumEnds; e++) {
+      Labels le = l;
+      le.push_back({"reason", inspect::empty_end_name(e)});
+      b.counter("loom_inspect_streams_empty",
+                "Connections that never carried payload, by how they ended (stats.json's streams_empty).",
+                le, double(s.stats.empty_by_end[e].get()));
+    }
     if (rt.cfg.mirror.enabled) {
       b.counter("loom_mirror_copies", "Mirror frames built.", l, double(s.mirror_stats.copies.get()));
       b.counter("loom_mirror_truncated", "Mirror frames cut to fit the mirror MTU.", l,

@@ -17,9 +17,12 @@
  * length fields, which are checked against the frame (inside a tunnel:
  * against the outer datagram) first.
  *
- * Cost: an untunnelled Ethernet frame takes the same path as before
- * tunnels were decoded, plus one branch on the link type; the tunnel
- * checks sit on the UDP, non-TCP protocol and unknown-ethertype paths.
+ * Cost: an untunnelled Ethernet/IPv4/TCP frame without IP options,
+ * whole in its first segment, is read by one function with no calls
+ * (plain_tcp4, ~40 instructions); every other frame takes the layered
+ * path, whose tunnel checks sit on the UDP, non-TCP protocol and
+ * unknown-ethertype branches. Both give the same Parsed
+ * (tests/pkt/fast_path_test.cc).
  *
  * Thread: any; pure function plus per-worker counters in Stats (one
  * writer). Allocates nothing. Counters and reasons: pkt/counters.def.
@@ -148,8 +151,13 @@ Kind parse(const uint8_t* frame, uint32_t seg_len, uint32_t frame_len,
            Parsed& out, Malformed* why) noexcept;
 
 /* parse() on an mbuf chain's first segment. */
-Kind parse_mbuf(const rte_mbuf* m, Parsed& out, Malformed* why) noexcept;
-Kind parse_mbuf(const rte_mbuf* m, Parsed& out, Malformed* why, const Decap& d) noexcept;
+extern const Decap kEthernetDefaults;
+inline Kind parse_mbuf(const rte_mbuf* m, Parsed& out, Malformed* why, const Decap& d) noexcept {
+  return parse(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, out, why, d);
+}
+inline Kind parse_mbuf(const rte_mbuf* m, Parsed& out, Malformed* why) noexcept {
+  return parse_mbuf(m, out, why, kEthernetDefaults);
+}
 
 struct Stats {
 #define LOOM_PKT_pkt(name, help) core::Counter name;

@@ -198,6 +198,8 @@ class Reassembler {
   void flush(HalfStream& h, void* owner, int dir) noexcept;
 
   const Limits& limits() const noexcept { return lim_; }
+  /* One held-run node, for the memory plan (the chunks are nodes / 16). */
+  static constexpr size_t bytes_per_node() noexcept { return sizeof(Node) + kChunk / 16; }
 
   /* What the calls since the last done() delivered, in order. */
   std::span<const Span> delivered() const noexcept { return {out_.data(), out_n_}; }

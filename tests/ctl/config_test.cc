@@ -130,6 +130,12 @@ TEST(Config, RejectsWorkerLcoreOutsideLcoreSet) {
              22, 9, "worker lcore 5 is not in eal.lcores \"0-2\"");
 }
 
+TEST(Config, RejectsAnLcoreNumberTooLongForAnInteger) {
+  // stoul's out_of_range once escaped as a crash (config_fuzz).
+  expect_one(replace(kGood, "lcores = \"0-2\"", "lcores = \"0-99999999999999999999999\""), 3, 10,
+             "is not below RTE_MAX_LCORE");
+}
+
 TEST(Config, RejectsWorkerOnMainLcore) {
   expect_one(std::string(kGood) +
                  "[[workers]]\nlcore = 0\nqueues = [\"west:0\", \"east:0\", \"west:1\", \"east:1\"]\n",

@@ -62,9 +62,11 @@ TEST(PcapCount, TruncatedLastRecordIsNotCounted) {
   std::fwrite(rh, 1, 16, f);
   std::fwrite(data, 1, 30, f);  // cut short
   std::fclose(f);
-  auto n = ctl::count_pcap_records(path);
+  ctl::PcapDamage d;
+  auto n = ctl::count_pcap_records(path, nullptr, &d);
   ASSERT_TRUE(n.has_value());
   EXPECT_EQ(*n, 1u);
+  EXPECT_FALSE(d.found);  // a plausible length past the end: cut, not damaged
   std::remove(path.c_str());
 }
 
@@ -168,3 +170,33 @@ TEST(CaptureLink, PcapngInterfaces) {
 }
 
 }  // namespace
+
+TEST(PcapCount, ADamagedHeaderEndsTheCountAndSaysWhere) {
+  // Three good records, then a header claiming more than libpcap accepts
+  // (pcap_next_ex fails there and net_pcap reads on from the bytes after
+  // it): the count is the three, and the damage names record 4's offset.
+  const std::string path = ::testing::TempDir() + "/damaged.pcap";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  const uint32_t hdr[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 65535, 1};
+  std::fwrite(hdr, 1, 24, f);
+  std::vector<char> rec(16 + 60, 0);
+  uint32_t len = 60;
+  std::memcpy(rec.data() + 8, &len, 4);
+  std::memcpy(rec.data() + 12, &len, 4);
+  for (int i = 0; i < 3; i++) std::fwrite(rec.data(), 1, rec.size(), f);
+  len = ctl::kPcapMaxCaplen + 1;
+  std::memcpy(rec.data() + 8, &len, 4);
+  for (int i = 0; i < 5; i++) std::fwrite(rec.data(), 1, rec.size(), f);
+  std::fclose(f);
+  ctl::PcapDamage d;
+  auto n = ctl::count_pcap_records(path, nullptr, &d);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 3u);
+  EXPECT_TRUE(d.found);
+  EXPECT_EQ(d.record, 4u);
+  EXPECT_EQ(d.offset, 24u + 3 * 76);
+  EXPECT_EQ(d.caplen, ctl::kPcapMaxCaplen + 1);
+  EXPECT_NE(d.str(path).find("record 4 (file offset 252)"), std::string::npos) << d.str(path);
+  std::remove(path.c_str());
+}

@@ -4,6 +4,8 @@
 // default per setting: a drift between them fails here).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "ctl/plan.h"
 
 namespace {
@@ -88,6 +90,131 @@ TEST(Plan, FileDefaultsAreTheLibrariesDefaults) {
   EXPECT_EQ(ic.limits.memcap_bytes, l.memcap_bytes);
   EXPECT_EQ(ic.limits.gap_timeout_ns, l.gap_timeout_ns);
   EXPECT_EQ(ic.limits.ack_gap_timeout_ns, l.ack_gap_timeout_ns);
+  EXPECT_EQ(ic.empty_sample, inspect::Config{}.empty_sample);
+}
+
+TEST(Plan, PayloadLessConnectionsAreSampledUnlessAllAreAskedFor) {
+  const auto dflt = ctl::stage_config(parse_config("mode = \"offline\"\n", "o.toml"), true);
+  EXPECT_EQ(dflt.empty_sample, 100u);
+  const auto few = ctl::stage_config(
+      parse_config("mode = \"offline\"\n[outputs]\nempty_connections_sample = 7\n", "o.toml"), true);
+  EXPECT_EQ(few.empty_sample, 7u);
+  const auto all = ctl::stage_config(
+      parse_config("mode = \"offline\"\n[outputs]\nempty_connections = \"all\"\n"
+                   "empty_connections_sample = 7\n", "o.toml"), true);
+  EXPECT_EQ(all.empty_sample, UINT32_MAX) << "all overrides the sample";
+  try {
+    parse_config("mode = \"offline\"\n[outputs]\nempty_connections = \"none\"\n", "b.toml");
+    FAIL() << "an unknown choice must be refused";
+  } catch (const ctl::ConfigErrors& e) {
+    EXPECT_NE(std::string(e.what()).find("b.toml:3:"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
+
+namespace {
+
+uint64_t use_of(const std::vector<ctl::MemoryUse>& v, const std::string& key) {
+  for (const auto& u : v)
+    if (u.key == key) return u.bytes;
+  return 0;
+}
+
+}  // namespace
+
+TEST(MemoryPlan, UnitCostsAreTheStructuresSizes) {
+  const auto c = parse_config("mode = \"offline\"\n", "o.toml");
+  const ctl::UnitCosts u = ctl::unit_costs(c);
+  EXPECT_GE(u.flow, sizeof(flow::Flow) + inspect::Stage::stream_bytes_per_flow());
+  EXPECT_EQ(u.http_conn, sizeof(http::Conn) + sizeof(uint32_t)) << "a state and its free-stack entry";
+  EXPECT_EQ(u.http_slot, sizeof(uint32_t)) << "a slot's index into the pool";
+  EXPECT_GT(u.held_byte_x1000, 1000u) << "a held byte costs its mbuf's header too";
+  EXPECT_GE(u.message_record, sizeof(http::Message));
+  EXPECT_GE(u.stream_record, sizeof(inspect::StreamRecord));
+  // docs/configuration.md quotes these; print them for its table.
+  std::printf("unit costs: flow %lu, http conn %lu, held byte x1000 %lu, ofo node %lu, stream record %lu, "
+              "message record %lu\n", (unsigned long)u.flow, (unsigned long)u.http_conn,
+              (unsigned long)u.held_byte_x1000, (unsigned long)u.ofo_node,
+              (unsigned long)u.stream_record, (unsigned long)u.message_record);
+  std::printf("of a flow: record %zu, fingerprints %zu\n", sizeof(flow::Flow),
+              inspect::Stage::stream_bytes_per_flow());
+  // Off: HTTP state and fingerprints cost nothing.
+  const auto bare = parse_config("mode = \"offline\"\n[http]\nenabled = false\n[outputs]\nstreams = false\n", "b.toml");
+  EXPECT_EQ(ctl::unit_costs(bare).http_conn, 0u);
+  EXPECT_EQ(ctl::unit_costs(bare).http_slot, 0u);
+  EXPECT_EQ(ctl::unit_costs(bare).flow, flow::Table::bytes_per_flow());
+}
+
+TEST(MemoryPlan, ABudgetSizesTheKeysTheFileLeftOutAndHoldsThePlan) {
+  auto c = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n", "o.toml");
+  const auto uses = ctl::worker_memory(c);
+  EXPECT_LE(ctl::total(uses), 512ull << 20);
+  EXPECT_GE(ctl::total(uses), 400ull << 20) << "most of the budget is put to use";
+  // Half and half between the flows and the memcap.
+  const double flows = double(use_of(uses, "flow.max_flows_per_worker"));
+  const double memcap = double(use_of(uses, "reassembly.memcap_mb"));
+  EXPECT_NEAR(flows / memcap, 1.0, 0.05);
+  EXPECT_NE(c.flow.max_flows_per_worker, ctl::FlowConfig{}.max_flows_per_worker);
+  // A key the file gives stays; the other takes what is left.
+  auto g = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n[flow]\nmax_flows_per_worker = 1000\n",
+                        "g.toml");
+  EXPECT_EQ(g.flow.max_flows_per_worker, 1000u);
+  EXPECT_GT(g.reasm.memcap_mb, c.reasm.memcap_mb);
+  EXPECT_LE(ctl::total(ctl::worker_memory(g)), 512ull << 20);
+  auto m = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n[reassembly]\nmemcap_mb = 8\n", "m.toml");
+  EXPECT_EQ(m.reasm.memcap_mb, 8u);
+  EXPECT_GT(m.flow.max_flows_per_worker, c.flow.max_flows_per_worker);
+  // No budget: today's sizes.
+  const auto d = parse_config("mode = \"offline\"\n", "d.toml");
+  EXPECT_EQ(d.flow.max_flows_per_worker, ctl::FlowConfig{}.max_flows_per_worker);
+  EXPECT_EQ(d.reasm.memcap_mb, ctl::ReassemblyConfig{}.memcap_mb);
+}
+
+TEST(MemoryPlan, AnHttpPoolSizedOnItsOwnIsItsOwnConsumer) {
+  const auto c = parse_config("mode = \"offline\"\n", "o.toml");
+  const ctl::UnitCosts u = ctl::unit_costs(c);
+  const uint64_t flows = c.flow.max_flows_per_worker;
+  // By default one state per flow slot: part of the flow table's cost.
+  EXPECT_EQ(use_of(ctl::worker_memory(c), "flow.max_flows_per_worker"),
+            flows * (u.flow + u.http_slot + u.http_conn));
+  EXPECT_EQ(use_of(ctl::worker_memory(c), "http.max_connections_per_worker"), 0u);
+  const auto p = parse_config("mode = \"offline\"\n[http]\nmax_connections_per_worker = 1000\n", "p.toml");
+  const auto uses = ctl::worker_memory(p);
+  EXPECT_EQ(use_of(uses, "flow.max_flows_per_worker"), flows * (u.flow + u.http_slot));
+  EXPECT_EQ(use_of(uses, "http.max_connections_per_worker"), 1000 * u.http_conn);
+  // With a budget the smaller pool leaves room for more flow slots.
+  auto a = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n", "a.toml");
+  auto b = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n[http]\n"
+                        "max_connections_per_worker = 1000\n", "b.toml");
+  EXPECT_GT(b.flow.max_flows_per_worker, a.flow.max_flows_per_worker);
+  EXPECT_LE(ctl::total(ctl::worker_memory(b)), 512ull << 20);
+}
+
+TEST(MemoryPlan, APlanOverItsBudgetIsRefusedNamingTheLargestConsumers) {
+  try {
+    parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 64\n[flow]\nmax_flows_per_worker = 1000000\n",
+                 "b.toml");
+    FAIL() << "a million flows do not fit 64 MiB";
+  } catch (const ctl::ConfigErrors& e) {
+    ASSERT_EQ(e.errors.size(), 1u) << e.what();
+    const std::string s = e.errors[0].str();
+    EXPECT_EQ(s.rfind("b.toml:3:13: worker.memory_mb = 64 does not hold the plan", 0), 0u) << s;
+    // The flow table is the largest, and named first with its key.
+    EXPECT_NE(s.find("the largest: flow table and per-flow state"), std::string::npos) << s;
+    EXPECT_NE(s.find("(flow.max_flows_per_worker)"), std::string::npos) << s;
+  }
+}
+
+TEST(MemoryPlan, TheMachineCheckCountsEveryWorkerAndThePool) {
+  const auto c = parse_config(kLive, "l.toml");
+  const uint64_t per_worker = ctl::total(ctl::worker_memory(c));
+  ASSERT_GT(c.workers.size(), 0u);
+  const uint64_t pool = 8192ull * (c.mbuf_data_room + 192);
+  const uint64_t need_min = per_worker * c.workers.size();
+  EXPECT_EQ(ctl::check_machine(c, 8192, need_min * 4 + pool), "");
+  const std::string why = ctl::check_machine(c, 8192, need_min / 2);
+  EXPECT_EQ(why.rfind("l.toml needs ", 0), 0u) << why;
+  EXPECT_NE(why.find("x " + std::to_string(c.workers.size()) + " worker(s)"), std::string::npos) << why;
+  EXPECT_EQ(ctl::check_machine(c, 8192, 0), "") << "unknown machine: no check";
+}

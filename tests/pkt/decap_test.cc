@@ -231,6 +231,22 @@ TEST(Decap, Mpls) {
   EXPECT_EQ(run(eth(0x8847, stack + ipv4(tcp()))).why, Malformed::too_many_mpls_labels);
   EXPECT_EQ(run(eth(0x8847, label(1, false) + Bytes{0, 0})).why, Malformed::truncated_mpls);
   EXPECT_EQ(run(eth(0x8847, label(1, true))).why, Malformed::truncated_mpls);
+  {
+    // The first segment ends right after the bottom label: the payload's
+    // version nibble is not in it (pkt_parse_fuzz read past it).
+    const Bytes f = eth(0x8847, label(1, true) + ipv4(tcp()));
+    pkt::Parsed p;
+    Malformed why = Malformed::kCount;
+    EXPECT_EQ(pkt::parse(f.data(), 14 + 4, uint32_t(f.size()), p, &why), Kind::kMalformed);
+    EXPECT_EQ(why, Malformed::headers_not_contiguous);
+    // Raw IP whose first segment is empty: the version nibble is not there.
+    pkt::Decap raw;
+    raw.link = 101;
+    const Bytes ip = ipv4(tcp());
+    why = Malformed::kCount;
+    EXPECT_EQ(pkt::parse(ip.data(), 0, uint32_t(ip.size()), p, &why, raw), Kind::kMalformed);
+    EXPECT_EQ(why, Malformed::headers_not_contiguous);
+  }
 }
 
 Bytes pppoe(uint16_t proto, const Bytes& body, int len = -1) {
