@@ -10,8 +10,12 @@
 #include <optional>
 #include <string>
 
+#include <rte_cpuflags.h>
+#include <rte_version.h>
+
 #include "ctl/config.h"
 #include "run.h"
+#include "version.h"
 
 namespace {
 
@@ -21,21 +25,99 @@ const char kUsage[] =
     "        run the appliance from a startup file\n"
     "  loom --check-config FILE\n"
     "        validate a startup file: exit 0, or 1 listing every error\n"
-    "  loom --pcap IN.pcap --out DIR [--config FILE]\n"
-    "        offline: run the pipeline on a capture through net_pcap, write\n"
-    "        DIR/streams.jsonl, DIR/stats.json and DIR/run.json, exit when the\n"
-    "        capture is consumed\n"
+    "  loom --pcap IN.pcap --out DIR [--config FILE] [--quiet]\n"
+    "        offline: run the pipeline on a capture through net_pcap, exit\n"
+    "        when the capture is consumed; on a terminal a progress line\n"
+    "        shows records done of total, packets/s and time left (--quiet:\n"
+    "        none)\n"
     "  loom --check-flows FILE\n"
     "        set up the ports of a startup file and print, per port, the\n"
     "        rte_flow rules steering would install and whether the port\n"
     "        accepts them (else: software fallback)\n"
     "  loom --version | --help\n"
+    "\n"
     "options:\n"
     "  --existing refuse|append|rotate|replace\n"
     "        what to do with an earlier run's files in the output directory\n"
     "        (overrides [outputs] existing; default refuse)\n"
-    "signals: SIGINT/SIGTERM stop cleanly, SIGHUP reloads the rules,\n"
-    "         SIGUSR1 reopens every output file (after logrotate)\n";
+    "  --quiet  no offline progress line on a terminal\n"
+    "\n"
+    "output files (in --out DIR, or outputs.dir live):\n"
+    "  streams.jsonl    one line per connection direction: bytes, sha256, gaps\n"
+    "  messages.jsonl   one line per HTTP message\n"
+    "  http.gor         goreplay's format\n"
+    "  packets.pcap     packets of exported connections (outputs.pcap = true)\n"
+    "                   (all four rotate with outputs.rotate_mb/_seconds)\n"
+    "  stats.json       every counter, at exit (live: every outputs.stats_seconds)\n"
+    "  run.json         wall time, polls, rate, end reason, written at exit\n"
+    "\n"
+    "signals:\n"
+    "  SIGINT, SIGTERM  first: clean stop (drain, flush, stats); second: exit at once\n"
+    "  SIGHUP           reload the rules of the startup file\n"
+    "  SIGUSR1          reopen every output file (after logrotate)\n"
+    "\n"
+    "exit status:\n"
+    "  0    success (a clean stop by signal or --duration included)\n"
+    "  1    bad startup file, an earlier run's files (existing = refuse), the\n"
+    "       file_prefix held by another Loom, start-up failure, lost records\n"
+    "       offline, write error\n"
+    "  2    usage error\n"
+    "  130  second SIGINT; 143 second SIGTERM (128 + signal, nothing flushed)\n"
+    "\n"
+    "Metrics: [metrics] listen = \"ADDR:PORT\" serves /metrics. Telemetry:\n"
+    "dpdk-telemetry.py -f PREFIX, commands /loom/*. Docs: docs/operations.md.\n";
+
+/* The CPU features this binary was compiled to use (DPDK's pkg-config
+ * -march and any added), and which of the notable ones this host has:
+ * Hyperscan picks its own code path from the host's at run time. */
+void print_version() {
+  std::printf("loom %s (git %s)\n", LOOM_VERSION, LOOM_GIT_COMMIT);
+  std::printf("built: %s, %s %s, against DPDK %d.%02d.%d\n", LOOM_BUILD_TYPE,
+#if defined(__clang__)
+              "clang", __clang_version__,
+#else
+              "gcc", __VERSION__,
+#endif
+              RTE_VER_YEAR, RTE_VER_MONTH, RTE_VER_MINOR);
+  std::printf("runtime: %s\n", rte_version());
+  std::printf("cpu features compiled in:");
+#ifdef __SSE4_2__
+  std::printf(" sse4.2");
+#endif
+#ifdef __POPCNT__
+  std::printf(" popcnt");
+#endif
+#ifdef __PCLMUL__
+  std::printf(" pclmul");
+#endif
+#ifdef __AES__
+  std::printf(" aes");
+#endif
+#ifdef __AVX__
+  std::printf(" avx");
+#endif
+#ifdef __AVX2__
+  std::printf(" avx2");
+#endif
+#ifdef __BMI2__
+  std::printf(" bmi2");
+#endif
+#ifdef __AVX512F__
+  std::printf(" avx512f");
+#endif
+#ifdef __AVX512BW__
+  std::printf(" avx512bw");
+#endif
+  std::printf("\n");
+  static const std::pair<rte_cpu_flag_t, const char*> kHost[] = {
+      {RTE_CPUFLAG_SSE4_2, "sse4.2"}, {RTE_CPUFLAG_AVX2, "avx2"},     {RTE_CPUFLAG_BMI2, "bmi2"},
+      {RTE_CPUFLAG_AVX512F, "avx512f"}, {RTE_CPUFLAG_AVX512BW, "avx512bw"},
+      {RTE_CPUFLAG_INVTSC, "invariant-tsc"}};
+  std::printf("this host has:");
+  for (const auto& [flag, name] : kHost)
+    if (rte_cpu_get_flag_enabled(flag) > 0) std::printf(" %s", name);
+  std::printf("\n");
+}
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "loom: %s\n%s", msg.c_str(), kUsage);
@@ -62,7 +144,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> config, check, pcap, out;
   std::optional<std::string> existing;
   double duration = 0;
-  bool check_flows = false;
+  bool check_flows = false, quiet = false;
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     auto next = [&](const char* what) -> std::optional<std::string> {
@@ -74,8 +156,10 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "--version") {
-      std::printf("loom %s\n", LOOM_VERSION);
+      print_version();
       return 0;
+    } else if (a == "--quiet" || a == "-q") {
+      quiet = true;
     } else if (a == "--config") {
       if (!(config = next("FILE"))) return usage_error("--config needs a FILE");
     } else if (a == "--check-config") {
@@ -124,6 +208,7 @@ int main(int argc, char** argv) {
   app::RunOptions opt;
   opt.duration_s = duration;
   opt.check_flows = check_flows;
+  opt.progress = !quiet && ::isatty(STDERR_FILENO);
   if (check_flows && (pcap || out || duration > 0))
     return usage_error("--check-flows takes only the startup file");
   ctl::Config cfg;

@@ -35,7 +35,9 @@
 #include "ctl/stats_json.h"
 
 #include "ctl/telemetry.h"
+#include "metrics/metrics.h"
 #include "pkt/parse.h"
+#include "progress.h"
 
 namespace app {
 
@@ -57,7 +59,7 @@ void on_signal(int sig) {
 }
 
 int fail(const std::string& msg) {
-  std::fprintf(stderr, "loom: %s\n", msg.c_str());
+  LOOM_LOG(ERR, "%s", msg.c_str());
   return 1;
 }
 
@@ -246,6 +248,43 @@ void steer_ports(ctl::Runtime& rt, bool check_only) {
   }
 }
 
+/* What the periodic summary line compares against: the last line's sums. */
+struct SummaryMark {
+  uint64_t tsc = 0;
+  uint64_t rx = 0, tx = 0;
+};
+
+/* One line, every log.summary_seconds: rates since the last line, then
+ * what an operator checks first (drops, flows, messages, gaps, lost
+ * records). */
+void log_periodic(const ctl::Runtime& rt, SummaryMark& m, uint64_t now) {
+  const ctl::Totals t = ctl::totals(rt);
+  const double dt = m.tsc ? double(now - m.tsc) / double(rte_get_tsc_hz()) : 0;
+  uint64_t drops = 0, flows = 0, msgs = 0, gaps = 0, lost = 0, malformed = 0;
+  for (uint64_t d : t.drops) drops += d;
+  for (const auto& st : rt.stages) {
+    flows += st->flow_stats.active.get();
+    msgs += st->http_stats.requests.get() + st->http_stats.responses.get();
+    gaps += st->reasm_stats.gaps.get();
+    lost += st->stats.records_dropped.get() + st->http_stats.records_dropped.get() +
+            st->stats.pcap_dropped.get();
+    for (const auto& c : st->pkt_stats.malformed) malformed += c.get();
+  }
+  uint64_t imissed = 0;
+  for (const auto& p : rt.ports) {
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(p.port_id, &s) == 0) imissed += s.imissed + s.rx_nombuf;
+  }
+  LOOM_LOG(INFO,
+           "summary: rx %" PRIu64 " packets (%.0f/s), tx %" PRIu64 " (%.0f/s), drops %" PRIu64
+           ", port rx missed %" PRIu64 ", malformed %" PRIu64 ", flows %" PRIu64
+           ", HTTP messages %" PRIu64 ", gaps %" PRIu64 ", records lost %" PRIu64,
+           t.rx_packets, dt > 0 ? double(t.rx_packets - m.rx) / dt : 0.0, t.tx_packets,
+           dt > 0 ? double(t.tx_packets - m.tx) / dt : 0.0, drops, imissed, malformed, flows, msgs,
+           gaps, lost);
+  m = {now, t.rx_packets, t.tx_packets};
+}
+
 void log_summary(const ctl::Runtime& rt, double wall) {
   const ctl::Totals t = ctl::totals(rt);
   LOOM_LOG(INFO, "stopped (%s) after %.3f s: rx %" PRIu64 " packets / %" PRIu64
@@ -262,6 +301,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   rt.cfg = std::move(cfg);
   rt.version = LOOM_VERSION;
   const ctl::Config& c = rt.cfg;
+  core::log_to_stderr(c.log.json ? core::LogFormat::kJson : core::LogFormat::kText);
   // logrotate may signal at any time, start-up included: never fatal.
   std::signal(SIGUSR1, [](int) { g_reopen.store(true); });
 
@@ -382,8 +422,12 @@ int run(ctl::Config cfg, const RunOptions& opt) {
                 "without free hugepages, an lcore outside this machine's CPUs, or another "
                 "Loom using file_prefix \"" + c.eal.file_prefix + "\"");
   }
-  // EAL logs to stdout and syslog after init; keep stdout for results.
-  rte_openlog_stream(stderr);
+  // EAL sets its own default stream (stdout and syslog) during init;
+  // ours, set before, stays first: stdout is kept for results.
+  core::log_to_stderr(c.log.json ? core::LogFormat::kJson : core::LogFormat::kText);
+  if (c.eal.telemetry)
+    LOOM_LOG(INFO, "telemetry socket %s/dpdk_telemetry.v2 (dpdk-telemetry.py -f %s)",
+             rte_eal_get_runtime_dir(), c.eal.file_prefix.c_str());
   rt.start_tsc = rte_get_tsc_cycles();
 
   int rc = 0;
@@ -453,6 +497,17 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       for (const auto& p : rt.ports) port::close_port(p.port_id);
       rte_eal_cleanup();
       return rc;
+    }
+  }
+
+  // Scrapes answer loom_ctl_ready 0 until the workers run.
+  std::unique_ptr<metrics::Server> metrics_server;
+  if (rc == 0 && !c.metrics.listen.empty()) {
+    try {
+      metrics_server = std::make_unique<metrics::Server>(&rt, c.metrics.host, c.metrics.port);
+      LOOM_LOG(INFO, "metrics on http://%s/metrics", c.metrics.listen.c_str());
+    } catch (const std::exception& e) {
+      rc = fail((c.file.empty() ? std::string() : c.file + ": ") + e.what());
     }
   }
 
@@ -595,6 +650,12 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t t0 = rte_get_tsc_cycles();
     uint64_t last_rx = 0, last_progress = t0;
+    Progress progress(opt.progress && c.mode == ctl::Mode::kOffline);
+    SummaryMark mark{t0, 0, 0};
+    const bool poll = c.mode != ctl::Mode::kOffline && c.log.link_poll_ms;
+    uint64_t next_link = t0 + hz * c.log.link_poll_ms / 1000;
+    uint64_t next_summary = t0 + hz * c.log.summary_seconds;
+    uint64_t next_progress = t0;
     // systemd (Type=notify): ready once every port is up and every worker
     // runs; the watchdog, when the unit sets one, is fed from this loop.
     uint64_t watchdog_usec = 0, last_ping = t0, last_stats = t0;
@@ -605,12 +666,25 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     }
     const bool live_stats = c.mode != ctl::Mode::kOffline && !opt.out_dir.empty() &&
                             c.outputs.stats_seconds > 0;
-    unsigned turn = 0;
     while (!core::stop_requested()) {
       rte_delay_us_sleep(5000);
       const uint64_t now = rte_get_tsc_cycles();
-      // Links every 100 ms: an ioctl per kernel-backed port, off the fast path.
-      if (++turn % 20 == 0) rt.links.poll();
+      // Links every log.link_poll_ms: an ioctl per kernel-backed port, off
+      // the fast path; each change logged and counted (port/link.h).
+      if (poll && now >= next_link) {
+        rt.links.poll();
+        next_link = now + hz * c.log.link_poll_ms / 1000;
+      }
+      if (c.log.summary_seconds && now >= next_summary) {
+        log_periodic(rt, mark, now);
+        next_summary = now + hz * c.log.summary_seconds;
+      }
+      if (progress.on() && now >= next_progress) {
+        counted(false);
+        progress.update(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
+                        double(now - t0) / hz);
+        next_progress = now + hz / 4;
+      }
       if (watchdog_usec && now - last_ping >= hz * watchdog_usec / 2000000) {
         sd_notify(0, "WATCHDOG=1");
         last_ping = now;
@@ -665,6 +739,8 @@ int run(ctl::Config cfg, const RunOptions& opt) {
     rte_eal_mp_wait_lcore();
     if (rt.end_reason == "signal") stop_counting = true;  // no count needed: not waited for
     counted(true);
+    progress.finish(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
+                    double(rte_get_tsc_cycles() - t0) / hz);
     // The workers are gone: their flows are ours to end now. Offline this is
     // the capture's end; live, a shutdown.
     const flow::End why =
@@ -730,6 +806,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   rt.ready.store(false, std::memory_order_release);
+  metrics_server.reset();  // joins its thread: no scrape reads what goes next
   if (rt.prober) rt.prober->stop();  // the workers have stopped: its targets may go
   rt.rules.detach();
   rt.sinks.stop();    // before the rings it drains go away

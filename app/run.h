@@ -14,6 +14,7 @@ struct RunOptions {
   std::string out_dir;        // where stats.json/run.json go ("" live: none)
   double duration_s = 0;      // stop after this long (0: until signal/EOF)
   bool check_flows = false;   // set the ports up, print the rte_flow rules, exit
+  bool progress = false;      // offline: draw the progress line (stderr is a terminal, no --quiet)
 };
 
 /* Returns the process exit code. */

@@ -12,6 +12,13 @@
 #   decap       captures crafted with scapy, one per link type and
 #               encapsulation (and two tenants in two VNIs): messages and
 #               stream SHA-256s come out; an unknown link type is refused
+#   cli         --version, --help, offline progress under a pseudo-terminal
+#               (absent piped or --quiet), log lines stamped (text, json),
+#               [log]/[metrics] errors with file:line:column
+#   metrics     a real Prometheus scrapes a live Loom (net_null relay) and
+#               sees a per-worker counter move; the scrape's form, the
+#               Grafana dashboard's metrics and docs/operations.md's metric,
+#               telemetry and counter tables checked against the live Loom
 #   fuzz        libFuzzer targets (ASan+UBSan) for the packet parser, the
 #               reassembler, the HTTP framer, the startup file and the
 #               capture readers: seeds and past crashes replayed, then a
@@ -117,6 +124,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 run_suite golden /usr/bin/python3 tests/offline/golden.py check build/app/loom tests/offline/golden.json \
   "$root"/../shared/corpus/captures/*.pcap tests/data/*.pcap
 run_suite decap /usr/bin/python3 tests/offline/decap_test.py build
+run_suite cli /usr/bin/python3 tests/offline/cli_test.py build tests/data/sample.pcap
+run_suite metrics tests/e2e/metrics_test.sh
 run_suite bounded tests/offline/bounded_test.sh build
 # Each fuzz target: its seeds and regressions, then 20 s of fuzzing.
 run_suite fuzz tests/fuzz/fuzz_ci.sh build-fuzz 20

@@ -28,6 +28,7 @@
 #include <rte_mbuf.h>
 
 #include "core/counter.h"
+#include "core/counters.h"
 #include "core/latency.h"
 
 namespace core {
@@ -49,15 +50,9 @@ struct WorkerStats {
   // Packets only: bytes are the ports' (ethdev ibytes/obytes). Summing
   // pkt_len here would touch every mbuf header on the relay path, which
   // measured at ~8% of a plain relay's cost (docs/performance.md).
-  Counter rx_packets;
-  Counter tx_packets;
+#define LOOM_COUNTERS_DEF "core/counters.def"
+#include "core/counters_body.inc"
   Counter drops[kNumDrops];
-  Counter polls_busy, polls_idle;
-  Counter rx_backpressure;  // lossless polls skipped: pool low (timing, not input)
-  // Live: idle polls that found less than a burst of mbufs free. The PMD
-  // cannot receive then (frames wait in the NIC or kernel ring, or are
-  // dropped there): a pool too small for what is held (reassembly).
-  Counter rx_pool_empty;
 };
 
 /* One RX queue a worker polls, and where its frames go. */

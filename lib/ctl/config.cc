@@ -604,7 +604,7 @@ Config parse_config(std::string_view text, const std::string& file) {
   r.only_keys(root, "the top level",
               {"mode", "eal", "mempool", "worker", "ports", "pairs", "workers", "offline", "flow",
                "reassembly", "http", "rules", "rule", "outputs", "steering", "mirror",
-               "collectors", "probe", "decap", "sensor"});
+               "collectors", "probe", "decap", "sensor", "metrics", "log"});
   Where mode_at{1, 1};
   if (const toml::node* n = root.get("mode")) mode_at = at(n->source());
   r.choice<Mode>(root, "mode", "mode",
@@ -700,6 +700,23 @@ Config parse_config(std::string_view text, const std::string& file) {
     r.string(*t, "dir", "outputs.dir", c.outputs.dir);
     r.boolean(*t, "streams", "outputs.streams", c.outputs.streams);
     r.uint(*t, "record_ring", "outputs.record_ring", 64, 1u << 22, c.outputs.record_ring);
+  }
+  if (const toml::table* t = r.table(root, "metrics", "[metrics]")) {
+    r.only_keys(*t, "[metrics]", {"listen"});
+    Where w;
+    if (r.string(*t, "listen", "metrics.listen", c.metrics.listen, &w)) {
+      try {
+        parse_listen(c.metrics.listen, c.metrics.host, c.metrics.port);
+      } catch (const std::invalid_argument& e) {
+        r.error(w, "metrics.listen = \"" + c.metrics.listen + "\": " + e.what());
+      }
+    }
+  }
+  if (const toml::table* t = r.table(root, "log", "[log]")) {
+    r.only_keys(*t, "[log]", {"format", "summary_seconds", "link_poll_ms"});
+    r.choice<bool>(*t, "format", "log.format", {{"text", false}, {"json", true}}, c.log.json);
+    r.uint(*t, "summary_seconds", "log.summary_seconds", 0, 86400, c.log.summary_seconds);
+    r.uint(*t, "link_poll_ms", "log.link_poll_ms", 0, 3600000, c.log.link_poll_ms);
   }
   if (const toml::table* t = r.table(root, "http", "[http]")) {
     r.only_keys(*t, "[http]", {"enabled", "capture_bytes", "capture_buffers", "max_header_bytes",
@@ -935,6 +952,30 @@ Config load_config(const std::string& path) {
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
   std::fclose(f);
   return parse_config(text, path);
+}
+
+void parse_listen(const std::string& s, std::string& host, uint16_t& port) {
+  // The address must be numeric: the endpoint binds it, and a name that
+  // resolves differently later would move it.
+  const size_t colon = s.empty() ? std::string::npos : s.front() == '[' ? s.find("]:") + 1 : s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+    throw std::invalid_argument("give ADDR:PORT, e.g. \"127.0.0.1:9464\" or \"[::1]:9464\"");
+  std::string h = s.substr(0, colon);
+  const std::string p = s.substr(colon + 1);
+  unsigned char buf[16];
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+    if (inet_pton(AF_INET6, h.c_str(), buf) != 1)
+      throw std::invalid_argument("'" + h + "' is not an IPv6 address");
+  } else if (inet_pton(AF_INET, h.c_str(), buf) != 1) {
+    throw std::invalid_argument("'" + h + "' is not an IPv4 address (IPv6 goes in brackets: [::1]:9464)");
+  }
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(p.c_str(), &end, 10);
+  if (*end || p.empty() || p[0] == '-' || n == 0 || n > 65535)
+    throw std::invalid_argument("port '" + p + "' is not 1 to 65535");
+  host = h;
+  port = uint16_t(n);
 }
 
 Config offline_config(const std::string& pcap, const Config* base) {

@@ -147,6 +147,21 @@ struct OutputsConfig {
   KafkaConfig kafka;
 };
 
+/* [metrics]: the Prometheus endpoint (lib/metrics). Off when listen is
+ * empty. */
+struct MetricsConfig {
+  std::string listen;                   // "ADDR:PORT" ("[v6]:PORT"); "" off
+  std::string host;                     // ADDR, brackets removed
+  uint16_t port = 0;
+};
+
+/* [log]: how log lines look and what is logged on a timer. */
+struct LogConfig {
+  bool json = false;                    // format = "json": one object per line
+  uint32_t summary_seconds = 60;        // one-line summary every N s while running; 0 off
+  uint32_t link_poll_ms = 1000;         // link status polled this often (live); 0 off
+};
+
 /* [decap]: which UDP ports carry tunnels and how deep parsing goes
  * (lib/pkt/parse.h). */
 struct DecapConfig {
@@ -224,6 +239,8 @@ struct Config {
   MirrorConfig mirror;               // [mirror]
   DecapConfig decap;                 // [decap]
   SensorConfig sensor;               // [sensor]
+  MetricsConfig metrics;             // [metrics]
+  LogConfig log;                     // [log]
 
   /* Location of a port's key for run-time errors (queue limits of real
    * NICs are only known once EAL has probed them). */
@@ -241,6 +258,10 @@ Config parse_config(std::string_view text, const std::string& file);
  * mempool, offline and later sections) come from `base` when given; its
  * EAL, ports, pairs and workers do not apply offline. */
 Config offline_config(const std::string& pcap, const Config* base);
+
+/* Splits "ADDR:PORT" or "[V6ADDR]:PORT" of [metrics] listen. Throws
+ * std::invalid_argument saying what is wrong. */
+void parse_listen(const std::string& s, std::string& host, uint16_t& port);
 
 /* Parses the EAL lcore syntax ("0-3", "0,2", "0@0,1@1,2@1", "(0,1)@0").
  * Throws std::invalid_argument. */

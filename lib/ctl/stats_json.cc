@@ -97,12 +97,7 @@ void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
     for (const inspect::Stage* s : st) v += s->http_stats.errors[e].get();
     fn(ctx, "http_errors", http::error_name(e), v);
   }
-#define STREAMS(f) fn(ctx, "streams", #f, sum([](const inspect::Stage& s) -> auto& { return s.stats.f; }))
-  STREAMS(tcp_packets); STREAMS(non_tcp_packets); STREAMS(unsteered_packets); STREAMS(rst_without_flow);
-  STREAMS(records_emitted); STREAMS(records_dropped); STREAMS(pcap_packets); STREAMS(pcap_dropped);
-  STREAMS(pcap_lookback_missed); STREAMS(resets_sent); STREAMS(pool_grown);
-  STREAMS(empty_connections); STREAMS(empty_summarised);
-#undef STREAMS
+  walk("streams", [](const inspect::Stage& s) -> const inspect::Stats& { return s.stats; });
   // Connections that never carried payload, by how they ended (flow::End).
   for (size_t e = 0; e < inspect::kNumEnds; e++)
     fn(ctx, "streams_empty", inspect::empty_end_name(e),

@@ -434,6 +434,7 @@ int cmd_drops(const char*, const char*, rte_tel_data* d) {
   explain("flows", flow::TableStats{});
   explain("tcp", tcp::Stats{});
   explain("reasm", reasm::Stats{});
+  explain("streams", inspect::Stats{});
   return 0;
 }
 

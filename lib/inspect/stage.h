@@ -31,6 +31,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "core/counters.h"
 #include "core/sha256.h"
 #include "core/worker.h"
 #include "inspect/channel.h"
@@ -155,18 +156,11 @@ constexpr size_t kNumEnds = 8;  // flow::End's values
 const char* empty_end_name(size_t end) noexcept;
 
 struct Stats {
-  core::Counter tcp_packets, non_tcp_packets;
-  core::Counter unsteered_packets;  // TCP outside steering.service_ports: not tracked
-  core::Counter rst_without_flow;
-  core::Counter records_emitted, records_dropped;
-  core::Counter empty_connections;   // connections that never carried payload
-  core::Counter empty_summarised;    // ... of them without records (past empty_sample)
-  core::Counter empty_by_end[kNumEnds];  // ... by flow::End (index), see empty_end_name()
-  core::Counter pcap_packets, pcap_dropped;
-  core::Counter pcap_lookback_missed;  // packets of a selected connection already gone from the lookback
+#define LOOM_COUNTERS_DEF "inspect/counters.def"
+#include "core/counters_body.inc"
+  core::Counter empty_by_end[kNumEnds];  // empty_connections by flow::End (index), see empty_end_name()
+  // Reported with the mirror and collectors, not in the "streams" block.
   core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
-  core::Counter resets_sent;           // TCP resets a rejecting drop rule sent
-  core::Counter pool_grown;            // offline: record pools added for messages held open
   core::Counter mirror_no_collector;   // copies not made: no collector reachable yet (no MAC)
   core::Counter mirrored_to[kMaxCollectors];  // copies the mirror port took, per collector
   core::Counter mirror_lost_to[kMaxCollectors];  // ... and refused (TX full), per collector

@@ -50,6 +50,7 @@ dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' >"$tmp/contents"
 for f in /usr/sbin/loom /usr/sbin/loom-setup /lib/systemd/system/loom@.service /etc/logrotate.d/loom \
          /usr/share/man/man8/loom.8.gz /usr/share/loom/examples/af-packet-lab.toml \
          /usr/share/loom/examples/intel-ice-inline.toml /usr/share/loom/examples/mlx5-passive.toml \
+         /usr/share/loom/grafana/loom.json \
          /etc/loom/; do
   grep -qx "$f" "$tmp/contents"
   check "package holds $f" $?
@@ -62,8 +63,9 @@ rc=$?
 [ $rc -eq 0 ] && installed=1
 check "dpkg -i installs it" $rc "$(tail -1 "$tmp/install.log")"
 [ $installed -eq 1 ] || finish
-v=$(/usr/sbin/loom --version)
-check "installed loom --version" "$([ "$v" = "loom $version" ]; echo $?)" "$v"
+# First line: "loom VERSION (git COMMIT)"; then build, DPDK and CPU lines.
+v=$(/usr/sbin/loom --version | head -1)
+check "installed loom --version" "$(case "$v" in "loom $version (git "*")") echo 0 ;; *) echo 1 ;; esac)" "$v"
 for f in /usr/share/loom/examples/*.toml; do
   /usr/sbin/loom --check-config "$f" >"$tmp/check.log" 2>&1
   check "installed loom --check-config $(basename "$f")" $? "$(head -1 "$tmp/check.log")"
