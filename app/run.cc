@@ -260,14 +260,13 @@ struct SummaryMark {
 void log_periodic(const ctl::Runtime& rt, SummaryMark& m, uint64_t now) {
   const ctl::Totals t = ctl::totals(rt);
   const double dt = m.tsc ? double(now - m.tsc) / double(rte_get_tsc_hz()) : 0;
-  uint64_t drops = 0, flows = 0, msgs = 0, gaps = 0, lost = 0, malformed = 0;
+  uint64_t drops = 0, flows = 0, msgs = 0, gaps = 0, malformed = 0;
+  const uint64_t lost = ctl::record_drops(rt).all();
   for (uint64_t d : t.drops) drops += d;
   for (const auto& st : rt.stages) {
     flows += st->flow_stats.active.get();
     msgs += st->http_stats.requests.get() + st->http_stats.responses.get();
     gaps += st->reasm_stats.gaps.get();
-    lost += st->stats.records_dropped.get() + st->http_stats.records_dropped.get() +
-            st->stats.pcap_dropped.get();
     for (const auto& c : st->pkt_stats.malformed) malformed += c.get();
   }
   uint64_t imissed = 0;

@@ -14,6 +14,16 @@
 
 namespace ctl {
 
+RecordDrops record_drops(const Runtime& rt) {
+  RecordDrops d;
+  for (const auto& s : rt.stages) {
+    d.streams += s->stats.records_dropped.get();
+    d.messages += s->http_stats.records_dropped.get();
+    d.packets += s->stats.pcap_dropped.get();
+  }
+  return d;
+}
+
 Totals totals(const Runtime& rt) {
   Totals t;
   for (const auto& w : rt.workers) {

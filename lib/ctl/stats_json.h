@@ -26,6 +26,20 @@ struct Totals {
 };
 Totals totals(const Runtime& rt);
 
+/* Records the workers' rings could not take (dropped before any sink saw
+ * them), summed over workers, by the kind of record. */
+struct RecordDrops {
+  uint64_t streams = 0, messages = 0, packets = 0;
+  uint64_t all() const noexcept { return streams + messages + packets; }
+  /* What an output of this name ("streams", "kafka_streams", "pcap", the
+   * rest carry messages) lost that way. */
+  uint64_t of_output(const std::string& name) const noexcept {
+    if (name == "streams" || name == "kafka_streams") return streams;
+    return name == "pcap" ? packets : messages;
+  }
+};
+RecordDrops record_drops(const Runtime& rt);
+
 /* The inspection counters ("pkt", "flows", "reasm", "streams" blocks) of
  * the given stages, summed. Gauges are summed too (bytes in use...). */
 void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st);

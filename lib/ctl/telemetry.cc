@@ -331,12 +331,7 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
   if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
   const Runtime& rt = *g_rt;
   rte_tel_data_start_dict(d);
-  uint64_t dropped_streams = 0, dropped_messages = 0, dropped_packets = 0;
-  for (const auto& s : rt.stages) {
-    dropped_streams += s->stats.records_dropped.get();
-    dropped_messages += s->http_stats.records_dropped.get();
-    dropped_packets += s->stats.pcap_dropped.get();
-  }
+  const RecordDrops dropped = record_drops(rt);
   for (const auto& o : rt.sinks.outputs()) {
     rte_tel_data* c = rte_tel_data_alloc();
     if (!c) return -ENOMEM;
@@ -351,9 +346,7 @@ int cmd_outputs(const char*, const char*, rte_tel_data* d) {
     add_u64(c, "reopens", o.stats->reopens.load(std::memory_order_relaxed));
     if (o.writer)
       o.writer->visit([&](const char* name, core::CounterKind, const char*, uint64_t v) { add_u64(c, name, v); });
-    add_u64(c, "dropped", o.name == "streams" || o.name == "kafka_streams" ? dropped_streams
-                          : o.name == "pcap"  ? dropped_packets
-                                              : dropped_messages);
+    add_u64(c, "dropped", dropped.of_output(o.name));
     rte_tel_data_add_dict_container(d, o.name.c_str(), c, 0);
   }
   if (rt.cfg.mirror.enabled) {  // the mirror port is an output too

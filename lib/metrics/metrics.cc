@@ -13,6 +13,7 @@
 #include <rte_mempool.h>
 
 #include "core/counters.h"
+#include "ctl/stats_json.h"
 #include "port/link.h"
 
 namespace metrics {
@@ -245,12 +246,7 @@ void ports(Builder& b, const ctl::Runtime& rt) {
 }
 
 void sinks(Builder& b, const ctl::Runtime& rt) {
-  uint64_t dropped_streams = 0, dropped_messages = 0, dropped_packets = 0;
-  for (const auto& s : rt.stages) {
-    dropped_streams += s->stats.records_dropped.get();
-    dropped_messages += s->http_stats.records_dropped.get();
-    dropped_packets += s->stats.pcap_dropped.get();
-  }
+  const ctl::RecordDrops dropped = ctl::record_drops(rt);
   for (const auto& o : rt.sinks.outputs()) {
     const Labels l = {{"output", o.name}};
     b.counter("loom_sink_written", "Records written to the output file.", l,
@@ -265,9 +261,7 @@ void sinks(Builder& b, const ctl::Runtime& rt) {
             double(o.depth));
     b.counter("loom_sink_dropped",
               "Records the workers could not hand to this output (no record free, ring full).", l,
-              double(o.name == "streams" ? dropped_streams
-                     : o.name == "pcap"  ? dropped_packets
-                                         : dropped_messages));
+              double(dropped.of_output(o.name)));
   }
 }
 
