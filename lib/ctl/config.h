@@ -159,7 +159,7 @@ struct MetricsConfig {
 struct LogConfig {
   bool json = false;                    // format = "json": one object per line
   uint32_t summary_seconds = 60;        // one-line summary every N s while running; 0 off
-  uint32_t link_poll_ms = 1000;         // link status polled this often (live); 0 off
+  uint32_t link_poll_ms = 100;          // link status polled this often (live); 0 off
 };
 
 /* [decap]: which UDP ports carry tunnels and how deep parsing goes

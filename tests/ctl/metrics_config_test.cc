@@ -43,7 +43,7 @@ TEST(LogConfig, KeysAndErrors) {
   auto c = ctl::parse_config(kBase, "t.toml");
   EXPECT_FALSE(c.log.json);
   EXPECT_EQ(c.log.summary_seconds, 60u);
-  EXPECT_EQ(c.log.link_poll_ms, 1000u);
+  EXPECT_EQ(c.log.link_poll_ms, 100u);
   c = ctl::parse_config(kBase + "[log]\nformat = \"json\"\nsummary_seconds = 0\nlink_poll_ms = 250\n", "t.toml");
   EXPECT_TRUE(c.log.json);
   EXPECT_EQ(c.log.summary_seconds, 0u);

@@ -244,11 +244,13 @@ NPID=$!
 BG_PIDS+=("$NPID")
 for _ in $(seq 100); do grep -q 'worker 0 on lcore' "$TMP/notify-loom2.log" && break; sleep 0.1; done
 # Two different signals: the same one sent twice can merge into one while
-# it is still pending (seen: exit 0). A pending SIGINT is delivered before
-# a pending SIGTERM (lower number first), so SIGTERM is the second: 143.
+# it is still pending (seen: exit 0). Which of the two a thread of the
+# process takes second is the kernel's choice: it exits 128 + that one.
 kill -INT "$NPID"; kill -TERM "$NPID"
 wait "$NPID"
-check_eq "a second SIGTERM exits at once" "$?" 143
+rc=$?
+[[ $rc == 130 || $rc == 143 ]] && ok "a second signal exits at once ($rc)" ||
+  bad "a second signal exits at once: got $rc, expected 130 or 143"
 [[ ! -e /var/run/dpdk/$NPREFIX ]] && ok "runtime directory removed after the second signal's exit" ||
   bad "/var/run/dpdk/$NPREFIX left after exit 143"
 kill -TERM "$LISTEN_PID" 2>/dev/null
