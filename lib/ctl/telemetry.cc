@@ -113,12 +113,9 @@ void worker_dict(rte_tel_data* d, const core::WorkerCtx& w, bool detail) {
   add_u64(d, "id", w.id);
   add_u64(d, "lcore", w.lcore);
   add_u64(d, "rx_queues", w.rxq.size());
-  add_u64(d, "rx_packets", w.stats.rx_packets.get());
-  add_u64(d, "tx_packets", w.stats.tx_packets.get());
-  add_u64(d, "polls_busy", w.stats.polls_busy.get());
-  add_u64(d, "polls_idle", w.stats.polls_idle.get());
-  add_u64(d, "rx_backpressure", w.stats.rx_backpressure.get());
-  add_u64(d, "rx_pool_empty", w.stats.rx_pool_empty.get());
+  w.stats.visit([&](const char* name, core::CounterKind, const char*, const core::Counter& c) {
+    add_u64(d, name, c.get());
+  });
   for (size_t i = 0; i < core::kNumDrops; i++)
     add_u64(d, (std::string("drop_") + core::kDropNames[i]).c_str(), w.stats.drops[i].get());
   (void)detail;
