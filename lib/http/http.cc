@@ -9,6 +9,7 @@
 #include <rte_hash_crc.h>
 
 #include "core/json.h"
+#include "http/judge.h"
 #include "reasm/reasm.h"
 
 namespace http {
@@ -197,8 +198,8 @@ const char* error_name(size_t err) noexcept {
   return err < sizeof names / sizeof *names ? names[err] : "";
 }
 
-Framer::Framer(Stats* s, Sink sink, uint32_t max_header_bytes, uint32_t pending, uint64_t body_limit)
-    : s_(s), sink_(sink), max_header_bytes_(max_header_bytes), body_limit_(body_limit),
+Framer::Framer(Stats* s, Records records, uint32_t max_header_bytes, uint32_t pending, uint64_t body_limit)
+    : s_(s), rec_(records), max_header_bytes_(max_header_bytes), body_limit_(body_limit),
       pool_(new Pending[pending ? pending : 1]()) {
   for (uint32_t i = pending; i-- > 0;) {
     pool_[i].next = free_;
@@ -337,13 +338,13 @@ void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2
     // records belong to a connection that is gone).
     for (uint32_t e = c.head; e != kNil;) {
       const uint32_t nx = pool_[e].next;
-      if (pool_[e].rec && sink_.release) sink_.release(sink_.ctx, pool_[e].rec);
+      if (pool_[e].rec) release(pool_[e].rec);
       give(e);
       e = nx;
     }
     for (uint32_t e = c.held; e != kNil;) {
       const uint32_t nx = pool_[e].next;
-      if (pool_[e].rec && sink_.release) sink_.release(sink_.ctx, pool_[e].rec);
+      if (pool_[e].rec) release(pool_[e].rec);
       give(e);
       e = nx;
     }
@@ -372,7 +373,15 @@ void Framer::start(Conn& c, const flow::Flow& f, int client, const bool synced[2
 Verdict Framer::judge(Conn& c, Message* m) noexcept {
   if (m->judged) return Verdict(m->verdict);
   Verdict v = Verdict::kRecord;
-  if (rules_.on_message) v = rules_.on_message(rules_.ctx, *m);
+  if (rules_) {
+    const match::Result r = http::judge(*rules_, *m);
+    v = Verdict(r.action);
+    if (v == Verdict::kDrop && !(c.acts & kActDrop)) {
+      c.acts |= kActDrop;
+      c.reject = r.reject;
+    }
+    if (v == Verdict::kMirror) c.acts |= kActMirror;
+  }
   m->verdict = uint8_t(v);
   m->judged = 1;
   s_->verdicts[size_t(v)].add(1);
@@ -380,14 +389,36 @@ Verdict Framer::judge(Conn& c, Message* m) noexcept {
   return v;
 }
 
+Message* Framer::take_record() noexcept {
+  return rec_.messages ? static_cast<Message*>(rec_.messages->take()) : nullptr;
+}
+
+void Framer::release(Message* m) noexcept {
+  if (m->raw) rec_.raw->put_back(m->raw);
+  rec_.messages->put_back(m);
+}
+
+void Framer::export_record(Message* m) noexcept {
+  if (!rec_.files) {
+    release(m);
+    return;
+  }
+  uint8_t* raw = m->raw;
+  const bool ok = rec_.messages->push(m);
+  if (raw) {
+    rec_.raw->handed_on();  // travels with its record now, or goes back
+    if (!ok) core::Channel::put(raw);
+  }
+}
+
 void Framer::deliver(Conn& c, Message* m) noexcept {
   const Verdict v = judge(c, m);
   if (v == Verdict::kSkip) {
-    if (sink_.release) sink_.release(sink_.ctx, m);
+    release(m);
     return;
   }
   c.exported = 1;
-  sink_.emit(sink_.ctx, m);
+  export_record(m);
 }
 
 void Framer::judge_request(Conn& c, Pending& p) noexcept {
@@ -422,7 +453,7 @@ void Framer::begin_message(Ctx& k) noexcept {
   Conn& c = k.c;
   Side& s = k.s;
   const bool req = k.request;
-  Message* m = sink_.alloc ? sink_.alloc(sink_.ctx) : nullptr;
+  Message* m = take_record();
   if (!m) s_->records_dropped.add(1);
   s.mflags = (s.after_gap ? uint32_t(kAfterGap) : 0u) | (s.junk ? uint32_t(kJunkSkipped) : 0u) |
              (s.after_close ? uint32_t(kAfterClose) : 0u) | (s.inner ? uint32_t(kInner) : 0u);
@@ -448,9 +479,11 @@ void Framer::begin_message(Ctx& k) noexcept {
     m->rule_index = -1;
     m->flags = s.mflags;
     if (s.inner) set_id(m->outer, *m, c, c.outer);
-    if (sink_.alloc_raw) {
-      m->raw = sink_.alloc_raw(sink_.ctx);
-      m->raw_cap = m->raw ? sink_.raw_cap : 0;
+    if (rec_.raw) {
+      // No record of a message may differ between two offline runs, so
+      // offline waits for a buffer like for a record; live goes without.
+      m->raw = static_cast<uint8_t*>(rec_.raw->take());
+      m->raw_cap = m->raw ? rec_.raw_cap : 0;
       if (!m->raw) {
         m->flags |= kNoRaw;
         s_->raw_dropped.add(1);
@@ -524,7 +557,7 @@ void Framer::begin_message(Ctx& k) noexcept {
       m->judged = 1;
       m->verdict = p.verdict;
       m->rule_index = p.rule;
-      if (rules_.describe) rules_.describe(rules_.ctx, *m);
+      if (rules_) http::describe(*rules_, *m);
       s_->verdicts[m->verdict].add(1);
     }
     p.answered = 1;
@@ -657,7 +690,7 @@ void Framer::cut(Ctx& k, uint32_t why) noexcept {
   if (s.in_msg && !s.has_start) {
     // Never a start line: not a message. Take it back.
     s_->not_http.add(1);
-    if (s.cur && sink_.release) sink_.release(sink_.ctx, s.cur);
+    if (s.cur) release(s.cur);
     s.cur = nullptr;
     if (k.request && s.slot != kNil) {
       // It was the newest request in the queue.

@@ -53,8 +53,10 @@
 #include <string>
 #include <vector>
 
+#include "core/channel.h"
 #include "core/counter.h"
 #include "flow/flow.h"
+#include "match/match.h"
 
 namespace http {
 
@@ -153,22 +155,19 @@ constexpr size_t kNumVerdicts = 5;
 /* "record", "skip", "tag", "mirror", "drop": messages.jsonl and counters. */
 const char* verdict_name(Verdict v) noexcept;
 
-/* Called once per finished message, on the worker: a request as soon as
- * it ends (so that a drop verdict can stop the packet that completed it),
- * a response before export — unless its request's headers are complete,
- * in which case it takes the request's verdict, rule and tag (the operator
- * selects exchanges; a request answered before it ends, as with 100
- * Continue, is judged when the answer begins, on what came of it). It sees the method, URI, Host, status and
- * (with raw capture) the header block and a bounded body prefix in m.raw;
- * it must not keep the pointer. It fills m.rule and m.tag. Chosen once at
- * start-up. */
-struct RulesHook {
-  void* ctx = nullptr;
-  Verdict (*on_message)(void* ctx, Message& m) = nullptr;
-  // Fills m.rule and m.tag for a response that takes its request's verdict
-  // and m.rule_index (the request's record may be gone by then).
-  void (*describe)(void* ctx, Message& m) = nullptr;
-};
+/* When a message is judged by the rules (http/judge.h): a request as soon
+ * as it ends (so that a drop verdict can stop the packet that completed
+ * it), a response before export — unless its request's headers are
+ * complete, in which case it takes the request's verdict, rule and tag
+ * (the operator selects exchanges; a request answered before it ends, as
+ * with 100 Continue, is judged when the answer begins, on what came of
+ * it). Rules see the method, URI, Host, status and (with raw capture) the
+ * header block and a bounded body prefix in m.raw. */
+
+/* Conn::acts: what verdicts so far ask of the connection's packets. The
+ * framer notes them; the stage applies them to its flow record after each
+ * call (a drop stops relaying, a mirror copies). */
+enum Acts : uint8_t { kActMirror = 1, kActDrop = 2 };
 
 struct Stats {
 #define HTTP_COUNTER(n, help) core::Counter n;
@@ -192,16 +191,17 @@ extern const size_t kNumCounters;
  * "" for 0 and past the list. */
 const char* error_name(size_t err) noexcept;
 
-/* Where records go (the inspection stage's pool and ring). */
-struct Sink {
-  void* ctx = nullptr;
-  Message* (*alloc)(void* ctx) = nullptr;  // nullptr: none free (counted by the caller)
-  void (*emit)(void* ctx, Message* m) = nullptr;
-  void (*release)(void* ctx, Message* m) = nullptr;
-  // A buffer for a message's raw bytes (for .gor); nullptr: none free or
-  // not wanted. Its size is raw_cap.
-  uint8_t* (*alloc_raw)(void* ctx) = nullptr;
-  uint32_t raw_cap = 0;
+/* Where records go: the worker's message channel to the sink thread and,
+ * for .gor, its channel of capture buffers (core/channel.h: a full one
+ * drops and counts live, waits offline). The framer takes a record when a
+ * message begins and pushes it when it is judged and finished. */
+struct Records {
+  core::Channel* messages = nullptr;  // nullptr: frame and count, make no records
+  core::Channel* raw = nullptr;       // nullptr: no raw bytes
+  uint32_t raw_cap = 0;               // bytes of each capture buffer
+  // false: no file reads the records (made for the rules and packets.pcap's
+  // selection only): each goes back to its pool once judged.
+  bool files = true;
 };
 
 /* Per connection direction: where the framer is in the stream. */
@@ -270,6 +270,8 @@ struct Conn {
   uint8_t tunnel;         // a tunnel began: messages are inner ones
   uint8_t verdict;        // strongest mirror/drop verdict so far (Verdict), 0: none
   uint8_t exported;       // a message of this connection was exported (not skipped)
+  uint8_t acts;           // Acts the verdicts asked for
+  uint8_t reject;         // the first drop verdict's rule wants resets
 };
 
 class Framer {
@@ -278,7 +280,7 @@ class Framer {
    * over it, the message is cut. pending: the pool of requests awaiting
    * their answer, for all the worker's connections. body_limit: lengths
    * past it are hostile framing. Control path (allocates the pool). */
-  Framer(Stats* s, Sink sink, uint32_t max_header_bytes = 65536,
+  Framer(Stats* s, Records records, uint32_t max_header_bytes = 65536,
          uint32_t pending = kPendingDefault, uint64_t body_limit = kBodyLimit);
   ~Framer();
 
@@ -292,7 +294,9 @@ class Framer {
    * unanswered requests are emitted, pending entries go back. */
   void end(Conn& c, const flow::Flow& f, uint64_t ts) noexcept;
 
-  void set_rules(RulesHook h) noexcept { rules_ = h; }
+  /* The rules messages are judged by from now on (nullptr: none, every
+   * message is recorded). The worker's, between calls. */
+  void set_rules(const match::Active* r) noexcept { rules_ = r; }
   /* Headers to carry in the records (lower-case names of at most
    * kCarryNameMax characters, at most kCarryMax of them), within
    * max_bytes (<= kHeadersMax) per message. Control path, before use. */
@@ -324,9 +328,13 @@ class Framer {
   uint32_t take() noexcept;
   void give(uint32_t e) noexcept;
 
+  Message* take_record() noexcept;
+  void release(Message* m) noexcept;       // taken, not exported: back to the pools
+  void export_record(Message* m) noexcept;  // to the writer (or back, without files)
+
   Stats* s_;
-  Sink sink_;
-  RulesHook rules_;
+  Records rec_;
+  const match::Active* rules_ = nullptr;
   uint32_t max_header_bytes_;
   uint64_t body_limit_;
   std::unique_ptr<Pending[]> pool_;

@@ -13,8 +13,10 @@
 #include "core/json.h"
 #include "core/mem.h"
 #include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
 
 #include "http/client_hint.h"
+#include "http/judge.h"
 #include "pkt/rst.h"
 #include "port/rss.h"
 
@@ -59,42 +61,16 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
                      &waiting_, &http_stats.raw_dropped);
       raw_.caller_counts();
     }
-    http::Sink sink;
-    sink.ctx = this;
+    http::Records rec;
     // No reader for the records (no output asked for them): frame and
     // count, but make none; a lossless worker would otherwise wait forever.
-    if (cfg.http_records) sink.alloc = [](void* self) {
-      auto* s = static_cast<Stage*>(self);
-      return static_cast<http::Message*>(s->messages_.take());
-    };
-    sink.emit = [](void* self, http::Message* m) {
-      auto* s = static_cast<Stage*>(self);
-      uint8_t* raw = m->raw;
-      const bool ok = s->messages_.push(m);
-      if (raw) {
-        s->raw_.handed_on();  // travels with its record now, or goes back
-        if (!ok) put(raw);
-      }
-    };
+    if (cfg.http_records) rec.messages = &messages_;
     if (raw_.open() && cfg.http_records) {
-      sink.raw_cap = cfg.raw_bytes;
-      sink.alloc_raw = [](void* self) {
-        // No record of a message may differ between two offline runs, so
-        // offline waits for a buffer like for a record; live goes without.
-        auto* s = static_cast<Stage*>(self);
-        return static_cast<uint8_t*>(s->raw_.take());
-      };
+      rec.raw = &raw_;
+      rec.raw_cap = cfg.raw_bytes;
     }
-    sink.release = [](void* self, http::Message* m) {
-      auto* s = static_cast<Stage*>(self);
-      if (m->raw) s->raw_.put_back(m->raw);
-      s->messages_.put_back(m);
-    };
-    // Records no file reads (made for the rules and packets.pcap's
-    // selection) go back as soon as they are judged.
-    if (!cfg.message_files) sink.emit = sink.release;
-    framer_ = std::make_unique<http::Framer>(&http_stats, sink, cfg.max_header_bytes);
-    framer_->set_rules({this, &Stage::on_message, &Stage::describe});
+    rec.files = cfg.message_files;
+    framer_ = std::make_unique<http::Framer>(&http_stats, rec, cfg.max_header_bytes);
     framer_->set_carry(cfg.carry_headers, cfg.carry_bytes);
   }
   if (cfg.pcap) {
@@ -248,7 +224,11 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
   if (b.nt) {
     table_->lookup_bulk(b.kp, b.nt, b.pos);  // one for the burst (l3fwd's habit)
     uint64_t burst_ts = ts_flag_ ? 0 : tsc_clock();
+    for (uint32_t j = 0; j < 2 * kAhead && j < b.nt; j++) prefetch_flow(b, j);
+    for (uint32_t j = 0; j < kAhead && j < b.nt; j++) prefetch_state(b, j);
     for (uint32_t j = 0; j < b.nt; j++) {
+      if (j + 2 * kAhead < b.nt) prefetch_flow(b, j + 2 * kAhead);
+      if (j + kAhead < b.nt) prefetch_state(b, j + kAhead);
       const uint16_t i = b.which[j];
       const uint64_t ts = packet_time(q, pkts[i], burst_ts);
       flow::Flow* f = resolve(q, b, j, ts);
@@ -260,6 +240,29 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
   }
   if (mirror_n_) mirror_flush();
   return b.any_drop ? withhold(w, pkts, n, b.drop) : n;
+}
+
+/* A found flow's state beyond the key the lookup read, in two steps so
+ * that neither waits: its direction's reassembly half and its slot's
+ * index into the HTTP pool first, then (that index read by now) its HTTP
+ * state and fingerprint. Each is a miss of its own in a table larger than
+ * the cache. */
+inline void Stage::prefetch_flow(const Burst& b, uint32_t j) noexcept {
+  const int32_t pos = b.pos[j];
+  if (pos < 0) return;
+  rte_prefetch0(&table_->at(pos).hs[b.dirs[j]]);
+  if (conns_) rte_prefetch0(&conn_of_[pos]);
+}
+
+inline void Stage::prefetch_state(const Burst& b, uint32_t j) noexcept {
+  const int32_t pos = b.pos[j];
+  if (pos < 0) return;
+  const int dir = b.dirs[j];
+  if (conns_) {
+    const uint32_t c = conn_of_[pos];
+    if (c && c != kNoConn) rte_prefetch0(&conns_[c - 1].side[dir]);
+  }
+  if (sides_) rte_prefetch0(&sides_[2 * size_t(pos) + dir]);
 }
 
 void Stage::take_collector() noexcept {
@@ -590,8 +593,8 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
   }
   http::Conn* c = conns_ ? conn(f) : nullptr;
   if (c) {
-    cur_flow_ = &f;
     framer_->end(*c, f, data_ts_);
+    apply_verdicts(f, *c);
   }
   if (cfg_.pcap) pcap_check(f);  // reads the state's `exported`: before it goes back
   if (conns_) give_conn(f);
@@ -718,35 +721,16 @@ void Stage::take_rules() noexcept {
   const ActiveRules* o = offered_.load(std::memory_order_acquire);
   if (o == rules_) return;
   rules_ = o;
+  if (framer_) framer_->set_rules(o);
   rules_seen_.store(o ? o->generation : 0, std::memory_order_release);
 }
-
-namespace {
-
-match::FlowView flow_view(const flow::Key& k, int client) noexcept {
-  match::FlowView v;
-  v.version = k.ipver;
-  std::memcpy(v.client_ip, client ? k.b : k.a, 16);
-  std::memcpy(v.server_ip, client ? k.a : k.b, 16);
-  v.client_port = client ? k.pb : k.pa;
-  v.server_port = client ? k.pa : k.pb;
-  return v;
-}
-
-void copy_name(char* dst, size_t cap, const std::string& s) noexcept {
-  const size_t n = std::min(cap - 1, s.size());
-  std::memcpy(dst, s.data(), n);
-  dst[n] = 0;
-}
-
-}  // namespace
 
 /* Flow conditions, once per connection at its first packet: a rule that
  * needs nothing but addresses and ports acts before any HTTP work. */
 void Stage::judge_flow(flow::Flow& f) noexcept {
   f.rules = flow::kRulesPerMessage;
   if (!rules_) return;
-  const match::Result r = rules_->db->match_flow(flow_view(f.key, flow::client_side(f)), nullptr);
+  const match::Result r = rules_->db->match_flow(http::flow_view(f.key, flow::client_side(f)), nullptr);
   if (r.rule == match::kUndecided || r.rule == match::kNoRule) return;  // messages decide
   rules_->counters->hits[size_t(r.rule)].add(1);
   rules_->counters->actions[size_t(r.action)].add(1);
@@ -764,37 +748,16 @@ void Stage::act_on(flow::Flow& f, const match::Result& r) noexcept {
   if (r.action == match::Action::kMirror) f.flags |= flow::kMirrored;
 }
 
-void Stage::describe(void* self, http::Message& m) {
-  const Stage& s = *static_cast<Stage*>(self);
-  if (!s.rules_) return;
-  const match::RuleSet& set = s.rules_->db->rules();
-  if (m.rule_index >= 0 && size_t(m.rule_index) < set.rules.size()) {
-    const match::Rule& r = set.rules[size_t(m.rule_index)];
-    copy_name(m.rule, sizeof m.rule, r.name);
-    if (r.action == match::Action::kTag) copy_name(m.tag, sizeof m.tag, r.tag);
-  } else if (set.default_action == match::Action::kTag) {
-    copy_name(m.tag, sizeof m.tag, set.default_tag);
+/* What the framer's verdicts asked of the connection (http::Acts), on
+ * the stage's own flow record: after every framer call, before the burst
+ * relays, mirrors or withholds the packet that completed the message. */
+inline void Stage::apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept {
+  if (!c.acts) [[likely]] return;
+  if ((c.acts & http::kActDrop) && !(f.flags & flow::kDropped)) {
+    f.flags |= flow::kDropped;
+    f.reject = c.reject;
   }
-}
-
-http::Verdict Stage::on_message(void* self, http::Message& m) {
-  static_assert(uint8_t(match::Action::kDrop) == uint8_t(http::Verdict::kDrop) &&
-                uint8_t(match::Action::kMirror) == uint8_t(http::Verdict::kMirror) &&
-                uint8_t(match::Action::kTag) == uint8_t(http::Verdict::kTag) &&
-                uint8_t(match::Action::kSkip) == uint8_t(http::Verdict::kSkip));
-  Stage& s = *static_cast<Stage*>(self);
-  if (!s.rules_) return http::Verdict::kRecord;
-  const ActiveRules& a = *s.rules_;
-  match::MessageView mv;
-  mv.method = m.request ? std::string_view(m.method) : std::string_view();
-  mv.uri = std::string_view(m.uri, m.uri_len);
-  mv.host = std::string_view(m.host, m.host_len);
-  if (m.raw) mv.raw = std::string_view(reinterpret_cast<const char*>(m.raw), m.raw_len);
-  const match::Result r = a.db->match(*a.scratch, flow_view(m.key, m.client_side), mv, a.counters);
-  m.rule_index = int16_t(r.rule);
-  describe(&s, m);
-  if (s.cur_flow_) s.act_on(*s.cur_flow_, r);
-  return http::Verdict(r.action);
+  if (c.acts & http::kActMirror) f.flags |= flow::kMirrored;
 }
 
 void Stage::check_timers(flow::Flow& f) noexcept {
@@ -830,7 +793,6 @@ void Stage::consume_deliveries() noexcept {
 void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept {
   if (sides_) side(f, dir).sha.update(p, len);
   if (!conns_ || f.rules == flow::kRulesNoHttp) return;
-  cur_flow_ = &f;
   http::Conn* cp = conn(f);
   if (!cp) {
     if (f.flags & flow::kEnded) return;
@@ -854,14 +816,15 @@ void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) 
     framer_->start(c, f, client, synced);
   }
   framer_->data(c, f, dir, p, len, data_ts_);
+  apply_verdicts(f, c);
 }
 
 void Stage::stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept {
   if (sides_) side(f, dir).loss += lost;
   http::Conn* c = conns_ ? conn(f) : nullptr;
   if (!c) return;  // not started: nothing to cut
-  cur_flow_ = &f;
   framer_->gap(*c, f, dir, data_ts_);
+  apply_verdicts(f, *c);
 }
 
 void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {

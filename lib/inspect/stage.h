@@ -34,7 +34,7 @@
 #include "core/counters.h"
 #include "core/sha256.h"
 #include "core/worker.h"
-#include "inspect/channel.h"
+#include "core/channel.h"
 #include "inspect/lookback.h"
 #include "flow/flow.h"
 #include "http/http.h"
@@ -119,15 +119,8 @@ struct Config {
   MirrorOut mirror;
 };
 
-/* The rules a worker applies: a compiled set, this worker's scratch and
- * counters for it. The control path builds one per worker and reload
- * (lib/ctl/rules.h) swaps it whole; the worker picks it up between bursts. */
-struct ActiveRules {
-  const match::Database* db = nullptr;
-  match::Scratch* scratch = nullptr;
-  match::Counters* counters = nullptr;
-  uint64_t generation = 0;
-};
+/* The rules a worker applies (match/match.h). */
+using ActiveRules = match::Active;
 
 /* The collector mirror copies go to, as the prober chose it: the outer
  * headers towards it. Immutable once offered; the worker copies the
@@ -200,7 +193,7 @@ class Stage {
   rte_ring* packet_ring() const noexcept { return packets_.ring(); }
   rte_mempool* packet_pool() const noexcept { return packets_.pool(); }
   /* Gives a record (or capture buffer) back to the pool it came from. */
-  static void put(void* obj) noexcept { Channel::put(obj); }
+  static void put(void* obj) noexcept { core::Channel::put(obj); }
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
@@ -240,6 +233,9 @@ class Stage {
 
   uint16_t burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;
   void take_collector() noexcept;
+  static constexpr uint32_t kAhead = 4;  // packets between a prefetch and the work that reads it
+  [[gnu::always_inline]] void prefetch_flow(const Burst& b, uint32_t j) noexcept;
+  [[gnu::always_inline]] void prefetch_state(const Burst& b, uint32_t j) noexcept;
   /* Parses and steers every frame; collects the keys of the tracked ones. */
   [[gnu::always_inline]] void classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept;
   /* The PMD's RX timestamp where it has one, else the burst's TSC time
@@ -299,8 +295,7 @@ class Stage {
               rte_mbuf** slot) noexcept;
   void judge_flow(flow::Flow& f) noexcept;
   void act_on(flow::Flow& f, const match::Result& r) noexcept;
-  static http::Verdict on_message(void* self, http::Message& m);
-  static void describe(void* self, http::Message& m);
+  [[gnu::always_inline]] void apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept;
   uint64_t tsc_clock() const noexcept;
   Side& side(const flow::Flow& f, int dir) noexcept;
 
@@ -326,7 +321,7 @@ class Stage {
   std::unique_ptr<flow::Table> table_;
   std::unique_ptr<reasm::Reassembler> reasm_;
   Side* sides_ = nullptr;           // 2 per flow slot, only with streams
-  Channel streams_, messages_, raw_, packets_;
+  core::Channel streams_, messages_, raw_, packets_;
   std::unique_ptr<Lookback> lookback_;  // packets.pcap's late selection
   bool readers_ = false;            // sides_ or conns_: someone reads delivered bytes
   http::Conn* conns_ = nullptr;     // the pool of HTTP connection states, only with http
@@ -341,7 +336,6 @@ class Stage {
   std::atomic<const ActiveRules*> offered_{nullptr};
   const ActiveRules* rules_ = nullptr;  // the worker's: what it applies now
   std::atomic<uint64_t> rules_seen_{0};
-  flow::Flow* cur_flow_ = nullptr;      // the flow whose bytes the framer is handling
   mirror::EncapTemplate mirror_tmpl_{};  // this worker's (its IDs and sequence numbers)
   std::atomic<const CollectorTarget*> collector_offered_{nullptr};
   const CollectorTarget* collector_ = nullptr;  // the worker's: where copies go now
@@ -354,7 +348,7 @@ class Stage {
   bool packet_clock_ = false;       // time comes from packets (capture replay)
   uint64_t tsc0_ = 0, wall0_ns_ = 0;
   double ns_per_tsc_ = 0;
-  Waiting waiting_;                 // what a full channel does (channel.h)
+  core::Waiting waiting_;           // what a full channel does (core/channel.h)
   uint32_t empty_sampled_ = 0;      // payload-less connections given records so far
 };
 

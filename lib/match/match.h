@@ -235,4 +235,14 @@ class Database {
   bool needs_http_ = false, needs_raw_ = false, has_flow_only_ = false;
 };
 
+/* The rules a worker applies: a compiled set, this worker's scratch and
+ * counters for it. The control path builds one per worker and reload
+ * (lib/ctl/rules.h) swaps it whole; the worker picks it up between bursts. */
+struct Active {
+  const Database* db = nullptr;
+  Scratch* scratch = nullptr;
+  Counters* counters = nullptr;
+  uint64_t generation = 0;
+};
+
 }  // namespace match

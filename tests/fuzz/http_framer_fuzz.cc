@@ -15,33 +15,34 @@
 #include <memory>
 #include <vector>
 
+#include <string>
+
+#include <rte_ring.h>
+
+#include "eal_once.h"
 #include "http/http.h"
 
 namespace {
 
-struct Pool {
-  std::vector<std::unique_ptr<http::Message>> live;
-  size_t out = 0;
-  uint8_t raw[4][512];
-  int raw_next = 0;
+/* A worker's message and capture-buffer channels (core/channel.h), made
+ * once per process; every record the framer pushes is checked and given
+ * back after each call. */
+struct Channels {
+  core::Waiting waiting;
+  core::Channel messages, raw;
+  Channels() {
+    loomfuzz::pool(512);  // the EAL
+    messages.open("fuzz_msgs", sizeof(http::Message), 0, 4096, &waiting, nullptr);
+    messages.caller_counts();
+    raw.open_pool("fuzz_raw", 512, 0, 4096, &waiting, nullptr);
+    raw.caller_counts();
+  }
 };
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 1) return 0;
-  Pool pool;
-  http::Stats st;
-  http::Sink sink;
-  sink.ctx = &pool;
-  sink.alloc = [](void* c) {
-    auto* p = static_cast<Pool*>(c);
-    p->live.push_back(std::make_unique<http::Message>());
-    p->out++;
-    return p->live.back().get();
-  };
-  sink.emit = [](void* c, http::Message* m) {
-    auto* p = static_cast<Pool*>(c);
+void check_and_put(core::Channel& ch) {
+  void* r;
+  while (rte_ring_sc_dequeue(ch.ring(), &r) == 0) {
+    const http::Message* m = static_cast<const http::Message*>(r);
     std::string j = http::message_json(*m);  // every record must print
     if (j.empty() || j.back() != '\n') std::abort();
     // Carried headers: whole entries within the bound, never past it.
@@ -52,17 +53,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (at > m->hdrs_len) std::abort();
     }
     http::message_gor(*m);
-    p->out--;
-  };
-  sink.release = [](void* c, http::Message*) { static_cast<Pool*>(c)->out--; };
-  if (data[0] & 32) {
-    sink.alloc_raw = [](void* c) {
-      auto* p = static_cast<Pool*>(c);
-      return p->raw[p->raw_next++ & 3];
-    };
-    sink.raw_cap = sizeof pool.raw[0];
+    if (m->raw) core::Channel::put(m->raw);
+    core::Channel::put(r);
   }
-  http::Framer fr(&st, sink, 1024, 1u << ((data[0] >> 2) & 7), 1u << 20);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  static Channels ch;
+  http::Stats st;
+  http::Records rec;
+  rec.messages = &ch.messages;
+  if (data[0] & 32) {
+    rec.raw = &ch.raw;
+    rec.raw_cap = 512;
+  }
+  http::Framer fr(&st, rec, 1024, 1u << ((data[0] >> 2) & 7), 1u << 20);
   if (data[0] & 64) fr.set_carry({"user-agent", "content-type", "x-forwarded-for"}, 40);
   auto conn = std::make_unique<http::Conn>();
   std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);
@@ -84,9 +92,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     gap_next = false;
     const size_t n = std::min<size_t>((c & 63) + 1, size - i);
     fr.data(*conn, f, dir, data + i, uint32_t(n), i);
+    check_and_put(ch.messages);
     i += n;
   }
   fr.end(*conn, f, size + 1);
-  if (pool.out != 0 || st.pending_in_use.get() != 0) std::abort();  // a record or entry leaked
+  check_and_put(ch.messages);
+  // A record, a capture buffer or a pending entry leaked.
+  if (rte_mempool_in_use_count(ch.messages.pool()) != 0 || rte_mempool_in_use_count(ch.raw.pool()) != 0 ||
+      st.pending_in_use.get() != 0)
+    std::abort();
   return 0;
 }

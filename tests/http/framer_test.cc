@@ -11,6 +11,7 @@
 
 #include "http/http.h"
 #include "harness.h"
+#include "../match/rules_util.h"
 
 namespace {
 
@@ -267,7 +268,7 @@ TEST(Http, HostAndLongUriAreBoundedAndFlagged) {
 TEST(Http, OversizeHeaderBlockIsCutAndCounted) {
   http::Stats st;
   Out out;
-  http::Framer fr(&st, sink_of(out), 256);
+  http::Framer fr(&st, records_of(out), 256);
   auto conn = std::make_unique<http::Conn>();
   std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);
   flow::Flow f{};
@@ -278,6 +279,7 @@ TEST(Http, OversizeHeaderBlockIsCutAndCounted) {
   fr.data(*conn, f, 0, reinterpret_cast<const uint8_t*>(big.data()), uint32_t(big.size()), 1);
   fr.data(*conn, f, 0, reinterpret_cast<const uint8_t*>(ok.data()), uint32_t(ok.size()), 2);
   fr.end(*conn, f, 3);
+  out.drain();
   EXPECT_EQ(st.oversize_headers.get(), 1u);
   EXPECT_EQ(st.errors[http::kErr_user].get(), 1u);
   ASSERT_EQ(out.emitted.size(), 2u);
@@ -327,61 +329,65 @@ TEST(Http, NonHttpBytesMakeNoMessages) {
   EXPECT_EQ(h.st.junk_skipped.get(), 20u);
 }
 
-TEST(Http, RulesHookSeesEachRequestAndResponsesFollowIt) {
+TEST(Http, RulesJudgeEachRequestAndResponsesFollowIt) {
+  using match::Action, match::Field;
+  match_test::Compiled rules({
+      match_test::rule("skipped", Action::kSkip, {match_test::cond(Field::kUri, "/skip", true)}),
+      match_test::rule("mirrored", Action::kMirror, {match_test::cond(Field::kHost, "mirror.test", true)}),
+      match_test::rule("r1", Action::kTag, {match_test::cond(Field::kUri, "/t", true)}),
+  });
+  match::Active a{rules.db.get(), rules.scratch.get(), rules.counters.get(), 1};
   Harness h;
-  h.fr->set_rules({nullptr, [](void*, http::Message& m) {
-                     if (m.request && std::string(m.uri, m.uri_len) == "/skip") return http::Verdict::kSkip;
-                     if (m.request && std::string(m.host, m.host_len) == "mirror.test") return http::Verdict::kMirror;
-                     m.rule_index = 0;
-                     std::strcpy(m.tag, "seven");
-                     std::strcpy(m.rule, "r1");
-                     return http::Verdict::kTag;
-                   },
-                   [](void*, http::Message& m) {  // names a response that follows its request
-                     if (m.rule_index != 0) return;
-                     std::strcpy(m.tag, "seven");
-                     std::strcpy(m.rule, "r1");
-                   }});
+  h.fr->set_rules(&a);
   h.c2s("GET /skip HTTP/1.1\r\nHost: a\r\n\r\nGET /m HTTP/1.1\r\nHost: mirror.test\r\n\r\n"
         "GET /t HTTP/1.1\r\nHost: a\r\n\r\n");
   h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
         "HTTP/1.1 204 No Content\r\n\r\n");
   h.end();
-  EXPECT_EQ(h.out.released, 2);  // /skip and its response
+  EXPECT_EQ(h.out.held(), 0u);  // the skipped pair went back to the pool, not to the writer
   const auto q = h.kind(true);
   ASSERT_EQ(q.size(), 2u);
   EXPECT_EQ(std::string(q[0].uri), "/m");
   EXPECT_EQ(q[0].verdict, uint8_t(http::Verdict::kMirror));
+  EXPECT_STREQ(q[0].rule, "mirrored");
   const auto r = h.kind(false);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].verdict, uint8_t(http::Verdict::kMirror));  // its request's
+  EXPECT_STREQ(r[0].rule, "mirrored");
   EXPECT_EQ(r[1].status, 204);
-  EXPECT_STREQ(r[1].tag, "seven");
+  EXPECT_STREQ(r[1].tag, "r1");
   EXPECT_STREQ(r[1].rule, "r1");
-  EXPECT_NE(http::message_json(r[1]).find("\"rule\":\"r1\",\"action\":\"tag\",\"tag\":\"seven\""),
+  EXPECT_NE(http::message_json(r[1]).find("\"rule\":\"r1\",\"action\":\"tag\",\"tag\":\"r1\""),
             std::string::npos);
+  // What the verdicts ask of the connection's packets, for the stage to apply.
   EXPECT_EQ(http::Framer::flow_verdict(*h.conn), uint8_t(http::Verdict::kMirror));
+  EXPECT_EQ(h.conn->acts, uint8_t(http::kActMirror));
   EXPECT_EQ(h.st.verdicts[size_t(http::Verdict::kSkip)].get(), 2u);
   EXPECT_EQ(h.st.verdicts[size_t(http::Verdict::kTag)].get(), 2u);
+  // Requests are matched; responses take their request's verdict unmatched.
+  EXPECT_EQ(rules.counters->hits[0].get() + rules.counters->hits[1].get() +
+                rules.counters->hits[2].get(), 3u);
 }
 
 TEST(Http, RequestIsJudgedWhenItEndsNotWhenAnswered) {
   // A drop verdict must come while the packet that completed the request
   // can still be withheld: before any response, and once only.
+  using match::Action, match::Field;
+  auto drop = match_test::rule("dropped", Action::kDrop, {match_test::cond(Field::kUri, "/a", true)});
+  drop.reject = true;
+  match_test::Compiled rules({drop});
+  match::Active a{rules.db.get(), rules.scratch.get(), rules.counters.get(), 1};
   Harness h;
-  static int calls;
-  calls = 0;
-  h.fr->set_rules({nullptr, [](void*, http::Message&) {
-                     calls++;
-                     return http::Verdict::kDrop;
-                   }});
+  h.fr->set_rules(&a);
   h.c2s("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
-  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(rules.counters->hits[0].get(), 1u);
   EXPECT_EQ(http::Framer::flow_verdict(*h.conn), uint8_t(http::Verdict::kDrop));
+  EXPECT_EQ(h.conn->acts, uint8_t(http::kActDrop));
+  EXPECT_EQ(h.conn->reject, 1u);  // the rule's resets travel with the verdict
   EXPECT_TRUE(h.kind(true).empty());  // exported only once its response begins
   h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   h.end();
-  EXPECT_EQ(calls, 1);  // the response takes the request's verdict
+  EXPECT_EQ(rules.counters->hits[0].get(), 1u);  // the response takes the request's verdict
   ASSERT_EQ(h.kind(true).size(), 1u);
   EXPECT_EQ(h.kind(true)[0].verdict, uint8_t(http::Verdict::kDrop));
   ASSERT_EQ(h.kind(false).size(), 1u);

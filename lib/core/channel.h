@@ -1,4 +1,4 @@
-/* inspect/channel: how records leave a worker for the sink thread.
+/* core/channel: how records leave a worker for the sink thread.
  *
  * A Channel is a pool of fixed-size records and the single-producer ring
  * that carries them to the writer (a capture-buffer channel has a pool
@@ -32,7 +32,7 @@
 
 #include "core/counter.h"
 
-namespace inspect {
+namespace core {
 
 struct Waiting {
   bool lossless = false;
@@ -98,4 +98,4 @@ class Channel {
   int socket_ = 0;
 };
 
-}  // namespace inspect
+}  // namespace core

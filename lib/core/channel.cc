@@ -1,4 +1,4 @@
-#include "inspect/channel.h"
+#include "core/channel.h"
 
 #include <stdexcept>
 
@@ -9,7 +9,7 @@
 #include "core/mem.h"
 #include "core/worker.h"
 
-namespace inspect {
+namespace core {
 
 namespace {
 
@@ -120,4 +120,4 @@ bool Channel::push(void* rec) noexcept {
   return true;
 }
 
-}  // namespace inspect
+}  // namespace core
