@@ -31,15 +31,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   waiting_.lossless = cfg.lossless;
   waiting_.grown = &stats.pool_grown;
   reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, &reasm_stats);
-  if (cfg.streams) {
-    sides_ = static_cast<Side*>(core::mem::zalloc(
-        "loom_stream_sides", sizeof(Side) * 2 * size_t(cfg.table.max_flows), socket));
-    if (!sides_)
-      throw std::runtime_error("cannot allocate stream fingerprints for worker " +
-                               std::to_string(worker) + "; raise eal.memory_mb");
-    streams_.open("loom_streams_" + std::to_string(worker), sizeof(StreamRecord), socket,
-                  cfg.record_ring, &waiting_, &stats.records_dropped);
-  }
+  if (cfg.streams)
+    streams_ = std::make_unique<Streams>(cfg.table.max_flows, cfg.record_ring, cfg.empty_sample, worker,
+                                         socket, &waiting_, &stats);
   if (cfg.http) {
     n_conns_ = cfg.http_conns ? std::min(cfg.http_conns, cfg.table.max_flows) : cfg.table.max_flows;
     conns_ = static_cast<http::Conn*>(
@@ -73,14 +67,10 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     framer_ = std::make_unique<http::Framer>(&http_stats, rec, cfg.max_header_bytes);
     framer_->set_carry(cfg.carry_headers, cfg.carry_bytes);
   }
-  if (cfg.pcap) {
-    packets_.open("loom_pkts_" + std::to_string(worker), sizeof(PacketRecord) + cfg.pcap_snaplen,
-                  socket, cfg.pcap_ring, &waiting_, &stats.pcap_dropped);
-    if (cfg.pcap_lookback)
-      lookback_ = std::make_unique<Lookback>(cfg.pcap_lookback, cfg.pcap_snaplen,
-                                             cfg.table.max_flows, worker, socket);
-  }
-  readers_ = sides_ || conns_;
+  if (cfg.pcap)
+    pcap_ = std::make_unique<PcapOut>(cfg.pcap_snaplen, cfg.pcap_lookback, cfg.pcap_ring,
+                                      cfg.table.max_flows, worker, socket, &waiting_, &stats);
+  readers_ = streams_ || conns_;
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ts_flag_ = bit >= 0 && ts_offset_ >= 0 ? 1ull << bit : 0;
@@ -131,7 +121,6 @@ void Stage::give_conn(const flow::Flow& f) noexcept {
 Stage::~Stage() {
   table_.reset();
   reasm_.reset();
-  core::mem::free(sides_);
   core::mem::free(conns_);
   core::mem::free(conn_of_);
   core::mem::free(conn_free_);
@@ -139,10 +128,6 @@ Stage::~Stage() {
 
 uint64_t Stage::tsc_clock() const noexcept {
   return wall0_ns_ + uint64_t(double(rte_rdtsc() - tsc0_) * ns_per_tsc_);
-}
-
-Stage::Side& Stage::side(const flow::Flow& f, int dir) noexcept {
-  return sides_[2 * table_->index_of(f) + dir];
 }
 
 uint16_t Stage::burst_hook(void* self, core::WorkerCtx& w, const core::RxQueue& q,
@@ -262,7 +247,7 @@ inline void Stage::prefetch_state(const Burst& b, uint32_t j) noexcept {
     const uint32_t c = conn_of_[pos];
     if (c && c != kNoConn) rte_prefetch0(&conns_[c - 1].side[dir]);
   }
-  if (sides_) rte_prefetch0(&sides_[2 * size_t(pos) + dir]);
+  if (streams_) rte_prefetch0(streams_->line(uint32_t(pos), dir));
 }
 
 void Stage::take_collector() noexcept {
@@ -432,14 +417,8 @@ uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
   if (conns_) give_conn(f);  // a slot's last connection gave its state back at its end
-  if (lookback_) lookback_->reset(table_->index_of(f));
-  if (sides_) {
-    for (int d = 0; d < 2; d++) {
-      Side& s = side(f, d);
-      s.sha.init();
-      s.first_ns = s.last_ns = s.loss = 0;
-    }
-  }
+  if (pcap_) pcap_->start(table_->index_of(f));
+  if (streams_) streams_->start(table_->index_of(f));
 }
 
 /* A 4-tuple reused (RFC 6191): report the old connection, start the new
@@ -477,11 +456,7 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
   f.last_ns = ts;
   f.pkts[dir]++;
   f.bytes[dir] += m->pkt_len;
-  if (sides_) {
-    Side& s = side(f, dir);
-    if (!s.first_ns) s.first_ns = ts;
-    s.last_ns = ts;
-  }
+  if (streams_) streams_->seen(table_->index_of(f), dir, ts);
   if (f.flags & flow::kEnded) return;  // late ACKs and retransmissions of a closed connection
   if (d.act != tcp::Act::kTrack && d.act != tcp::Act::kReuse) [[unlikely]] {
     if (d.act == tcp::Act::kEnd) {
@@ -607,114 +582,17 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
     case flow::End::kShutdown: flow_stats.ended_at_stop.add(1); break;
     default: break;  // timeout, evicted, reuse: counted by the table
   }
-  if (!sides_) return;
-  if (summarise_empty(f, why)) return;
-  // Client to server first, so each connection's two lines read in order.
-  const int c2s = flow::client_side(f);
-  emit(f, c2s);
-  emit(f, 1 - c2s);
-}
-
-bool Stage::summarise_empty(const flow::Flow& f, flow::End why) noexcept {
-  // Two ~600-byte lines per half-open connection made a SYN flood write
-  // more than it carried; such connections are counted by how they ended,
-  // and a bounded sample keeps their records for a look.
-  const size_t slot = 2 * table_->index_of(f);
-  for (int d = 0; d < 2; d++)
-    if (f.hs[d].delivered || f.hs[d].gap_bytes || sides_[slot + d].loss) return false;
-  stats.empty_connections.add(1);
-  stats.empty_by_end[size_t(why) < kNumEnds ? size_t(why) : 0].add(1);
-  if (empty_sampled_ < cfg_.empty_sample) {
-    empty_sampled_++;
-    return false;
-  }
-  stats.empty_summarised.add(1);
-  return true;
-}
-
-static_assert(size_t(flow::End::kShutdown) + 1 == kNumEnds, "empty_end_name() lists every flow::End");
-
-const char* empty_end_name(size_t end) noexcept {
-  // flow::end_name()'s words, as counter names (no '-').
-  static const char* const kNames[kNumEnds] = {"open",        "fin",   "rst",     "timeout",
-                                                "evicted",     "capture_end", "reuse", "shutdown"};
-  return end < kNumEnds ? kNames[end] : "?";
-}
-
-void Stage::emit(const flow::Flow& f, int dir) noexcept {
-  auto* r = static_cast<StreamRecord*>(streams_.take());
-  if (!r) return;
-  const bool known = f.flags & flow::kClientKnown;
-  const int client = flow::client_side(f);
-  r->key = f.key;
-  r->src_side = uint8_t(dir);
-  r->c2s = dir == client;
-  r->client_inferred = !known;
-  r->end = f.end[dir];
-  r->tcp_anomalies = f.tcp & tcp::kSawAny;
-  r->gaps = f.hs[dir].gaps;
-  r->generation = f.generation;
-  r->bytes = f.hs[dir].delivered;
-  r->gap_bytes = f.hs[dir].gap_bytes;
-  r->packets = f.pkts[dir];
-  Side& s = sides_[2 * table_->index_of(f) + dir];
-  r->capture_loss = s.loss;
-  r->first_ts_ns = s.first_ns;
-  r->last_ts_ns = s.last_ns;
-  s.sha.final(r->sha256);
-  // The fields that join with other records (lib/join formats them).
-  r->conn_id = flow::connection_id(f.key, f.generation, f.created_ns);
-  streams_.push(r);
-  stats.records_emitted.add(1);
-}
-
-namespace {
-
-/* The first n bytes of m's frame into dst (m may be segmented). */
-void copy_head(const rte_mbuf* m, uint32_t n, uint8_t* dst) noexcept {
-  const void* d = rte_pktmbuf_read(m, 0, n, dst);
-  if (d != dst) std::memcpy(dst, d, n);
-}
-
-}  // namespace
-
-
-void Stage::pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8_t* bytes,
-                      uint32_t caplen) noexcept {
-  auto* r = static_cast<PacketRecord*>(packets_.take());
-  if (!r) return;
-  r->ts_ns = ts;
-  r->wirelen = wirelen;
-  r->caplen = caplen;
-  if (m)
-    copy_head(m, caplen, r->data());
-  else
-    std::memcpy(r->data(), bytes, caplen);
-  if (packets_.push(r)) stats.pcap_packets.add(1);
+  if (streams_) streams_->end(f, table_->index_of(f), why);
 }
 
 void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
-  const uint32_t caplen = std::min<uint32_t>(m->pkt_len, cfg_.pcap_snaplen);
   if (!conns_) f.flags |= flow::kPcap;  // no framing, no selection by message: every connection
-  if (f.flags & flow::kPcap) {
-    pcap_emit(ts, m->pkt_len, m, nullptr, caplen);
-    return;
-  }
-  if (lookback_) lookback_->save(table_->index_of(f), m, ts);
+  pcap_->packet(f, table_->index_of(f), m, ts);
 }
 
 void Stage::pcap_check(flow::Flow& f) noexcept {
   if (f.flags & flow::kPcap || !conns_) return;
-  if (const http::Conn* c = conn(f); c && c->exported) pcap_select(f);
-}
-
-void Stage::pcap_select(flow::Flow& f) noexcept {
-  f.flags |= flow::kPcap;
-  if (!lookback_) return;
-  bool missed = false;
-  for (Lookback::Entry* e = lookback_->select(table_->index_of(f), &missed); e; e = lookback_->next(e))
-    pcap_emit(e->ts_ns, e->wirelen, nullptr, e->data(), e->caplen);
-  if (missed) stats.pcap_lookback_missed.add(1);
+  if (const http::Conn* c = conn(f); c && c->exported) pcap_->select(f, table_->index_of(f));
 }
 
 void Stage::take_rules() noexcept {
@@ -791,7 +669,7 @@ void Stage::consume_deliveries() noexcept {
 }
 
 void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept {
-  if (sides_) side(f, dir).sha.update(p, len);
+  if (streams_) streams_->data(table_->index_of(f), dir, p, len);
   if (!conns_ || f.rules == flow::kRulesNoHttp) return;
   http::Conn* cp = conn(f);
   if (!cp) {
@@ -820,7 +698,7 @@ void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) 
 }
 
 void Stage::stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept {
-  if (sides_) side(f, dir).loss += lost;
+  if (streams_) streams_->hole(table_->index_of(f), dir, lost);
   http::Conn* c = conns_ ? conn(f) : nullptr;
   if (!c) return;  // not started: nothing to cut
   framer_->gap(*c, f, dir, data_ts_);
@@ -838,61 +716,6 @@ void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {
   }
   waiting_.drain = nullptr;
   waiting_.drain_ctx = nullptr;
-}
-
-std::string pcap_file_header(uint32_t snaplen) {
-  // libpcap's nanosecond-resolution magic; version 2.4; link type Ethernet.
-  const uint32_t h[6] = {0xa1b23c4d, 2u | (4u << 16), 0, 0, snaplen, 1};
-  return std::string(reinterpret_cast<const char*>(h), sizeof h);
-}
-
-std::string pcap_record(const PacketRecord& r) {
-  const uint32_t h[4] = {uint32_t(r.ts_ns / 1000000000ull), uint32_t(r.ts_ns % 1000000000ull),
-                         r.caplen, r.wirelen};
-  std::string out(reinterpret_cast<const char*>(h), sizeof h);
-  out.append(reinterpret_cast<const char*>(r.data()), r.caplen);
-  return out;
-}
-
-std::string record_json(const StreamRecord& r) {
-  namespace j = core::json;
-  std::string o;
-  o.reserve(384);
-  char ep[64];
-  j::lit(o, "{\"src\":\"");
-  o.append(ep, flow::endpoint_str(r.key, r.src_side, ep, sizeof ep));
-  j::lit(o, "\",\"dst\":\"");
-  o.append(ep, flow::endpoint_str(r.key, 1 - r.src_side, ep, sizeof ep));
-  j::lit(o, "\",\"dir\":\"");
-  o += r.c2s ? "c2s" : "s2c";
-  j::lit(o, "\",\"bytes\":");
-  j::num(o, uint64_t(r.bytes));
-  j::lit(o, ",\"sha256\":\"");
-  j::hex(o, r.sha256, 32);
-  j::lit(o, "\",\"gaps\":");
-  j::num(o, uint64_t(r.gaps));
-  j::lit(o, ",\"gap_bytes\":");
-  j::num(o, uint64_t(r.gap_bytes));
-  j::lit(o, ",\"capture_loss\":");
-  j::num(o, uint64_t(r.capture_loss));
-  j::lit(o, ",\"first_ts_ns\":");
-  j::num(o, uint64_t(r.first_ts_ns));
-  j::lit(o, ",\"last_ts_ns\":");
-  j::num(o, uint64_t(r.last_ts_ns));
-  j::lit(o, ",\"packets\":");
-  j::num(o, uint64_t(r.packets));
-  j::lit(o, ",\"end\":\"");
-  o += flow::end_name(flow::End(r.end));
-  j::lit(o, "\",\"client_inferred\":");
-  j::boolean(o, r.client_inferred);
-  j::lit(o, ",\"connection\":");
-  j::num(o, uint64_t(r.generation));
-  j::lit(o, ",\"vlan\":");
-  j::num(o, uint64_t(r.key.vlan));
-  flow::encap_json(o, r.key);
-  tcp::anomalies_json(o, r.tcp_anomalies);
-  j::lit(o, "}\n");
-  return o;
 }
 
 }  // namespace inspect

@@ -32,10 +32,11 @@
 #include <rte_ring.h>
 
 #include "core/counters.h"
-#include "core/sha256.h"
 #include "core/worker.h"
 #include "core/channel.h"
-#include "inspect/lookback.h"
+#include "inspect/pcap_out.h"
+#include "inspect/stats.h"
+#include "inspect/streams.h"
 #include "flow/flow.h"
 #include "http/http.h"
 #include "match/match.h"
@@ -46,33 +47,6 @@
 #include "tcp/track.h"
 
 namespace inspect {
-
-/* One connection direction, as streams.jsonl reports it. */
-struct StreamRecord {
-  flow::Key key;
-  uint8_t src_side;        // key side that sent these bytes
-  uint8_t c2s;             // 1: client to server
-  uint8_t client_inferred; // no SYN seen: client guessed from the ports
-  uint8_t end;             // flow::End
-  uint8_t tcp_anomalies;   // tcp::kSaw* bits: control packets the endpoints rejected
-  uint32_t gaps;
-  uint32_t generation;
-  uint64_t bytes, gap_bytes;
-  uint64_t capture_loss;   // gap bytes the receiver acknowledged: sent, never captured
-  uint64_t first_ts_ns, last_ts_ns;
-  uint64_t packets;
-  uint64_t conn_id;        // flow::connection_id: the Kafka key, "conn_id"
-  uint8_t sha256[32];
-};
-
-/* One packet for packets.pcap: the first caplen bytes of the frame follow
- * the header (the pool's elements are sizeof(PacketRecord) + snaplen). */
-struct PacketRecord {
-  uint64_t ts_ns;
-  uint32_t caplen, wirelen;
-  uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }
-  const uint8_t* data() const noexcept { return reinterpret_cast<const uint8_t*>(this + 1); }
-};
 
 /* Where mirror rules send frames: a TX queue per worker on the mirror
  * port, copies from a pool of their own (never the relay's mbufs, so a
@@ -129,7 +103,6 @@ struct CollectorTarget {
   mirror::EncapTemplate tmpl;
   uint16_t index = 0;             // in [[collectors]] order
 };
-constexpr size_t kMaxCollectors = 16;
 
 /* RSS as programmed on one port, to spot flows hashed to another worker. */
 struct PortRss {
@@ -142,21 +115,6 @@ struct PortRss {
   uint16_t link_type = pkt::kLinkEthernet;  // offline: the capture's (pkt::LinkType)
   uint32_t snaplen = 0;                      // offline: the capture's snap length (pkt::Decap)
   bool cut_records = false;                  // offline: the capture has records cut short
-};
-
-constexpr size_t kNumEnds = 8;  // flow::End's values
-/* flow::End as a counter name (stats.json's streams_empty block). */
-const char* empty_end_name(size_t end) noexcept;
-
-struct Stats {
-#define LOOM_COUNTERS_DEF "inspect/counters.def"
-#include "core/counters_body.inc"
-  core::Counter empty_by_end[kNumEnds];  // empty_connections by flow::End (index), see empty_end_name()
-  // Reported with the mirror and collectors, not in the "streams" block.
-  core::Counter mirror_tx_full;        // mirror copies the mirror port's TX queue refused
-  core::Counter mirror_no_collector;   // copies not made: no collector reachable yet (no MAC)
-  core::Counter mirrored_to[kMaxCollectors];  // copies the mirror port took, per collector
-  core::Counter mirror_lost_to[kMaxCollectors];  // ... and refused (TX full), per collector
 };
 
 class Stage {
@@ -174,8 +132,8 @@ class Stage {
    * after the worker stopped; `drain` is called when the ring is full. */
   void finish(flow::End why, void (*drain)(void*), void* drain_ctx);
 
-  rte_ring* ring() const noexcept { return streams_.ring(); }
-  rte_mempool* record_pool() const noexcept { return streams_.pool(); }
+  rte_ring* ring() const noexcept { return streams_ ? streams_->channel().ring() : nullptr; }
+  rte_mempool* record_pool() const noexcept { return streams_ ? streams_->channel().pool() : nullptr; }
   rte_ring* message_ring() const noexcept { return messages_.ring(); }
   rte_mempool* message_pool() const noexcept { return messages_.pool(); }
   /* Rules: the control path offers a set (or nullptr: none); the worker
@@ -190,15 +148,15 @@ class Stage {
     collector_offered_.store(t, std::memory_order_release);
   }
 
-  rte_ring* packet_ring() const noexcept { return packets_.ring(); }
-  rte_mempool* packet_pool() const noexcept { return packets_.pool(); }
+  rte_ring* packet_ring() const noexcept { return pcap_ ? pcap_->channel().ring() : nullptr; }
+  rte_mempool* packet_pool() const noexcept { return pcap_ ? pcap_->channel().pool() : nullptr; }
   /* Gives a record (or capture buffer) back to the pool it came from. */
   static void put(void* obj) noexcept { core::Channel::put(obj); }
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
   /* Stream fingerprints per flow slot (both directions), for the memory plan. */
-  static constexpr size_t stream_bytes_per_flow() noexcept { return 2 * sizeof(Side); }
+  static constexpr size_t stream_bytes_per_flow() noexcept { return Streams::bytes_per_flow(); }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
   mirror::Stats mirror_stats;
@@ -210,12 +168,6 @@ class Stage {
   Stats stats;
 
  private:
-  struct Side {
-    core::Sha256 sha;
-    uint64_t first_ns, last_ns;
-    uint64_t loss;  // capture loss (reasm::acked_in_hole)
-  };
-
   /* One burst's working set, on the worker's stack: every frame's parse
    * and what a drop withholds; the TCP ones' keys, directions and lookup
    * results, in arrival order. */
@@ -265,19 +217,12 @@ class Stage {
   void start_connection(flow::Flow& f, uint64_t ts) noexcept;
   void renew(flow::Flow& f, uint64_t ts) noexcept;
   void end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept;
-  /* packets.pcap: a connection is selected once one of its messages is
-   * exported (verdict other than skip), or from its first packet when HTTP
-   * framing is off; until then its packets wait in the lookback. */
+  /* packets.pcap (inspect/pcap_out.h): without HTTP framing every
+   * connection is selected; with it, a connection one of whose messages
+   * was exported. */
   void pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept;
-  void pcap_select(flow::Flow& f) noexcept;
-  void pcap_emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8_t* bytes,
-                 uint32_t caplen) noexcept;
   void pcap_check(flow::Flow& f) noexcept;  // selects f if its connection asks for it
 
-  void emit(const flow::Flow& f, int dir) noexcept;
-  /* A connection that never carried payload: counted, and true when it is
-   * past the sample and gets no records. */
-  bool summarise_empty(const flow::Flow& f, flow::End why) noexcept;
   /* HTTP state is a connection's only from its first payload byte to its
    * end: taken from the worker's pool then (nullptr: the pool is empty,
    * counted, the connection is not framed), given back at its end. */
@@ -297,7 +242,6 @@ class Stage {
   void act_on(flow::Flow& f, const match::Result& r) noexcept;
   [[gnu::always_inline]] void apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept;
   uint64_t tsc_clock() const noexcept;
-  Side& side(const flow::Flow& f, int dir) noexcept;
 
   /* After every reassembly call: what it delivered. Most calls deliver
    * nothing, and cost a test; most of the rest deliver the packet's own
@@ -320,10 +264,10 @@ class Stage {
   unsigned worker_;
   std::unique_ptr<flow::Table> table_;
   std::unique_ptr<reasm::Reassembler> reasm_;
-  Side* sides_ = nullptr;           // 2 per flow slot, only with streams
-  core::Channel streams_, messages_, raw_, packets_;
-  std::unique_ptr<Lookback> lookback_;  // packets.pcap's late selection
-  bool readers_ = false;            // sides_ or conns_: someone reads delivered bytes
+  std::unique_ptr<Streams> streams_;  // fingerprints and streams.jsonl, only with streams
+  std::unique_ptr<PcapOut> pcap_;     // packets.pcap, only with pcap
+  core::Channel messages_, raw_;      // message records and their capture buffers
+  bool readers_ = false;            // streams_ or conns_: someone reads delivered bytes
   http::Conn* conns_ = nullptr;     // the pool of HTTP connection states, only with http
   uint32_t* conn_of_ = nullptr;     // per flow slot: 0 none, kNoConn refused, else pool index + 1
   uint32_t* conn_free_ = nullptr;   // stack of free pool indices
@@ -349,14 +293,6 @@ class Stage {
   uint64_t tsc0_ = 0, wall0_ns_ = 0;
   double ns_per_tsc_ = 0;
   core::Waiting waiting_;           // what a full channel does (core/channel.h)
-  uint32_t empty_sampled_ = 0;      // payload-less connections given records so far
 };
-
-/* Formats a record as one streams.jsonl line, newline included. */
-std::string record_json(const StreamRecord& r);
-
-/* pcap's global header (nanosecond timestamps, Ethernet) and one record. */
-std::string pcap_file_header(uint32_t snaplen);
-std::string pcap_record(const PacketRecord& r);
 
 }  // namespace inspect

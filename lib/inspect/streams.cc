@@ -1,0 +1,135 @@
+#include "inspect/streams.h"
+
+#include <stdexcept>
+
+#include "core/json.h"
+#include "core/mem.h"
+#include "tcp/track.h"
+
+namespace inspect {
+
+Streams::Streams(uint32_t max_flows, uint32_t record_ring, uint32_t empty_sample, unsigned worker,
+                 int socket, const core::Waiting* w, Stats* stats)
+    : empty_sample_(empty_sample), stats_(stats) {
+  sides_ = static_cast<Side*>(
+      core::mem::zalloc("loom_stream_sides", sizeof(Side) * 2 * size_t(max_flows), socket));
+  if (!sides_)
+    throw std::runtime_error("cannot allocate stream fingerprints for worker " +
+                             std::to_string(worker) + "; raise eal.memory_mb");
+  records_.open("loom_streams_" + std::to_string(worker), sizeof(StreamRecord), socket, record_ring,
+                w, &stats->records_dropped);
+}
+
+Streams::~Streams() { core::mem::free(sides_); }
+
+void Streams::start(uint32_t slot) noexcept {
+  for (int d = 0; d < 2; d++) {
+    Side& s = side(slot, d);
+    s.sha.init();
+    s.first_ns = s.last_ns = s.loss = 0;
+  }
+}
+
+void Streams::end(const flow::Flow& f, uint32_t slot, flow::End why) noexcept {
+  if (summarise_empty(f, slot, why)) return;
+  // Client to server first, so each connection's two lines read in order.
+  const int c2s = flow::client_side(f);
+  emit(f, slot, c2s);
+  emit(f, slot, 1 - c2s);
+}
+
+bool Streams::summarise_empty(const flow::Flow& f, uint32_t slot2, flow::End why) noexcept {
+  // Two ~600-byte lines per half-open connection made a SYN flood write
+  // more than it carried; such connections are counted by how they ended,
+  // and a bounded sample keeps their records for a look.
+  const size_t slot = 2 * size_t(slot2);
+  for (int d = 0; d < 2; d++)
+    if (f.hs[d].delivered || f.hs[d].gap_bytes || sides_[slot + d].loss) return false;
+  stats_->empty_connections.add(1);
+  stats_->empty_by_end[size_t(why) < kNumEnds ? size_t(why) : 0].add(1);
+  if (empty_sampled_ < empty_sample_) {
+    empty_sampled_++;
+    return false;
+  }
+  stats_->empty_summarised.add(1);
+  return true;
+}
+
+static_assert(size_t(flow::End::kShutdown) + 1 == kNumEnds, "empty_end_name() lists every flow::End");
+
+const char* empty_end_name(size_t end) noexcept {
+  // flow::end_name()'s words, as counter names (no '-').
+  static const char* const kNames[kNumEnds] = {"open",        "fin",   "rst",     "timeout",
+                                                "evicted",     "capture_end", "reuse", "shutdown"};
+  return end < kNumEnds ? kNames[end] : "?";
+}
+
+void Streams::emit(const flow::Flow& f, uint32_t slot, int dir) noexcept {
+  auto* r = static_cast<StreamRecord*>(records_.take());
+  if (!r) return;
+  const bool known = f.flags & flow::kClientKnown;
+  const int client = flow::client_side(f);
+  r->key = f.key;
+  r->src_side = uint8_t(dir);
+  r->c2s = dir == client;
+  r->client_inferred = !known;
+  r->end = f.end[dir];
+  r->tcp_anomalies = f.tcp & tcp::kSawAny;
+  r->gaps = f.hs[dir].gaps;
+  r->generation = f.generation;
+  r->bytes = f.hs[dir].delivered;
+  r->gap_bytes = f.hs[dir].gap_bytes;
+  r->packets = f.pkts[dir];
+  Side& s = side(slot, dir);
+  r->capture_loss = s.loss;
+  r->first_ts_ns = s.first_ns;
+  r->last_ts_ns = s.last_ns;
+  s.sha.final(r->sha256);
+  // The fields that join with other records (lib/join formats them).
+  r->conn_id = flow::connection_id(f.key, f.generation, f.created_ns);
+  records_.push(r);
+  stats_->records_emitted.add(1);
+}
+
+std::string record_json(const StreamRecord& r) {
+  namespace j = core::json;
+  std::string o;
+  o.reserve(384);
+  char ep[64];
+  j::lit(o, "{\"src\":\"");
+  o.append(ep, flow::endpoint_str(r.key, r.src_side, ep, sizeof ep));
+  j::lit(o, "\",\"dst\":\"");
+  o.append(ep, flow::endpoint_str(r.key, 1 - r.src_side, ep, sizeof ep));
+  j::lit(o, "\",\"dir\":\"");
+  o += r.c2s ? "c2s" : "s2c";
+  j::lit(o, "\",\"bytes\":");
+  j::num(o, uint64_t(r.bytes));
+  j::lit(o, ",\"sha256\":\"");
+  j::hex(o, r.sha256, 32);
+  j::lit(o, "\",\"gaps\":");
+  j::num(o, uint64_t(r.gaps));
+  j::lit(o, ",\"gap_bytes\":");
+  j::num(o, uint64_t(r.gap_bytes));
+  j::lit(o, ",\"capture_loss\":");
+  j::num(o, uint64_t(r.capture_loss));
+  j::lit(o, ",\"first_ts_ns\":");
+  j::num(o, uint64_t(r.first_ts_ns));
+  j::lit(o, ",\"last_ts_ns\":");
+  j::num(o, uint64_t(r.last_ts_ns));
+  j::lit(o, ",\"packets\":");
+  j::num(o, uint64_t(r.packets));
+  j::lit(o, ",\"end\":\"");
+  o += flow::end_name(flow::End(r.end));
+  j::lit(o, "\",\"client_inferred\":");
+  j::boolean(o, r.client_inferred);
+  j::lit(o, ",\"connection\":");
+  j::num(o, uint64_t(r.generation));
+  j::lit(o, ",\"vlan\":");
+  j::num(o, uint64_t(r.key.vlan));
+  flow::encap_json(o, r.key);
+  tcp::anomalies_json(o, r.tcp_anomalies);
+  j::lit(o, "}\n");
+  return o;
+}
+
+}  // namespace inspect

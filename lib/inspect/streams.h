@@ -1,0 +1,95 @@
+/* inspect/streams: per-direction stream fingerprints and their records
+ * (streams.jsonl). Each tracked flow slot has two Sides: the SHA-256 of
+ * the bytes reassembly delivered in order, first and last packet times,
+ * and the capture loss of its holes. When a connection ends, both of its
+ * directions become records (client to server first) on the worker's
+ * stream channel, except payload-less connections past the sample, which
+ * are only counted by how they ended (a SYN flood would otherwise write
+ * more than it carried).
+ *
+ * Thread: the owning worker (the main lcore during Stage::finish()).
+ * Allocates its slots when built, nothing after.
+ */
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/channel.h"
+#include "core/sha256.h"
+#include "flow/flow.h"
+#include "inspect/stats.h"
+
+namespace inspect {
+
+/* One connection direction, as streams.jsonl reports it. */
+struct StreamRecord {
+  flow::Key key;
+  uint8_t src_side;        // key side that sent these bytes
+  uint8_t c2s;             // 1: client to server
+  uint8_t client_inferred; // no SYN seen: client guessed from the ports
+  uint8_t end;             // flow::End
+  uint8_t tcp_anomalies;   // tcp::kSaw* bits: control packets the endpoints rejected
+  uint32_t gaps;
+  uint32_t generation;
+  uint64_t bytes, gap_bytes;
+  uint64_t capture_loss;   // gap bytes the receiver acknowledged: sent, never captured
+  uint64_t first_ts_ns, last_ts_ns;
+  uint64_t packets;
+  uint64_t conn_id;        // flow::connection_id: the Kafka key, "conn_id"
+  uint8_t sha256[32];
+};
+
+/* Formats a record as one streams.jsonl line, newline included. */
+std::string record_json(const StreamRecord& r);
+
+class Streams {
+ public:
+  struct Side {
+    core::Sha256 sha;
+    uint64_t first_ns, last_ns;
+    uint64_t loss;  // capture loss (reasm::acked_in_hole)
+  };
+  /* Both directions' state per flow slot. */
+  static constexpr size_t bytes_per_flow() noexcept { return 2 * sizeof(Side); }
+
+  /* `empty_sample`: payload-less connections given records (UINT32_MAX:
+   * all). Throws with the way out when memory is short. */
+  Streams(uint32_t max_flows, uint32_t record_ring, uint32_t empty_sample, unsigned worker,
+          int socket, const core::Waiting* w, Stats* stats);
+  ~Streams();
+  Streams(const Streams&) = delete;
+  Streams& operator=(const Streams&) = delete;
+
+  /* A new connection in `slot`. */
+  void start(uint32_t slot) noexcept;
+  /* A packet of direction `dir` at `ts`. */
+  void seen(uint32_t slot, int dir, uint64_t ts) noexcept {
+    Side& s = side(slot, dir);
+    if (!s.first_ns) s.first_ns = ts;
+    s.last_ns = ts;
+  }
+  void data(uint32_t slot, int dir, const uint8_t* p, uint32_t len) noexcept {
+    side(slot, dir).sha.update(p, len);
+  }
+  void hole(uint32_t slot, int dir, uint32_t lost) noexcept { side(slot, dir).loss += lost; }
+  /* The connection in `slot` ended with `why` (its ends already set). */
+  void end(const flow::Flow& f, uint32_t slot, flow::End why) noexcept;
+
+  const void* line(uint32_t slot, int dir) const noexcept { return &sides_[2 * size_t(slot) + dir]; }
+  core::Channel& channel() noexcept { return records_; }
+
+ private:
+  Side& side(uint32_t slot, int dir) noexcept { return sides_[2 * size_t(slot) + dir]; }
+  /* Counted; true when past the sample (no records). */
+  bool summarise_empty(const flow::Flow& f, uint32_t slot, flow::End why) noexcept;
+  void emit(const flow::Flow& f, uint32_t slot, int dir) noexcept;
+
+  Side* sides_ = nullptr;
+  core::Channel records_;
+  uint32_t empty_sample_;
+  uint32_t empty_sampled_ = 0;  // payload-less connections given records so far
+  Stats* stats_;
+};
+
+}  // namespace inspect
