@@ -17,7 +17,7 @@
 
 #include "http/client_hint.h"
 #include "http/judge.h"
-#include "pkt/rst.h"
+#include "inspect/reset.h"
 #include "port/rss.h"
 
 namespace inspect {
@@ -26,7 +26,7 @@ using tcp::kAck, tcp::kFin, tcp::kRst, tcp::kSyn;
 
 Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
     : cfg_(cfg), worker_(worker), rss_(std::move(rss)), steer_(cfg.steering),
-      mirror_tmpl_(cfg.mirror.tmpl) {
+      mirror_(cfg.mirror, worker, &stats, &mirror_stats) {
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &flow_stats);
   waiting_.lossless = cfg.lossless;
   waiting_.grown = &stats.pool_grown;
@@ -203,7 +203,7 @@ bool Stage::wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexc
 uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts,
                       uint16_t n) noexcept {
   take_rules();
-  take_collector();
+  mirror_.take_offer();
   Burst b;
   classify(q, pkts, n, b);
   if (b.nt) {
@@ -219,11 +219,11 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
       flow::Flow* f = resolve(q, b, j, ts);
       if (!f) continue;
       tcp(*f, b.dirs[j], pkts[i], b.parsed[i], ts);
-      if (f->flags & flow::kMirrored && cfg_.mirror.enabled) mirror_copy(pkts[i]);
+      if (f->flags & flow::kMirrored && mirror_.enabled()) mirror_.copy(pkts[i]);
       if (f->flags & flow::kDropped) drop_packet(w, q, b, i, *f, pkts, ts);
     }
   }
-  if (mirror_n_) mirror_flush();
+  mirror_.flush();
   return b.any_drop ? withhold(w, pkts, n, b.drop) : n;
 }
 
@@ -248,15 +248,6 @@ inline void Stage::prefetch_state(const Burst& b, uint32_t j) noexcept {
     if (c && c != kNoConn) rte_prefetch0(&conns_[c - 1].side[dir]);
   }
   if (streams_) rte_prefetch0(streams_->line(uint32_t(pos), dir));
-}
-
-void Stage::take_collector() noexcept {
-  if (!cfg_.mirror.chosen) return;
-  const CollectorTarget* t = collector_offered_.load(std::memory_order_acquire);
-  if (t != collector_) {
-    collector_ = t;
-    if (t) mirror_tmpl_ = t->tmpl;
-  }
 }
 
 inline void Stage::classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept {
@@ -327,77 +318,18 @@ inline flow::Flow* Stage::resolve(const core::RxQueue& q, const Burst& b, uint32
   return f;
 }
 
-void Stage::mirror_copy(rte_mbuf* m) noexcept {
-  const MirrorOut& mo = cfg_.mirror;
-  if (mo.chosen && !collector_) {
-    stats.mirror_no_collector.add(1);
-    return;
-  }
-  rte_mbuf* c = mo.raw ? mirror::raw_copy(m, mo.pool, mo.max_len, mirror_tally_)
-                       : mirror::encap_copy(m, mo.pool, mirror_tmpl_, mirror::inner_flow_hash(m),
-                                            mirror_tally_);
-  if (c) mirror_q_[mirror_n_++] = c;
-}
-
 void Stage::drop_packet(core::WorkerCtx& w, const core::RxQueue& q, Burst& b, uint16_t i,
                         flow::Flow& f, rte_mbuf** pkts, uint64_t ts) noexcept {
   bool replaced = false;
   if (f.reject == 1) {
     f.reject = 2;
-    replaced = reject(w, q, b.parsed[i], pkts + i);
+    replaced = reset_both_ways(w, q, b.parsed[i], pkts + i, stats, pkt_stats);
     end_connection(f, flow::End::kRst, ts);  // reset: over for both ends
   }
   if (!replaced) {
     b.drop[i] = 1 + uint8_t(core::Drop::rule_drop);
     b.any_drop = true;
   }
-}
-
-bool Stage::reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed& p,
-                   rte_mbuf** slot) noexcept {
-  if (q.tx_slot == core::kNoTx) return false;  // passive: no wire to reset on
-  if (p.encap) {
-    // build_rst() copies the L2 header and rewrites only the innermost IP
-    // and TCP: the outer lengths and checksums of a tunnel, a PPPoE
-    // length or a label stack would be wrong. The frame is still dropped.
-    pkt_stats.rst_skipped_encap.add(1);
-    return false;
-  }
-  rte_mbuf* m = *slot;
-  for (core::TxBuffer& b : w.txb) {
-    if (b.port != q.port || b.n >= core::kBurst) continue;
-    if (rte_mbuf* back = pkt::build_rst(m, p, true, w.pool)) {
-      b.rx_tsc[b.n] = rte_rdtsc();
-      b.pkts[b.n++] = back;
-      stats.resets_sent.add(1);
-    }
-    break;
-  }
-  if (rte_mbuf* fwd = pkt::build_rst(m, p, false, w.pool)) {
-    *slot = fwd;
-    rte_pktmbuf_free(m);
-    w.stats.drops[size_t(core::Drop::rule_drop)].add(1);
-    stats.resets_sent.add(1);
-    return true;
-  }
-  return false;
-}
-
-/* Mirror copies leave with the burst that made them; a mirror port that
- * does not take them loses them (counted), the relay never waits. */
-void Stage::mirror_flush() noexcept {
-  const uint16_t sent = rte_eth_tx_burst(cfg_.mirror.port, uint16_t(worker_), mirror_q_, mirror_n_);
-  if (sent < mirror_n_) {
-    rte_pktmbuf_free_bulk(mirror_q_ + sent, mirror_n_ - sent);
-    stats.mirror_tx_full.add(mirror_n_ - sent);
-  }
-  if (collector_) {  // per collector too: a switch loses nothing unseen
-    stats.mirrored_to[collector_->index].add(sent);
-    stats.mirror_lost_to[collector_->index].add(mirror_n_ - sent);
-  }
-  mirror_n_ = 0;
-  mirror_tally_.commit(mirror_stats);
-  mirror_tally_ = {};
 }
 
 uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,

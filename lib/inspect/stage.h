@@ -34,33 +34,19 @@
 #include "core/counters.h"
 #include "core/worker.h"
 #include "core/channel.h"
+#include "inspect/mirror_out.h"
 #include "inspect/pcap_out.h"
 #include "inspect/stats.h"
 #include "inspect/streams.h"
 #include "flow/flow.h"
 #include "http/http.h"
 #include "match/match.h"
-#include "mirror/encap.h"
 #include "pkt/parse.h"
 #include "port/steer.h"
 #include "reasm/reasm.h"
 #include "tcp/track.h"
 
 namespace inspect {
-
-/* Where mirror rules send frames: a TX queue per worker on the mirror
- * port, copies from a pool of their own (never the relay's mbufs, so a
- * slow mirror cannot hold RX buffers), raw or tunnelled. */
-struct MirrorOut {
-  bool enabled = false;
-  bool raw = false;
-  bool chosen = false;            // collectors: the target comes from offer_collector()
-  uint16_t port = 0;              // TX queue: the worker's id
-  uint16_t rx_queues = 0;         // the port's (only the collectors' prober reads them)
-  rte_mempool* pool = nullptr;
-  uint32_t max_len = 0;           // raw: bytes of each frame kept (the MTU's frame)
-  mirror::EncapTemplate tmpl{};   // tunnel: copied per worker (it counts IDs)
-};
 
 struct Config {
   flow::TableConfig table;
@@ -95,14 +81,6 @@ struct Config {
 
 /* The rules a worker applies (match/match.h). */
 using ActiveRules = match::Active;
-
-/* The collector mirror copies go to, as the prober chose it: the outer
- * headers towards it. Immutable once offered; the worker copies the
- * template (it counts IPv4 IDs and GRE sequence numbers). */
-struct CollectorTarget {
-  mirror::EncapTemplate tmpl;
-  uint16_t index = 0;             // in [[collectors]] order
-};
 
 /* RSS as programmed on one port, to spot flows hashed to another worker. */
 struct PortRss {
@@ -145,7 +123,7 @@ class Stage {
   /* Collectors: where mirror copies go from the next burst on (nullptr:
    * nowhere yet). The target must outlive the stage's use of it. */
   void offer_collector(const CollectorTarget* t) noexcept {
-    collector_offered_.store(t, std::memory_order_release);
+    mirror_.offer(t);
   }
 
   rte_ring* packet_ring() const noexcept { return pcap_ ? pcap_->channel().ring() : nullptr; }
@@ -184,7 +162,6 @@ class Stage {
   };
 
   uint16_t burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;
-  void take_collector() noexcept;
   static constexpr uint32_t kAhead = 4;  // packets between a prefetch and the work that reads it
   [[gnu::always_inline]] void prefetch_flow(const Burst& b, uint32_t j) noexcept;
   [[gnu::always_inline]] void prefetch_state(const Burst& b, uint32_t j) noexcept;
@@ -195,7 +172,6 @@ class Stage {
   [[gnu::always_inline]] uint64_t packet_time(const core::RxQueue& q, const rte_mbuf* m, uint64_t& burst_ts) noexcept;
   /* The flow of TCP packet j: found, or created (nullptr: not tracked). */
   [[gnu::always_inline]] flow::Flow* resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts) noexcept;
-  void mirror_copy(rte_mbuf* m) noexcept;
   /* A dropped connection's frame: withheld, or replaced by a reset once. */
   void drop_packet(core::WorkerCtx& w, const core::RxQueue& q, Burst& b, uint16_t i,
                    flow::Flow& f, rte_mbuf** pkts, uint64_t ts) noexcept;
@@ -235,9 +211,6 @@ class Stage {
   void give_conn(const flow::Flow& f) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   void take_rules() noexcept;
-  void mirror_flush() noexcept;
-  bool reject(core::WorkerCtx& w, const core::RxQueue& q, const pkt::Parsed& p,
-              rte_mbuf** slot) noexcept;
   void judge_flow(flow::Flow& f) noexcept;
   void act_on(flow::Flow& f, const match::Result& r) noexcept;
   [[gnu::always_inline]] void apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept;
@@ -280,12 +253,7 @@ class Stage {
   std::atomic<const ActiveRules*> offered_{nullptr};
   const ActiveRules* rules_ = nullptr;  // the worker's: what it applies now
   std::atomic<uint64_t> rules_seen_{0};
-  mirror::EncapTemplate mirror_tmpl_{};  // this worker's (its IDs and sequence numbers)
-  std::atomic<const CollectorTarget*> collector_offered_{nullptr};
-  const CollectorTarget* collector_ = nullptr;  // the worker's: where copies go now
-  rte_mbuf* mirror_q_[core::kBurst];
-  uint16_t mirror_n_ = 0;
-  mirror::Tally mirror_tally_;
+  MirrorSend mirror_;                   // mirror copies of the flows rules chose
   int ts_offset_ = -1;              // mbuf dynfield of the RX timestamp
   uint64_t ts_flag_ = 0;
   uint64_t clock_ns_ = 0;           // latest time seen
