@@ -252,7 +252,7 @@ struct Pending {
   uint8_t verdict;        // ... with this Verdict
   uint8_t final;          // held response: final (not 1xx)
   uint32_t held;          // request: responses seen before it that answer it (chain)
-  int16_t rule;           // ... and rule (RulesHook::describe names it)
+  int16_t rule;           // ... and rule (http::describe names it)
 };
 
 /* Per flow slot; all-zero is "not started". */
