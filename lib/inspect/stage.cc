@@ -13,7 +13,6 @@
 #include "core/json.h"
 #include "core/mem.h"
 #include <rte_mbuf_dyn.h>
-#include <rte_prefetch.h>
 
 #include "http/client_hint.h"
 #include "http/judge.h"
@@ -209,11 +208,7 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
   if (b.nt) {
     table_->lookup_bulk(b.kp, b.nt, b.pos);  // one for the burst (l3fwd's habit)
     uint64_t burst_ts = ts_flag_ ? 0 : tsc_clock();
-    for (uint32_t j = 0; j < 2 * kAhead && j < b.nt; j++) prefetch_flow(b, j);
-    for (uint32_t j = 0; j < kAhead && j < b.nt; j++) prefetch_state(b, j);
     for (uint32_t j = 0; j < b.nt; j++) {
-      if (j + 2 * kAhead < b.nt) prefetch_flow(b, j + 2 * kAhead);
-      if (j + kAhead < b.nt) prefetch_state(b, j + kAhead);
       const uint16_t i = b.which[j];
       const uint64_t ts = packet_time(q, pkts[i], burst_ts);
       flow::Flow* f = resolve(q, b, j, ts);
@@ -225,29 +220,6 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
   }
   mirror_.flush();
   return b.any_drop ? withhold(w, pkts, n, b.drop) : n;
-}
-
-/* A found flow's state beyond the key the lookup read, in two steps so
- * that neither waits: its direction's reassembly half and its slot's
- * index into the HTTP pool first, then (that index read by now) its HTTP
- * state and fingerprint. Each is a miss of its own in a table larger than
- * the cache. */
-inline void Stage::prefetch_flow(const Burst& b, uint32_t j) noexcept {
-  const int32_t pos = b.pos[j];
-  if (pos < 0) return;
-  rte_prefetch0(&table_->at(pos).hs[b.dirs[j]]);
-  if (conns_) rte_prefetch0(&conn_of_[pos]);
-}
-
-inline void Stage::prefetch_state(const Burst& b, uint32_t j) noexcept {
-  const int32_t pos = b.pos[j];
-  if (pos < 0) return;
-  const int dir = b.dirs[j];
-  if (conns_) {
-    const uint32_t c = conn_of_[pos];
-    if (c && c != kNoConn) rte_prefetch0(&conns_[c - 1].side[dir]);
-  }
-  if (streams_) rte_prefetch0(streams_->line(uint32_t(pos), dir));
 }
 
 inline void Stage::classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept {

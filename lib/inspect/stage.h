@@ -162,9 +162,6 @@ class Stage {
   };
 
   uint16_t burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkts, uint16_t n) noexcept;
-  static constexpr uint32_t kAhead = 4;  // packets between a prefetch and the work that reads it
-  [[gnu::always_inline]] void prefetch_flow(const Burst& b, uint32_t j) noexcept;
-  [[gnu::always_inline]] void prefetch_state(const Burst& b, uint32_t j) noexcept;
   /* Parses and steers every frame; collects the keys of the tracked ones. */
   [[gnu::always_inline]] void classify(const core::RxQueue& q, rte_mbuf** pkts, uint16_t n, Burst& b) noexcept;
   /* The PMD's RX timestamp where it has one, else the burst's TSC time
