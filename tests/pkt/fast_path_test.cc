@@ -78,7 +78,9 @@ TEST(FastPathTest, AgreesWithTheLayeredPathOnMutatedFrames) {
     EXPECT_EQ(a.l4_proto, b.l4_proto);
     if (ka != pkt::Kind::kTcp) continue;
     EXPECT_EQ(a.tcp_flags, b.tcp_flags);
-    if (!a.n_vlan) EXPECT_EQ(a.vlan_inner, b.vlan_inner);
+    if (!a.n_vlan) {
+      EXPECT_EQ(a.vlan_inner, b.vlan_inner);
+    }
     EXPECT_EQ(a.l3_off + 4, b.l3_off);
     EXPECT_EQ(a.l4_off + 4, b.l4_off);
     EXPECT_EQ(a.payload_off + 4, b.payload_off);
