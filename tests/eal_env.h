@@ -50,4 +50,11 @@ inline rte_mbuf* mbuf_of(const uint8_t* data, uint16_t len) {
   return m;
 }
 
+/* A number no other object of this test process had: DPDK's rings and
+ * pools need names unique in the process, across test files. */
+inline unsigned next_name() {
+  static unsigned n;
+  return n++;
+}
+
 }  // namespace loomtest

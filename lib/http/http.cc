@@ -385,7 +385,6 @@ Verdict Framer::judge(Conn& c, Message* m) noexcept {
   m->verdict = uint8_t(v);
   m->judged = 1;
   s_->verdicts[size_t(v)].add(1);
-  if ((v == Verdict::kMirror || v == Verdict::kDrop) && uint8_t(v) > c.verdict) c.verdict = uint8_t(v);
   return v;
 }
 

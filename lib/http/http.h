@@ -132,9 +132,9 @@ struct Message {
   int64_t latency_ns;        // response: first byte - request's last byte; -1 unknown
   uint8_t* raw;              // the message as on the wire (capture buffer), or nullptr
   uint32_t raw_len, raw_cap;
-  uint8_t verdict;           // Verdict the rules hook returned
-  uint8_t judged;            // the rules hook has run (requests: as soon as they end)
-  int16_t rule_index;        // the rule that decided, -1 the default (set by the hook)
+  uint8_t verdict;           // Verdict the rules gave it
+  uint8_t judged;            // the rules have judged it (requests: as soon as they end)
+  int16_t rule_index;        // the rule that decided, -1 the default (set by http::judge)
   char rule[64];             // its name, "" for the default
   char tag[64];              // Verdict::kTag: the label, else ""
   // Carried headers, entries laid end to end: the name's index in the
@@ -142,8 +142,16 @@ struct Message {
   // endian), the value. Read up to hdrs_len.
   uint8_t hdrs[kHeadersMax];
 };
-/* What operator rules decide for a message (the matching issue fills the
- * hook in; without one every message is recorded). */
+/* What operator rules decide for a message, and when (http/judge.h): a
+ * request as soon
+ * it ends (so that a drop verdict can stop the packet that completed
+ * it), a response before export — unless its request's headers are
+ * complete, in which case it takes the request's verdict, rule and tag
+ * (the operator selects exchanges; a request answered before it ends, as
+ * with 100 Continue, is judged when the answer begins, on what came of
+ * it). Rules see the method, URI, Host, status and (with raw capture) the
+ * header block and a bounded body prefix in m.raw.
+ * Without rules (Framer::set_rules) every message is recorded. */
 enum class Verdict : uint8_t {
   kRecord,   // export it
   kSkip,     // do not export it
@@ -154,15 +162,6 @@ enum class Verdict : uint8_t {
 constexpr size_t kNumVerdicts = 5;
 /* "record", "skip", "tag", "mirror", "drop": messages.jsonl and counters. */
 const char* verdict_name(Verdict v) noexcept;
-
-/* When a message is judged by the rules (http/judge.h): a request as soon
- * as it ends (so that a drop verdict can stop the packet that completed
- * it), a response before export — unless its request's headers are
- * complete, in which case it takes the request's verdict, rule and tag
- * (the operator selects exchanges; a request answered before it ends, as
- * with 100 Continue, is judged when the answer begins, on what came of
- * it). Rules see the method, URI, Host, status and (with raw capture) the
- * header block and a bounded body prefix in m.raw. */
 
 /* Conn::acts: what verdicts so far ask of the connection's packets. The
  * framer notes them; the stage applies them to its flow record after each
@@ -268,7 +267,6 @@ struct Conn {
   uint8_t started, off;   // off: framing stopped (never wanted)
   uint8_t client;         // key side of the client
   uint8_t tunnel;         // a tunnel began: messages are inner ones
-  uint8_t verdict;        // strongest mirror/drop verdict so far (Verdict), 0: none
   uint8_t exported;       // a message of this connection was exported (not skipped)
   uint8_t acts;           // Acts the verdicts asked for
   uint8_t reject;         // the first drop verdict's rule wants resets
@@ -301,9 +299,6 @@ class Framer {
    * kCarryNameMax characters, at most kCarryMax of them), within
    * max_bytes (<= kHeadersMax) per message. Control path, before use. */
   void set_carry(const std::vector<std::string>& names, uint32_t max_bytes);
-  /* The last mirror/drop verdict for the connection (0: none): what the
-   * stage acts on. */
-  static uint8_t flow_verdict(const Conn& c) noexcept { return c.verdict; }
 
   struct Ctx;  // one data() call's context
 

@@ -8,9 +8,6 @@
 #include <string>
 
 #include <rte_cycles.h>
-#include <rte_ethdev.h>
-#include <rte_errno.h>
-#include "core/json.h"
 #include "core/mem.h"
 #include <rte_mbuf_dyn.h>
 
@@ -516,18 +513,18 @@ void Stage::judge_flow(flow::Flow& f) noexcept {
   if (r.rule == match::kUndecided || r.rule == match::kNoRule) return;  // messages decide
   rules_->counters->hits[size_t(r.rule)].add(1);
   rules_->counters->actions[size_t(r.action)].add(1);
-  act_on(f, r);
+  act_on(f, r.action == match::Action::kDrop, r.reject, r.action == match::Action::kMirror);
   const bool no_http = r.action == match::Action::kSkip || r.action == match::Action::kDrop;
   f.rules = no_http ? flow::kRulesNoHttp : flow::kRulesDecided;
 }
 
 /* What a drop or mirror decision does to the flow's later frames. */
-void Stage::act_on(flow::Flow& f, const match::Result& r) noexcept {
-  if (r.action == match::Action::kDrop && !(f.flags & flow::kDropped)) {
+void Stage::act_on(flow::Flow& f, bool drop, bool reject, bool mirror) noexcept {
+  if (drop && !(f.flags & flow::kDropped)) {  // the first drop decides about resets
     f.flags |= flow::kDropped;
-    f.reject = r.reject;
+    f.reject = reject;
   }
-  if (r.action == match::Action::kMirror) f.flags |= flow::kMirrored;
+  if (mirror) f.flags |= flow::kMirrored;
 }
 
 /* What the framer's verdicts asked of the connection (http::Acts), on
@@ -535,11 +532,7 @@ void Stage::act_on(flow::Flow& f, const match::Result& r) noexcept {
  * relays, mirrors or withholds the packet that completed the message. */
 inline void Stage::apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept {
   if (!c.acts) [[likely]] return;
-  if ((c.acts & http::kActDrop) && !(f.flags & flow::kDropped)) {
-    f.flags |= flow::kDropped;
-    f.reject = c.reject;
-  }
-  if (c.acts & http::kActMirror) f.flags |= flow::kMirrored;
+  act_on(f, c.acts & http::kActDrop, c.reject, c.acts & http::kActMirror);
 }
 
 void Stage::check_timers(flow::Flow& f) noexcept {

@@ -209,7 +209,7 @@ class Stage {
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   void take_rules() noexcept;
   void judge_flow(flow::Flow& f) noexcept;
-  void act_on(flow::Flow& f, const match::Result& r) noexcept;
+  void act_on(flow::Flow& f, bool drop, bool reject, bool mirror) noexcept;
   [[gnu::always_inline]] void apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept;
   uint64_t tsc_clock() const noexcept;
 

@@ -38,13 +38,12 @@ void Streams::end(const flow::Flow& f, uint32_t slot, flow::End why) noexcept {
   emit(f, slot, 1 - c2s);
 }
 
-bool Streams::summarise_empty(const flow::Flow& f, uint32_t slot2, flow::End why) noexcept {
+bool Streams::summarise_empty(const flow::Flow& f, uint32_t slot, flow::End why) noexcept {
   // Two ~600-byte lines per half-open connection made a SYN flood write
   // more than it carried; such connections are counted by how they ended,
   // and a bounded sample keeps their records for a look.
-  const size_t slot = 2 * size_t(slot2);
   for (int d = 0; d < 2; d++)
-    if (f.hs[d].delivered || f.hs[d].gap_bytes || sides_[slot + d].loss) return false;
+    if (f.hs[d].delivered || f.hs[d].gap_bytes || side(slot, d).loss) return false;
   stats_->empty_connections.add(1);
   stats_->empty_by_end[size_t(why) < kNumEnds ? size_t(why) : 0].add(1);
   if (empty_sampled_ < empty_sample_) {

@@ -76,7 +76,6 @@ class Streams {
   /* The connection in `slot` ended with `why` (its ends already set). */
   void end(const flow::Flow& f, uint32_t slot, flow::End why) noexcept;
 
-  const void* line(uint32_t slot, int dir) const noexcept { return &sides_[2 * size_t(slot) + dir]; }
   core::Channel& channel() noexcept { return records_; }
 
  private:

@@ -3,7 +3,8 @@
 // that every split, every state and every pairing path is reachable.
 //   byte 0: bit 0 client synced, bit 1 server synced, bits 2-4 pending
 //           pool size (1 << n), bit 5 raw capture, bit 6 carry headers
-//           (Loom's default list, a 40-byte bound: cuts are reached)
+//           (Loom's default list, a 40-byte bound: cuts are reached),
+//           bit 7 rules (a skip, a tag and a drop: every verdict path)
 //   then repeated: one control byte c, then (c & 63) + 1 data bytes;
 //           c & 64: server to client, else client to server;
 //           c == 0xFF: a gap in the direction of the next chunk.
@@ -39,6 +40,37 @@ struct Channels {
   }
 };
 
+/* Three rules over the fields a message has, made once per process. */
+struct Rules {
+  std::unique_ptr<match::Database> db;
+  std::unique_ptr<match::Scratch> scratch;
+  std::unique_ptr<match::Counters> counters;
+  match::Active active;
+  Rules() {
+    match::RuleSet set;
+    auto rule = [](const char* name, match::Action a, match::Field f, const char* pat) {
+      match::Rule r;
+      r.name = name;
+      r.action = a;
+      if (a == match::Action::kTag) r.tag = name;
+      match::Condition c;
+      c.field = f;
+      c.pattern = pat;
+      r.conds.push_back(c);
+      return r;
+    };
+    set.rules.push_back(rule("skip", match::Action::kSkip, match::Field::kMethod, "^POST$"));
+    set.rules.push_back(rule("tag", match::Action::kTag, match::Field::kHost, "a"));
+    set.rules.push_back(rule("drop", match::Action::kDrop, match::Field::kUri, "x"));
+    std::vector<match::CompileError> errors;
+    db = match::Database::compile(set, &errors);
+    if (!db) std::abort();
+    scratch = std::make_unique<match::Scratch>(*db);
+    counters = std::make_unique<match::Counters>(set.rules.size());
+    active = {db.get(), scratch.get(), counters.get(), 1};
+  }
+};
+
 void check_and_put(core::Channel& ch) {
   void* r;
   while (rte_ring_sc_dequeue(ch.ring(), &r) == 0) {
@@ -70,7 +102,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rec.raw = &ch.raw;
     rec.raw_cap = 512;
   }
+  static Rules rules;
   http::Framer fr(&st, rec, 1024, 1u << ((data[0] >> 2) & 7), 1u << 20);
+  if (data[0] & 128) fr.set_rules(&rules.active);
   if (data[0] & 64) fr.set_carry({"user-agent", "content-type", "x-forwarded-for"}, 40);
   auto conn = std::make_unique<http::Conn>();
   std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);

@@ -25,8 +25,7 @@ struct Out {
 
   Out() {
     loomtest::test_pool();  // the EAL
-    static int n;
-    ch.open("test_http_msgs_" + std::to_string(n++), sizeof(http::Message), 0, 16384, &waiting,
+    ch.open("test_http_msgs_" + std::to_string(loomtest::next_name()), sizeof(http::Message), 0, 16384, &waiting,
             nullptr);
     ch.caller_counts();
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../stage_harness.h"
+#include "../match/rules_util.h"
 
 namespace {
 
@@ -311,6 +312,75 @@ TEST_F(ConnPoolTest, FullPoolCountsAndFramesNothingForThatConnection) {
   auto r = finish(*st);
   EXPECT_EQ(r.size(), 6u);  // every connection's two directions are still recorded
   EXPECT_EQ(st->http_stats.conns_in_use.get(), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+using namespace loomtest;
+
+/* A message's verdict reaches the stage's flow record (apply_verdicts):
+ * the frames of a dropped connection are withheld from the relay, from
+ * the one that completed the message on. */
+class VerdictTest : public StageHarness {
+ protected:
+  /* One burst; returns how many frames the stage relays. */
+  uint16_t burst(inspect::Stage& st, core::WorkerCtx& w, const std::vector<std::vector<uint8_t>>& frames) {
+    std::vector<rte_mbuf*> ms;
+    for (const auto& f : frames) ms.push_back(loomtest::mbuf_of(f.data(), uint16_t(f.size())));
+    core::RxQueue q;
+    const uint16_t kept = inspect::Stage::burst_hook(&st, w, q, ms.data(), uint16_t(ms.size()));
+    for (uint16_t i = 0; i < kept; i++) rte_pktmbuf_free(ms[i]);  // the relay's part
+    return kept;
+  }
+  static match_test::Compiled drop_rule() {
+    return match_test::Compiled(
+        {match_test::rule("evil", match::Action::kDrop, {match_test::cond(match::Field::kUri, "/evil", true)})});
+  }
+};
+
+TEST_F(VerdictTest, DropVerdictWithholdsTheFrameThatCompletedTheRequest) {
+  auto rules = drop_rule();
+  match::Active a{rules.db.get(), rules.scratch.get(), rules.counters.get(), 1};
+  auto st = make(config());
+  st->offer_rules(&a);
+  core::WorkerCtx w;
+  const std::string ok = "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n";
+  const std::string evil = "GET /evil HTTP/1.1\r\nHost: h\r\n\r\n";
+  const uint32_t ol = uint32_t(ok.size());
+  EXPECT_EQ(burst(*st, w, {frame(cli, srv, 100, 0, SYN), frame(srv, cli, 500, 101, SYN | ACK),
+                          frame(cli, srv, 101, 501, ACK), frame(cli, srv, 101, 501, PSH | ACK, ok)}),
+            4u);
+  // The request's frame and everything after it on the connection.
+  EXPECT_EQ(burst(*st, w, {frame(cli, srv, 101 + ol, 501, PSH | ACK, evil),
+                          frame(srv, cli, 501, 101 + ol, ACK)}),
+            0u);
+  EXPECT_EQ(w.stats.drops[size_t(core::Drop::rule_drop)].get(), 2u);
+  EXPECT_EQ(rules.counters->hits[0].get(), 1u);
+  // Passive (no TX queue to reset on): withheld, no resets.
+  EXPECT_EQ(st->stats.resets_sent.get(), 0u);
+  finish(*st);
+}
+
+TEST_F(VerdictTest, VerdictDecidedAtTheConnectionsEndStillReachesItsLastFrame) {
+  // A request cut by the connection's end is judged in Framer::end: the
+  // RST that ended it is the frame the verdict withholds.
+  auto rules = drop_rule();
+  match::Active a{rules.db.get(), rules.scratch.get(), rules.counters.get(), 1};
+  auto st = make(config());
+  st->offer_rules(&a);
+  core::WorkerCtx w;
+  const std::string head = "POST /evil HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nabc";
+  const uint32_t hl = uint32_t(head.size());
+  EXPECT_EQ(burst(*st, w, {frame(cli, srv, 100, 0, SYN), frame(srv, cli, 500, 101, SYN | ACK),
+                          frame(cli, srv, 101, 501, PSH | ACK, head)}),
+            3u);
+  EXPECT_EQ(rules.counters->hits[0].get(), 0u);  // not judged yet: the body is under way
+  EXPECT_EQ(burst(*st, w, {frame(cli, srv, 101 + hl, 501, RST | ACK)}), 0u);
+  EXPECT_EQ(rules.counters->hits[0].get(), 1u);
+  EXPECT_EQ(w.stats.drops[size_t(core::Drop::rule_drop)].get(), 1u);
+  finish(*st);
 }
 
 }  // namespace
