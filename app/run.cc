@@ -35,6 +35,7 @@
 #include "ctl/stats_json.h"
 
 #include "ctl/telemetry.h"
+#include "port/steer_setup.h"
 #include "metrics/metrics.h"
 #include "pkt/parse.h"
 #include "progress.h"
@@ -80,7 +81,8 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
     r.active = p.rss_active;
     r.key = p.rss_key;
     r.reta = p.reta;
-    r.queue_owner.assign(p.spec.rx_queues, -1);
+    r.queue_owner = ctl::queue_owners(rt.cfg, i);
+    r.queue_owner.resize(p.spec.rx_queues, -1);
     r.ts_unit_ns = p.rx_timestamp ? p.rx_timestamp_ns : 0;
     r.l4 = (p.rss_hf & (RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)) != 0;
     if (p.port_id < rt.link_types.size()) r.link_type = rt.link_types[p.port_id];
@@ -88,9 +90,6 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
       r.snaplen = rt.capture_snaplen;
       r.cut_records = rt.capture_cut;
     }
-    for (size_t w = 0; w < rt.cfg.workers.size(); w++)
-      for (const ctl::QueueRef& q : rt.cfg.workers[w].queues)
-        if (q.port == i) r.queue_owner[q.queue] = int16_t(w);
   }
   return out;
 }
@@ -104,12 +103,12 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir,
   ic.limits.memcap_bytes = std::min(ic.limits.memcap_bytes, memcap_limit);
   ic.mirror = mirror;
   const auto rss = port_rss(rt);
-  std::vector<uint16_t> next_txq(c.ports.size(), 0);
-  for (size_t i = 0; i < c.workers.size(); i++) {
-    const ctl::WorkerSpec& ws = c.workers[i];
+  const std::vector<ctl::WorkerPlan> plan = ctl::plan_workers(c);
+  for (size_t i = 0; i < plan.size(); i++) {
+    const ctl::WorkerPlan& wp = plan[i];
     auto w = std::make_unique<core::WorkerCtx>();
     w->id = unsigned(i);
-    w->lcore = ws.lcore;
+    w->lcore = wp.lcore;
     w->burst = c.burst;
     w->pool = pool;
     w->lossless_rx = c.mode == ctl::Mode::kOffline;
@@ -117,134 +116,22 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir,
     w->drain_tsc = rte_get_tsc_hz() * c.tx_drain_us / 1000000;
     if (c.inspect) {
       auto st = std::make_unique<inspect::Stage>(ic, unsigned(i),
-                                                 int(rte_lcore_to_socket_id(ws.lcore)), rss);
+                                                 int(rte_lcore_to_socket_id(wp.lcore)), rss);
       w->hook = inspect::Stage::burst_hook;
       w->idle_hook = inspect::Stage::idle_hook;
       w->hook_ctx = st.get();
       rt.stages.push_back(std::move(st));
     }
-    std::map<int, uint16_t> slot_of_peer;
-    for (const ctl::QueueRef& qr : ws.queues) {
-      core::RxQueue q;
-      q.port = rt.ports[qr.port].port_id;
-      q.queue = qr.queue;
-      const int peer = c.ports[qr.port].peer;
-      if (peer >= 0 && c.mode == ctl::Mode::kInline) {
-        auto it = slot_of_peer.find(peer);
-        if (it == slot_of_peer.end()) {
-          core::TxBuffer b;
-          b.port = rt.ports[size_t(peer)].port_id;
-          b.queue = next_txq[size_t(peer)]++;
-          it = slot_of_peer.emplace(peer, uint16_t(w->txb.size())).first;
-          w->txb.push_back(b);
-        }
-        q.tx_slot = it->second;
-      }
-      w->rxq.push_back(q);
+    for (const ctl::TxPlan& t : wp.tx) {
+      core::TxBuffer b;
+      b.port = rt.ports[t.port].port_id;
+      b.queue = t.queue;
+      w->txb.push_back(b);
     }
+    for (const ctl::RxPlan& r : wp.rx)
+      w->rxq.push_back({rt.ports[r.port].port_id, r.queue,
+                        r.tx_slot});
     rt.workers.push_back(std::move(w));
-  }
-}
-
-/* [mirror]: its own port (a TX queue per worker) and mbuf pool, and the
- * tunnel's outer headers. Returns an exit code. */
-int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out) {
-  const ctl::MirrorConfig& m = rt.cfg.mirror;
-  port::PortSpec spec;
-  spec.name = "mirror";
-  spec.device = m.device;
-  // One TX queue per worker, and one more for the collectors' prober.
-  spec.tx_queues = uint16_t(std::max<size_t>(1, rt.cfg.workers.size()) + (m.collectors.empty() ? 0 : 1));
-  // As many RX queues: af_packet opens one socket per queue pair and fans
-  // frames out over them, so the prober reads them all (the workers none).
-  spec.rx_queues = spec.tx_queues;
-  spec.rss = false;
-  spec.promiscuous = false;
-  spec.link_wait_ms = 0;
-  const unsigned n = m.mbufs_per_worker * unsigned(spec.tx_queues);
-  out.pool = core::mem::pktmbuf_pool_create("loom_mirror", n, 256, 2048 + RTE_PKTMBUF_HEADROOM,
-                                           int(rte_socket_id()), !port::mbufs_stay_in_process(m.device));
-  if (!out.pool)
-    return fail("cannot create the mirror pool of " + std::to_string(n) + " mbufs (" +
-                rte_strerror(rte_errno) + "); lower mirror.mbufs_per_worker or raise eal.memory_mb");
-  try {
-    port::PortState st = port::setup_port(spec, rx_pool);
-    static const char* const kEncap[] = {"raw", "vxlan", "gre", "erspan"};
-    LOOM_LOG(INFO, "mirror port %s (%s, id %u): %u TX queues, encap %s", m.device.c_str(),
-             st.driver.c_str(), st.port_id, spec.tx_queues, kEncap[size_t(m.encap)]);
-    out.port = st.port_id;
-    out.rx_queues = spec.rx_queues;
-    rt.mirror_port = st.port_id;
-    rt.ports_to_close.push_back(st.port_id);
-  } catch (const port::SetupError& e) {
-    return fail(rt.cfg.file + ": mirror.device \"" + m.device + "\": " + e.what());
-  }
-  out.enabled = true;
-  out.raw = m.encap == ctl::MirrorConfig::Encap::kRaw;
-  out.max_len = m.mtu + RTE_ETHER_HDR_LEN;
-  if (out.raw) return 0;
-  mirror::EncapConfig ec;
-  ec.kind = m.encap == ctl::MirrorConfig::Encap::kVxlan ? mirror::EncapKind::kVxlan
-            : m.encap == ctl::MirrorConfig::Encap::kGre ? mirror::EncapKind::kGre
-                                                         : mirror::EncapKind::kErspan2;
-  if (m.src_mac.empty())
-    rte_eth_macaddr_get(out.port, &ec.src_mac);
-  else
-    rte_ether_unformat_addr(m.src_mac.c_str(), &ec.src_mac);
-  if (!m.dst_mac.empty()) rte_ether_unformat_addr(m.dst_mac.c_str(), &ec.dst_mac);
-  ec.src_ip = m.src_ip;
-  ec.dst_ip = m.collectors.empty() ? m.dst_ip : m.collectors[0].ip;  // checked here, replaced per choice
-  ec.mtu = m.mtu;
-  ec.vni = m.vni;
-  ec.session_id = m.session_id;
-  try {
-    out.tmpl = mirror::make_template(ec);
-  } catch (const std::invalid_argument& e) {
-    return fail(rt.cfg.file + ": [mirror]: " + e.what());
-  }
-  out.chosen = !m.collectors.empty();
-  rt.mirror_base = ec;
-  return 0;
-}
-
-/* rte_flow per port (port/steer.h): install the steering rules where the
- * NIC takes them all, log each rule's result, and say which ports fall
- * back to software (the workers check every frame either way). With
- * check_only, validate and print instead. */
-void steer_ports(ctl::Runtime& rt, bool check_only) {
-  const ctl::Config& c = rt.cfg;
-  const std::vector<port::FlowRule> rules = port::steer_rules(c.steering);
-  for (const port::PortState& p : rt.ports) {
-    port::InstallReport rep;
-    if (!rules.empty() && (c.steering.hardware || check_only))
-      rep = port::install(p.port_id, rules, p.spec.rx_queues, p.rss_hf, p.rss_key, check_only);
-    const char* name = p.spec.name.c_str();
-    if (check_only) {
-      std::printf("port %s (%s): %zu rule(s)%s\n", name, p.driver.c_str(), rules.size(),
-                  rules.empty() ? ": every TCP port inspected, nothing to steer" : "");
-      for (const port::RuleResult& r : rep.rules)
-        std::printf("  %s: %s%s\n", r.rule.describe(p.spec.rx_queues).c_str(),
-                    r.ok ? "accepted" : "refused: ", r.reason.c_str());
-      if (!rules.empty())
-        std::printf("  => %s\n", std::all_of(rep.rules.begin(), rep.rules.end(),
-                                             [](const port::RuleResult& r) { return r.ok; })
-                                     ? "hardware (rte_flow)"
-                                     : "software (the workers apply the same selection)");
-    } else if (!rules.empty()) {
-      for (const port::RuleResult& r : rep.rules) {
-        if (r.ok)
-          LOOM_LOG(INFO, "port %s rte_flow %s: ok", name, r.rule.describe(p.spec.rx_queues).c_str());
-        else
-          LOOM_LOG(WARNING, "port %s rte_flow %s: refused: %s", name,
-                   r.rule.describe(p.spec.rx_queues).c_str(), r.reason.c_str());
-      }
-      if (rep.hardware)
-        LOOM_LOG(INFO, "port %s: %zu steering rules in hardware", name, rep.handles.size());
-      else
-        LOOM_LOG(WARNING, "port %s: steering in software (%s)", name,
-                 c.steering.hardware ? "the PMD refused a rule" : "steering.hardware = false");
-    }
-    rt.steering.push_back(std::move(rep));
   }
 }
 
@@ -490,7 +377,7 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   if (rc == 0) {
-    steer_ports(rt, opt.check_flows);
+    rt.steering = port::steer_ports(rt.ports, c.steering, opt.check_flows);
     if (opt.check_flows) {
       for (size_t i = 0; i < rt.ports.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
       for (const auto& p : rt.ports) port::close_port(p.port_id);
@@ -511,7 +398,8 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   }
 
   inspect::MirrorOut mirror;
-  if (rc == 0 && c.mirror.enabled) rc = setup_mirror(rt, pool, mirror);
+  if (rc == 0 && c.mirror.enabled)
+    if (std::string why = ctl::setup_mirror(rt, pool, mirror); !why.empty()) rc = fail(why);
 
   std::vector<inspect::Stage*> stages;
   if (rc == 0) {

@@ -227,4 +227,34 @@ std::string check_machine(const Config& c, uint32_t mbufs, uint64_t machine_byte
          ". Lower those keys, or set worker.memory_mb to size them";
 }
 
+std::vector<WorkerPlan> plan_workers(const Config& c) {
+  std::vector<WorkerPlan> out;
+  std::vector<uint16_t> next_txq(c.ports.size(), 0);
+  for (const WorkerSpec& ws : c.workers) {
+    WorkerPlan w;
+    w.lcore = ws.lcore;
+    for (const QueueRef& qr : ws.queues) {
+      RxPlan r{qr.port, qr.queue, core::kNoTx};
+      const int peer = c.ports[qr.port].peer;
+      if (peer >= 0 && c.mode == Mode::kInline) {
+        size_t slot = 0;
+        while (slot < w.tx.size() && w.tx[slot].port != uint16_t(peer)) slot++;
+        if (slot == w.tx.size()) w.tx.push_back({uint16_t(peer), next_txq[size_t(peer)]++});
+        r.tx_slot = uint16_t(slot);
+      }
+      w.rx.push_back(r);
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::vector<int16_t> queue_owners(const Config& c, size_t port) {
+  std::vector<int16_t> owner(c.ports[port].spec.rx_queues, -1);
+  for (size_t w = 0; w < c.workers.size(); w++)
+    for (const QueueRef& q : c.workers[w].queues)
+      if (q.port == port && q.queue < owner.size()) owner[q.queue] = int16_t(w);
+  return owner;
+}
+
 }  // namespace ctl
