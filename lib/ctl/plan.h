@@ -88,4 +88,24 @@ std::vector<WorkerPlan> plan_workers(const Config& c);
  * none), as the stage's software RSS check wants it. */
 std::vector<int16_t> queue_owners(const Config& c, size_t port);
 
+/* The receive pool and what reassembly may hold of it. Reassembly holds
+ * mbufs by reference, so the automatic pool (mempool.mbufs unset) also
+ * covers every worker's memcap (a full out-of-order budget never starves
+ * RX); offline no more than the capture's records can be held
+ * (`most_records`, UINT64_MAX unknown). A pool sized by hand can be
+ * smaller than the memcap lets reassembly hold: once reassembly held
+ * every free mbuf the PMD could not receive, nothing would fill the
+ * holes and the relay would stall until a hole timed out (seen in
+ * tests/e2e/faults_ns_test.sh, pool). So live, with a hand-sized pool,
+ * each worker's reassembly gets at most its share of half of what the
+ * pool has beyond RX's and TX's own needs; past that its memcap logic
+ * reclaims and drops, counted. */
+struct PoolPlan {
+  uint32_t mbufs = 0;
+  uint64_t memcap_limit = UINT64_MAX;  // bytes per worker; UINT64_MAX: reassembly.memcap_mb alone
+  uint64_t held_per_worker = 0;        // with a limit: the mbufs it allows
+  bool memcap_cut = false;             // the limit is below reassembly.memcap_mb (worth a warning)
+};
+PoolPlan plan_pool(const Config& c, uint64_t most_records);
+
 }  // namespace ctl
