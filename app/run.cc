@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
-#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -28,6 +27,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "ctl/eal_args.h"
+#include "ctl/outputs.h"
 #include "ctl/pcap_count.h"
 #include "ctl/runtime.h"
 #include "ctl/plan.h"
@@ -35,6 +35,7 @@
 #include "ctl/stats_json.h"
 
 #include "ctl/telemetry.h"
+#include "port/steer_setup.h"
 #include "metrics/metrics.h"
 #include "pkt/parse.h"
 #include "progress.h"
@@ -80,7 +81,8 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
     r.active = p.rss_active;
     r.key = p.rss_key;
     r.reta = p.reta;
-    r.queue_owner.assign(p.spec.rx_queues, -1);
+    r.queue_owner = ctl::queue_owners(rt.cfg, i);
+    r.queue_owner.resize(p.spec.rx_queues, -1);
     r.ts_unit_ns = p.rx_timestamp ? p.rx_timestamp_ns : 0;
     r.l4 = (p.rss_hf & (RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)) != 0;
     if (p.port_id < rt.link_types.size()) r.link_type = rt.link_types[p.port_id];
@@ -88,9 +90,6 @@ std::vector<inspect::PortRss> port_rss(const ctl::Runtime& rt) {
       r.snaplen = rt.capture_snaplen;
       r.cut_records = rt.capture_cut;
     }
-    for (size_t w = 0; w < rt.cfg.workers.size(); w++)
-      for (const ctl::QueueRef& q : rt.cfg.workers[w].queues)
-        if (q.port == i) r.queue_owner[q.queue] = int16_t(w);
   }
   return out;
 }
@@ -104,12 +103,12 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir,
   ic.limits.memcap_bytes = std::min(ic.limits.memcap_bytes, memcap_limit);
   ic.mirror = mirror;
   const auto rss = port_rss(rt);
-  std::vector<uint16_t> next_txq(c.ports.size(), 0);
-  for (size_t i = 0; i < c.workers.size(); i++) {
-    const ctl::WorkerSpec& ws = c.workers[i];
+  const std::vector<ctl::WorkerPlan> plan = ctl::plan_workers(c);
+  for (size_t i = 0; i < plan.size(); i++) {
+    const ctl::WorkerPlan& wp = plan[i];
     auto w = std::make_unique<core::WorkerCtx>();
     w->id = unsigned(i);
-    w->lcore = ws.lcore;
+    w->lcore = wp.lcore;
     w->burst = c.burst;
     w->pool = pool;
     w->lossless_rx = c.mode == ctl::Mode::kOffline;
@@ -117,134 +116,22 @@ void build_workers(ctl::Runtime& rt, rte_mempool* pool, bool have_out_dir,
     w->drain_tsc = rte_get_tsc_hz() * c.tx_drain_us / 1000000;
     if (c.inspect) {
       auto st = std::make_unique<inspect::Stage>(ic, unsigned(i),
-                                                 int(rte_lcore_to_socket_id(ws.lcore)), rss);
+                                                 int(rte_lcore_to_socket_id(wp.lcore)), rss);
       w->hook = inspect::Stage::burst_hook;
       w->idle_hook = inspect::Stage::idle_hook;
       w->hook_ctx = st.get();
       rt.stages.push_back(std::move(st));
     }
-    std::map<int, uint16_t> slot_of_peer;
-    for (const ctl::QueueRef& qr : ws.queues) {
-      core::RxQueue q;
-      q.port = rt.ports[qr.port].port_id;
-      q.queue = qr.queue;
-      const int peer = c.ports[qr.port].peer;
-      if (peer >= 0 && c.mode == ctl::Mode::kInline) {
-        auto it = slot_of_peer.find(peer);
-        if (it == slot_of_peer.end()) {
-          core::TxBuffer b;
-          b.port = rt.ports[size_t(peer)].port_id;
-          b.queue = next_txq[size_t(peer)]++;
-          it = slot_of_peer.emplace(peer, uint16_t(w->txb.size())).first;
-          w->txb.push_back(b);
-        }
-        q.tx_slot = it->second;
-      }
-      w->rxq.push_back(q);
+    for (const ctl::TxPlan& t : wp.tx) {
+      core::TxBuffer b;
+      b.port = rt.ports[t.port].port_id;
+      b.queue = t.queue;
+      w->txb.push_back(b);
     }
+    for (const ctl::RxPlan& r : wp.rx)
+      w->rxq.push_back({rt.ports[r.port].port_id, r.queue,
+                        r.tx_slot});
     rt.workers.push_back(std::move(w));
-  }
-}
-
-/* [mirror]: its own port (a TX queue per worker) and mbuf pool, and the
- * tunnel's outer headers. Returns an exit code. */
-int setup_mirror(ctl::Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out) {
-  const ctl::MirrorConfig& m = rt.cfg.mirror;
-  port::PortSpec spec;
-  spec.name = "mirror";
-  spec.device = m.device;
-  // One TX queue per worker, and one more for the collectors' prober.
-  spec.tx_queues = uint16_t(std::max<size_t>(1, rt.cfg.workers.size()) + (m.collectors.empty() ? 0 : 1));
-  // As many RX queues: af_packet opens one socket per queue pair and fans
-  // frames out over them, so the prober reads them all (the workers none).
-  spec.rx_queues = spec.tx_queues;
-  spec.rss = false;
-  spec.promiscuous = false;
-  spec.link_wait_ms = 0;
-  const unsigned n = m.mbufs_per_worker * unsigned(spec.tx_queues);
-  out.pool = core::mem::pktmbuf_pool_create("loom_mirror", n, 256, 2048 + RTE_PKTMBUF_HEADROOM,
-                                           int(rte_socket_id()), !port::mbufs_stay_in_process(m.device));
-  if (!out.pool)
-    return fail("cannot create the mirror pool of " + std::to_string(n) + " mbufs (" +
-                rte_strerror(rte_errno) + "); lower mirror.mbufs_per_worker or raise eal.memory_mb");
-  try {
-    port::PortState st = port::setup_port(spec, rx_pool);
-    static const char* const kEncap[] = {"raw", "vxlan", "gre", "erspan"};
-    LOOM_LOG(INFO, "mirror port %s (%s, id %u): %u TX queues, encap %s", m.device.c_str(),
-             st.driver.c_str(), st.port_id, spec.tx_queues, kEncap[size_t(m.encap)]);
-    out.port = st.port_id;
-    out.rx_queues = spec.rx_queues;
-    rt.mirror_port = st.port_id;
-    rt.ports_to_close.push_back(st.port_id);
-  } catch (const port::SetupError& e) {
-    return fail(rt.cfg.file + ": mirror.device \"" + m.device + "\": " + e.what());
-  }
-  out.enabled = true;
-  out.raw = m.encap == ctl::MirrorConfig::Encap::kRaw;
-  out.max_len = m.mtu + RTE_ETHER_HDR_LEN;
-  if (out.raw) return 0;
-  mirror::EncapConfig ec;
-  ec.kind = m.encap == ctl::MirrorConfig::Encap::kVxlan ? mirror::EncapKind::kVxlan
-            : m.encap == ctl::MirrorConfig::Encap::kGre ? mirror::EncapKind::kGre
-                                                         : mirror::EncapKind::kErspan2;
-  if (m.src_mac.empty())
-    rte_eth_macaddr_get(out.port, &ec.src_mac);
-  else
-    rte_ether_unformat_addr(m.src_mac.c_str(), &ec.src_mac);
-  if (!m.dst_mac.empty()) rte_ether_unformat_addr(m.dst_mac.c_str(), &ec.dst_mac);
-  ec.src_ip = m.src_ip;
-  ec.dst_ip = m.collectors.empty() ? m.dst_ip : m.collectors[0].ip;  // checked here, replaced per choice
-  ec.mtu = m.mtu;
-  ec.vni = m.vni;
-  ec.session_id = m.session_id;
-  try {
-    out.tmpl = mirror::make_template(ec);
-  } catch (const std::invalid_argument& e) {
-    return fail(rt.cfg.file + ": [mirror]: " + e.what());
-  }
-  out.chosen = !m.collectors.empty();
-  rt.mirror_base = ec;
-  return 0;
-}
-
-/* rte_flow per port (port/steer.h): install the steering rules where the
- * NIC takes them all, log each rule's result, and say which ports fall
- * back to software (the workers check every frame either way). With
- * check_only, validate and print instead. */
-void steer_ports(ctl::Runtime& rt, bool check_only) {
-  const ctl::Config& c = rt.cfg;
-  const std::vector<port::FlowRule> rules = port::steer_rules(c.steering);
-  for (const port::PortState& p : rt.ports) {
-    port::InstallReport rep;
-    if (!rules.empty() && (c.steering.hardware || check_only))
-      rep = port::install(p.port_id, rules, p.spec.rx_queues, p.rss_hf, p.rss_key, check_only);
-    const char* name = p.spec.name.c_str();
-    if (check_only) {
-      std::printf("port %s (%s): %zu rule(s)%s\n", name, p.driver.c_str(), rules.size(),
-                  rules.empty() ? ": every TCP port inspected, nothing to steer" : "");
-      for (const port::RuleResult& r : rep.rules)
-        std::printf("  %s: %s%s\n", r.rule.describe(p.spec.rx_queues).c_str(),
-                    r.ok ? "accepted" : "refused: ", r.reason.c_str());
-      if (!rules.empty())
-        std::printf("  => %s\n", std::all_of(rep.rules.begin(), rep.rules.end(),
-                                             [](const port::RuleResult& r) { return r.ok; })
-                                     ? "hardware (rte_flow)"
-                                     : "software (the workers apply the same selection)");
-    } else if (!rules.empty()) {
-      for (const port::RuleResult& r : rep.rules) {
-        if (r.ok)
-          LOOM_LOG(INFO, "port %s rte_flow %s: ok", name, r.rule.describe(p.spec.rx_queues).c_str());
-        else
-          LOOM_LOG(WARNING, "port %s rte_flow %s: refused: %s", name,
-                   r.rule.describe(p.spec.rx_queues).c_str(), r.reason.c_str());
-      }
-      if (rep.hardware)
-        LOOM_LOG(INFO, "port %s: %zu steering rules in hardware", name, rep.handles.size());
-      else
-        LOOM_LOG(WARNING, "port %s: steering in software (%s)", name,
-                 c.steering.hardware ? "the PMD refused a rule" : "steering.hardware = false");
-    }
-    rt.steering.push_back(std::move(rep));
   }
 }
 
@@ -292,13 +179,55 @@ void log_summary(const ctl::Runtime& rt, double wall) {
            t.drops[size_t(core::Drop::tx_full)]);
 }
 
-}  // namespace
+/* One run, start to stop, as the phases run() calls in order. Each phase
+ * returns an exit code (0: go on); a phase that fails has logged why. The
+ * members are declared in the order they must outlive each other: the
+ * counting thread holds the Runtime and its flag, the prefix guard
+ * removes the runtime directory after everything else. */
+class Run {
+ public:
+  Run(ctl::Config cfg, const RunOptions& opt) : opt_(opt), rt_(std::make_unique<ctl::Runtime>()) {
+    rt_->cfg = std::move(cfg);
+    rt_->version = LOOM_VERSION;
+  }
+  // Any return stops the count first: the future's destructor waits for
+  // its thread, which checks the flag before each read.
+  ~Run() { stop_counting_ = true; }
 
-int run(ctl::Config cfg, const RunOptions& opt) {
-  auto rt_owner = std::make_unique<ctl::Runtime>();
-  ctl::Runtime& rt = *rt_owner;
-  rt.cfg = std::move(cfg);
-  rt.version = LOOM_VERSION;
+  int prepare();
+  int start_eal();
+  int start_ports();
+  void check_flows_done();
+  int build();
+  int launch();
+  void watch(bool ready);
+  int finish(int rc);
+  void teardown();
+
+ private:
+  void counted(bool wait);
+
+  const RunOptions& opt_;
+  std::unique_ptr<ctl::Runtime> rt_;
+  std::unique_ptr<ctl::PrefixGuard> prefix_guard_;
+  std::atomic<bool> stop_counting_{false};
+  std::future<std::optional<uint64_t>> counting_;
+  uint64_t most_records_ = UINT64_MAX;
+  uint32_t capture_link_ = pkt::kLinkEthernet;
+  ctl::PoolPlan pool_plan_;
+  rte_mempool* pool_ = nullptr;
+  bool pdump_ = false;
+  std::unique_ptr<metrics::Server> metrics_server_;
+  inspect::MirrorOut mirror_;
+  std::vector<inspect::Stage*> stages_;
+  uint64_t t0_ = 0;  // the workers' launch (TSC)
+};
+
+/* Logging, the one-Loom-per-prefix guard, the output directory, and
+ * offline the capture's link type and its record count (started on a
+ * thread of its own); then the pool plan against the machine. */
+int Run::prepare() {
+  ctl::Runtime& rt = *rt_;
   const ctl::Config& c = rt.cfg;
   core::log_to_stderr(c.log.json ? core::LogFormat::kJson : core::LogFormat::kText);
   // logrotate may signal at any time, start-up included: never fatal.
@@ -307,16 +236,15 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   // One Loom per EAL prefix, checked before anything is touched (a second
   // one must not take the first one's telemetry socket, nor its outputs);
   // from here every way out removes the runtime directory (ctl/prefix.h).
-  std::unique_ptr<ctl::PrefixGuard> prefix_guard;
   try {
-    prefix_guard = std::make_unique<ctl::PrefixGuard>(c.eal.file_prefix);
+    prefix_guard_ = std::make_unique<ctl::PrefixGuard>(c.eal.file_prefix);
   } catch (const std::runtime_error& e) {
     return fail(e.what());
   }
   ctl::PrefixGuard::install_crash_handlers();
-  if (!opt.out_dir.empty()) {
+  if (!opt_.out_dir.empty()) {
     std::string moved;
-    const std::string why = sink::prepare_dir(opt.out_dir, c.outputs.existing, &moved);
+    const std::string why = sink::prepare_dir(opt_.out_dir, c.outputs.existing, &moved);
     if (!why.empty()) return fail(why);
     if (!moved.empty()) LOOM_LOG(INFO, "outputs: the earlier run's files moved to %s", moved.c_str());
   }
@@ -328,82 +256,55 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   // start-up time while it came first. The thread starts before EAL pins
   // the main thread, so it is not pinned; it is done, on a capture that
   // size, about when the worker starts.
-  // Any return from here stops the count first: the future's destructor
-  // waits for its thread, which checks the flag before each read.
-  std::atomic<bool> stop_counting{false};
-  std::future<std::optional<uint64_t>> counting;
-  struct StopOnExit {
-    std::atomic<bool>& flag;
-    ~StopOnExit() { flag = true; }
-  } stop_on_exit{stop_counting};
-  uint64_t most_records = UINT64_MAX;
-  uint32_t capture_link = pkt::kLinkEthernet;
   if (c.mode == ctl::Mode::kOffline) {
     // net_pcap passes each record's bytes on whatever the file's link
     // type; the parser is told it, and a link type it cannot decode stops
     // the run here rather than counting every frame as non-IP.
     try {
-      capture_link = ctl::capture_link_type(c.pcap);
+      capture_link_ = ctl::capture_link_type(c.pcap);
       rt.capture_snaplen = ctl::capture_snaplen(c.pcap);
       rt.capture_cut = ctl::capture_has_cut_records(c.pcap);
     } catch (const std::runtime_error& e) {
       return fail(e.what());
     }
-    counting = std::async(std::launch::async, [&c, &stop_counting, &rt] {
-      return ctl::count_pcap_records(c.pcap, &stop_counting, &rt.capture_damage);
+    counting_ = std::async(std::launch::async, [&c, this, &rt] {
+      return ctl::count_pcap_records(c.pcap, &stop_counting_, &rt.capture_damage);
     });
     struct stat st;
-    if (::stat(c.pcap.c_str(), &st) == 0 && st.st_size > 24) most_records = uint64_t(st.st_size - 24) / 16;
+    if (::stat(c.pcap.c_str(), &st) == 0 && st.st_size > 24) most_records_ = uint64_t(st.st_size - 24) / 16;
   }
-  auto counted = [&rt, &counting](bool wait) {
-    if (!counting.valid()) return;
-    if (!wait && counting.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
-    if (auto n = counting.get()) {
-      rt.capture_packets = *n;
-      rt.capture_count_known = true;
-    }
-  };
 
-  std::vector<port::PortSpec> specs;
-  for (const auto& p : c.ports) specs.push_back(p.spec);
-  // Reassembly holds mbufs by reference: the pool also covers every
-  // worker's memcap, so a full OFO budget never starves RX.
-  // The memcap counts mbuf buffers (buf_len == the data room).
-  uint64_t memcap_mbufs = c.inspect ? (uint64_t(c.reasm.memcap_mb) << 20) / c.mbuf_data_room : 0;
-  // Offline, nothing can hold more frames than the capture has (a record
-  // takes 16 bytes at least).
-  memcap_mbufs = std::min<uint64_t>(memcap_mbufs, most_records);
-  const uint32_t mbufs =
-      c.mbufs ? c.mbufs
-              : port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache,
-                                     memcap_mbufs * c.workers.size());
-
+  pool_plan_ = ctl::plan_pool(c, most_records_);
   // The whole plan against the machine, before EAL or any table exists:
   // an oversized key otherwise ends in bad_alloc or an EAL failure.
-  if (std::string why = ctl::check_machine(c, mbufs, ctl::machine_memory_bytes()); !why.empty())
+  if (std::string why = ctl::check_machine(c, pool_plan_.mbufs, ctl::machine_memory_bytes()); !why.empty())
     return fail(why);
   if (std::string why = ctl::memory_precheck(c); !why.empty()) return fail(why);
+  if (pool_plan_.memcap_cut)
+    LOOM_LOG(WARNING, "mempool.mbufs = %u: reassembly may hold at most %" PRIu64
+             " mbufs per worker (%.1f MiB, below reassembly.memcap_mb = %u) so that RX always "
+             "finds free mbufs",
+             pool_plan_.mbufs, pool_plan_.held_per_worker, double(pool_plan_.memcap_limit) / (1 << 20),
+             c.reasm.memcap_mb);
+  return 0;
+}
 
-  // A pool sized by hand (mempool.mbufs) can be smaller than what the
-  // memcap lets reassembly hold by reference. Once reassembly holds every
-  // free mbuf, the PMD cannot receive, nothing arrives to fill the holes,
-  // and the whole relay stalls until a hole times out (seen in
-  // tests/e2e/faults_ns_test.sh, pool). So reassembly gets at most half of
-  // what the pool has beyond RX and TX's own needs; past that its memcap
-  // logic reclaims and drops, counted, and RX always finds mbufs.
-  uint64_t memcap_limit = UINT64_MAX;
-  if (c.inspect && c.mbufs && c.mode != ctl::Mode::kOffline) {
-    const uint64_t fixed = port::auto_pool_size(specs, unsigned(c.workers.size()), c.mempool_cache, 0) - 4096;
-    const uint64_t spare = mbufs > fixed ? mbufs - fixed : 0;
-    const uint64_t per_worker = spare / 2 / std::max<size_t>(1, c.workers.size());
-    memcap_limit = per_worker * c.mbuf_data_room;
-    if (memcap_limit < (uint64_t(c.reasm.memcap_mb) << 20))
-      LOOM_LOG(WARNING, "mempool.mbufs = %u: reassembly may hold at most %" PRIu64
-               " mbufs per worker (%.1f MiB, below reassembly.memcap_mb = %u) so that RX always "
-               "finds free mbufs",
-               mbufs, per_worker, double(memcap_limit) / (1 << 20), c.reasm.memcap_mb);
+/* The offline count, once done (or waited for). */
+void Run::counted(bool wait) {
+  if (!counting_.valid()) return;
+  if (!wait && counting_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+  if (auto n = counting_.get()) {
+    rt_->capture_packets = *n;
+    rt_->capture_count_known = true;
   }
+}
 
+/* EAL (telemetry registered before it starts), the mbuf pool, and live
+ * dpdk-dumpcap support. */
+int Run::start_eal() {
+  ctl::Runtime& rt = *rt_;
+  const ctl::Config& c = rt.cfg;
+  const uint32_t mbufs = pool_plan_.mbufs;
   std::vector<std::string> args = ctl::eal_args(c, mbufs, c.inspect ? ctl::inspect_memory_mb(c) : 0);
   std::vector<char*> argv;
   std::string joined;
@@ -429,14 +330,13 @@ int run(ctl::Config cfg, const RunOptions& opt) {
              rte_eal_get_runtime_dir(), c.eal.file_prefix.c_str());
   rt.start_tsc = rte_get_tsc_cycles();
 
-  int rc = 0;
   // A port whose device or peer reads mbufs needs the pool in EAL memory;
   // the mirror port receives into this pool too.
   bool dma = c.mirror.enabled && !port::mbufs_stay_in_process(c.mirror.device);
   for (const auto& p : c.ports) dma |= !port::mbufs_stay_in_process(p.spec.device);
-  rte_mempool* pool = core::mem::pktmbuf_pool_create("loom_mbufs", mbufs, c.mempool_cache,
-                                                     c.mbuf_data_room, int(rte_socket_id()), dma);
-  if (!pool) {
+  pool_ = core::mem::pktmbuf_pool_create("loom_mbufs", mbufs, c.mempool_cache, c.mbuf_data_room,
+                                         int(rte_socket_id()), dma);
+  if (!pool_) {
     rte_eal_cleanup();
     return fail("cannot create the mbuf pool of " + std::to_string(mbufs) + " mbufs (" +
                 rte_strerror(rte_errno) + "); raise eal.memory_mb or lower mempool.mbufs");
@@ -446,10 +346,9 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   // dpdk-dumpcap is a secondary process: it needs the shared config and
   // memory it can map, which only hugepages mode has (in-memory and
   // no-huge run without them, by EAL's design).
-  bool pdump = false;
   if (c.mode != ctl::Mode::kOffline) {
     if (c.eal.memory == ctl::Memory::kHugepages && rte_pdump_init() == 0) {
-      pdump = true;
+      pdump_ = true;
       LOOM_LOG(INFO, "dpdk-dumpcap can capture from the ports: dpdk-dumpcap --file-prefix=%s -i DEVICE",
                c.eal.file_prefix.c_str());
     } else {
@@ -459,14 +358,20 @@ int run(ctl::Config cfg, const RunOptions& opt) {
                  "secondary process can map)");
     }
   }
+  return 0;
+}
 
-  // From here on a signal asks for a clean stop, even during a link wait.
+/* Every port started (a signal from here asks for a clean stop, even
+ * during a link wait), then steering (port/steer_setup.h). */
+int Run::start_ports() {
+  ctl::Runtime& rt = *rt_;
+  const ctl::Config& c = rt.cfg;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGHUP, [](int) { g_reload.store(true); });  // re-read the rules
   for (size_t i = 0; i < c.ports.size() && !core::stop_requested(); i++) {
     try {
-      port::PortState st = port::setup_port(c.ports[i].spec, pool);
+      port::PortState st = port::setup_port(c.ports[i].spec, pool_);
       LOOM_LOG(INFO, "port %s (%s, id %u): %u rx / %u tx queues, link %s", st.spec.name.c_str(),
                st.driver.c_str(), st.port_id, st.spec.rx_queues, st.spec.tx_queues,
                st.link_up ? "up" : "down");
@@ -477,335 +382,270 @@ int run(ctl::Config cfg, const RunOptions& opt) {
       // Live ports are Ethernet; the offline port reads the capture's.
       if (rt.link_types.size() <= st.port_id) rt.link_types.resize(st.port_id + 1u, pkt::kLinkEthernet);
       if (c.mode == ctl::Mode::kOffline) {
-        rt.link_types[st.port_id] = uint16_t(capture_link);
-        if (capture_link != pkt::kLinkEthernet)
-          LOOM_LOG(INFO, "capture link type %u (%s)", capture_link, pkt::link_name(capture_link));
+        rt.link_types[st.port_id] = uint16_t(capture_link_);
+        if (capture_link_ != pkt::kLinkEthernet)
+          LOOM_LOG(INFO, "capture link type %u (%s)", capture_link_, pkt::link_name(capture_link_));
       }
       if (c.mode != ctl::Mode::kOffline) rt.links.add(st.port_id, st.spec.name, st.link_up);
       rt.ports.push_back(std::move(st));
     } catch (const port::SetupError& e) {
-      rc = fail(where(c, i, e.setting) + "port \"" + c.ports[i].spec.name + "\": " + e.what());
-      break;
+      return fail(where(c, i, e.setting) + "port \"" + c.ports[i].spec.name + "\": " + e.what());
     }
   }
+  rt.steering = port::steer_ports(rt.ports, c.steering, opt_.check_flows);
+  return 0;
+}
 
-  if (rc == 0) {
-    steer_ports(rt, opt.check_flows);
-    if (opt.check_flows) {
-      for (size_t i = 0; i < rt.ports.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
-      for (const auto& p : rt.ports) port::close_port(p.port_id);
-      rte_eal_cleanup();
-      return rc;
-    }
-  }
+/* --check-flows: the rules are printed; nothing else starts. */
+void Run::check_flows_done() {
+  ctl::Runtime& rt = *rt_;
+  for (size_t i = 0; i < rt.ports.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
+  for (const auto& p : rt.ports) port::close_port(p.port_id);
+  rte_eal_cleanup();
+}
 
+/* The metrics server, the mirror port, the workers and their stages, the
+ * collectors' prober, the rules, the outputs and their sink threads. */
+int Run::build() {
+  ctl::Runtime& rt = *rt_;
+  const ctl::Config& c = rt.cfg;
+  int rc = 0;
   // Scrapes answer loom_ctl_ready 0 until the workers run.
-  std::unique_ptr<metrics::Server> metrics_server;
-  if (rc == 0 && !c.metrics.listen.empty()) {
+  if (!c.metrics.listen.empty()) {
     try {
-      metrics_server = std::make_unique<metrics::Server>(&rt, c.metrics.host, c.metrics.port);
+      metrics_server_ = std::make_unique<metrics::Server>(&rt, c.metrics.host, c.metrics.port);
       LOOM_LOG(INFO, "metrics on http://%s/metrics", c.metrics.listen.c_str());
     } catch (const std::exception& e) {
-      rc = fail((c.file.empty() ? std::string() : c.file + ": ") + e.what());
+      return fail((c.file.empty() ? std::string() : c.file + ": ") + e.what());
     }
   }
+  if (c.mirror.enabled)
+    if (std::string why = ctl::setup_mirror(rt, pool_, mirror_); !why.empty()) return fail(why);
 
-  inspect::MirrorOut mirror;
-  if (rc == 0 && c.mirror.enabled) rc = setup_mirror(rt, pool, mirror);
-
-  std::vector<inspect::Stage*> stages;
-  if (rc == 0) {
+  try {
+    build_workers(rt, pool_, !opt_.out_dir.empty(), mirror_, pool_plan_.memcap_limit);
+  } catch (const std::exception& e) {
+    rc = fail(e.what());
+  }
+  for (auto& st : rt.stages) stages_.push_back(st.get());
+  rt.rules.attach(stages_);
+  if (rc == 0 && mirror_.chosen) {
     try {
-      build_workers(rt, pool, !opt.out_dir.empty(), mirror, memcap_limit);
+      rt.prober = std::make_unique<ctl::Prober>(c.mirror, c.eal.file_prefix, mirror_.port,
+                                                uint16_t(c.workers.size()), mirror_.rx_queues,
+                                                mirror_.pool, stages_, rt.mirror_base);
+      rt.prober->start();
     } catch (const std::exception& e) {
-      rc = fail(e.what());
+      rc = fail(std::string("[[collectors]]: ") + e.what());
     }
-    for (auto& st : rt.stages) stages.push_back(st.get());
-    rt.rules.attach(stages);
-    if (rc == 0 && mirror.chosen) {
-      try {
-        rt.prober = std::make_unique<ctl::Prober>(c.mirror, c.eal.file_prefix, mirror.port,
-                                                  uint16_t(c.workers.size()), mirror.rx_queues,
-                                                  mirror.pool, stages, rt.mirror_base);
-        rt.prober->start();
-      } catch (const std::exception& e) {
-        rc = fail(std::string("[[collectors]]: ") + e.what());
-      }
-    }
-    if (std::string err; rc == 0 && !rt.rules.load(c.rules, &err)) rc = fail("rules: " + err);
-    rt.ready.store(rc == 0, std::memory_order_release);
-    if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
-    const std::string& dir = opt.out_dir;
-    std::vector<sink::Source> stream_src, message_src, packet_src;
-    for (inspect::Stage* st : stages) {
-      packet_src.push_back({st->packet_ring(), st->packet_pool(), nullptr, nullptr});
-      stream_src.push_back({st->ring(), st->record_pool(), nullptr, nullptr});
-      message_src.push_back(
-          {st->message_ring(), st->message_pool(), &inspect::Stage::release_message, st});
-    }
-    // The records' lines carry the join fields (lib/join): sensor, seed
-    // and header names are fixed from here on.
-    rt.meta.sensor = c.sensor.name.empty() ? join::host_name() : c.sensor.name;
-    rt.meta.seed = c.sensor.community_id_seed;
-    if (c.http.headers_bytes) rt.meta.headers = c.http.headers;
-    const join::Meta* meta = &rt.meta;
-    const sink::Format stream_json = [meta](const void* r) {
-      return join::stream_line(*static_cast<const inspect::StreamRecord*>(r), *meta);
-    };
-    const sink::Format msg_json = [meta](const void* r) {
-      return join::message_line(*static_cast<const http::Message*>(r), *meta);
-    };
-    const sink::Format msg_gor = [](const void* r) {
-      return http::message_gor(*static_cast<const http::Message*>(r));
-    };
-    // [outputs.kafka]: one producer, started here on the main lcore so its
-    // threads share the main lcore's CPUs, never a worker's.
-    std::shared_ptr<sink::Writer> kafka_msgs, kafka_streams;
-    if (rc == 0 && c.inspect && c.outputs.kafka.enabled) {
-      const ctl::KafkaConfig& kc = c.outputs.kafka;
-      try {
-        rt.kafka = std::make_unique<sink::KafkaProducer>(sink::KafkaSettings{
-            kc.brokers, kc.properties, kc.delivery_timeout_ms, c.mode == ctl::Mode::kOffline});
-        const sink::KeyFn msg_key = [](const void* r) {
-          return join::conn_key(static_cast<const http::Message*>(r)->conn_id);
-        };
-        const sink::KeyFn stream_key = [](const void* r) {
-          return join::conn_key(static_cast<const inspect::StreamRecord*>(r)->conn_id);
-        };
-        if (c.http.enabled) kafka_msgs = rt.kafka->topic(kc.topic, msg_key);
-        if (c.outputs.streams && !kc.streams_topic.empty())
-          kafka_streams = rt.kafka->topic(kc.streams_topic, stream_key);
-        LOOM_LOG(INFO, "kafka: brokers %s, topic %s%s%s, delivery timeout %u ms", kc.brokers.c_str(),
-                 kc.topic.c_str(), kafka_streams ? ", streams topic " : "",
-                 kafka_streams ? kc.streams_topic.c_str() : "", kc.delivery_timeout_ms);
-      } catch (const std::exception& e) {
-        rc = fail(e.what());
-      }
-    }
-    // Every output rotates by size and age alike; the bulky ones (.gor,
-    // pcap) may also be compressed, the JSON Lines stay readable by jq.
-    sink::FileOptions bulk;
-    bulk.rotate_bytes = uint64_t(c.outputs.rotate_mb) << 20;
-    bulk.rotate_seconds = c.outputs.rotate_seconds;
-    sink::FileOptions lines = bulk;
-    bulk.gzip = c.outputs.gzip;
-    std::vector<sink::FileSpec> stream_files;
-    if (c.outputs.streams && !dir.empty())
-      stream_files.push_back({"streams", dir + "/streams.jsonl", stream_json, lines});
-    if (kafka_streams) {
-      sink::FileSpec k{"kafka_streams", "", stream_json};
-      k.writer = kafka_streams;
-      if (!stream_files.empty()) k.text_of = 0;  // streams.jsonl's lines
-      stream_files.push_back(std::move(k));
-    }
-    if (rc == 0 && c.inspect && !stream_files.empty() && !rt.sinks.add(stream_files, stream_src))
-      rc = fail("cannot create " + dir + "/streams.jsonl: " + std::strerror(errno));
-    std::vector<sink::FileSpec> msg_files;
-    if (c.outputs.messages && !dir.empty())
-      msg_files.push_back({"messages", dir + "/messages.jsonl", msg_json, lines});
-    if (c.outputs.gor && c.http.capture_bytes && !dir.empty())
-      msg_files.push_back({"gor", dir + "/http.gor", msg_gor, bulk});
-    if (kafka_msgs) {
-      sink::FileSpec k{"kafka", "", msg_json};
-      k.writer = kafka_msgs;
-      if (c.outputs.messages && !dir.empty()) k.text_of = 0;  // messages.jsonl's lines
-      msg_files.push_back(std::move(k));
-    }
-    if (rc == 0 && c.inspect && c.http.enabled && !msg_files.empty() &&
-        !rt.sinks.add(msg_files, message_src))
-      rc = fail("cannot create the message outputs in " + dir + ": " + std::strerror(errno));
-    if (rc == 0 && c.inspect && c.outputs.pcap && !dir.empty()) {
-      sink::FileOptions po = bulk;
-      po.header = inspect::pcap_file_header(c.outputs.pcap_snaplen);
-      const sink::Format pcap_rec = [](const void* r) {
-        return inspect::pcap_record(*static_cast<const inspect::PacketRecord*>(r));
-      };
-      if (!rt.sinks.add({{"pcap", dir + "/packets.pcap", pcap_rec, po}}, packet_src))
-        rc = fail("cannot create " + dir + "/packets.pcap: " + std::strerror(errno));
-    }
-    if (rc == 0) rt.sinks.start(c.outputs.sink_threads);
   }
-  if (rc == 0) {
-    for (auto& w : rt.workers) {
-      if (!rte_lcore_is_enabled(w->lcore)) {
-        rc = fail("worker lcore " + std::to_string(w->lcore) + " is not enabled in EAL");
-        break;
-      }
-      const int lr = rte_eal_remote_launch(core::worker_main, w.get(), w->lcore);
-      if (lr != 0) {
-        rc = fail("cannot launch the worker on lcore " + std::to_string(w->lcore) + ": " +
+  if (std::string err; rc == 0 && !rt.rules.load(c.rules, &err)) rc = fail("rules: " + err);
+  rt.ready.store(rc == 0, std::memory_order_release);
+  if (core::stop_requested()) rc = fail("stopped by a signal during start-up");
+  if (rc == 0)
+    if (std::string why = ctl::open_outputs(rt, stages_, opt_.out_dir); !why.empty()) rc = fail(why);
+  if (rc == 0) rt.sinks.start(c.outputs.sink_threads);
+  return rc;
+}
+
+/* Every worker on its lcore; on a failure the ones launched are asked to
+ * stop (the control loop then ends at once). */
+int Run::launch() {
+  for (auto& w : rt_->workers) {
+    if (!rte_lcore_is_enabled(w->lcore))
+      return fail("worker lcore " + std::to_string(w->lcore) + " is not enabled in EAL");
+    const int lr = rte_eal_remote_launch(core::worker_main, w.get(), w->lcore);
+    if (lr != 0)
+      return fail("cannot launch the worker on lcore " + std::to_string(w->lcore) + ": " +
                   (lr == -EBUSY ? std::string("the lcore is busy") : rte_strerror(-lr)));
-        break;
-      }
-      LOOM_LOG(INFO, "worker %u on lcore %u: %zu RX queue(s), %zu TX buffer(s)", w->id,
-               w->lcore, w->rxq.size(), w->txb.size());
-    }
-    if (rc != 0) core::request_stop();
+    LOOM_LOG(INFO, "worker %u on lcore %u: %zu RX queue(s), %zu TX buffer(s)", w->id,
+             w->lcore, w->rxq.size(), w->txb.size());
+  }
+  return 0;
+}
 
-    // Control loop: the main lcore only watches. Offline, it ends the run
-    // when every record of the capture has been received (net_pcap has no
-    // EOF), or after a quiet period with no progress (a record the PMD
-    // refused, or a capture of unknown length).
-    const uint64_t hz = rte_get_tsc_hz();
-    const uint64_t t0 = rte_get_tsc_cycles();
-    uint64_t last_rx = 0, last_progress = t0;
-    Progress progress(opt.progress && c.mode == ctl::Mode::kOffline);
-    SummaryMark mark{t0, 0, 0};
-    const bool poll = c.mode != ctl::Mode::kOffline && c.log.link_poll_ms;
-    uint64_t next_link = t0 + hz * c.log.link_poll_ms / 1000;
-    uint64_t next_summary = t0 + hz * c.log.summary_seconds;
-    uint64_t next_progress = t0;
-    // systemd (Type=notify): ready once every port is up and every worker
-    // runs; the watchdog, when the unit sets one, is fed from this loop.
-    uint64_t watchdog_usec = 0, last_ping = t0, last_stats = t0;
-    if (rc == 0) {
-      sd_notifyf(0, "READY=1\nSTATUS=%zu port(s), %zu worker(s) running", rt.ports.size(),
-                 rt.workers.size());
-      if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+/* The control loop: the main lcore only watches (links, summary lines,
+ * progress, the systemd watchdog, reopen and reload signals, live
+ * stats.json, --duration). Offline, it ends the run when every record of
+ * the capture has been received (net_pcap has no EOF), or after a quiet
+ * period with no progress (a record the PMD refused, or a capture of
+ * unknown length). `ready`: every worker runs (systemd is told). */
+void Run::watch(bool ready) {
+  ctl::Runtime& rt = *rt_;
+  const ctl::Config& c = rt.cfg;
+  const uint64_t hz = rte_get_tsc_hz();
+  t0_ = rte_get_tsc_cycles();
+  const uint64_t t0 = t0_;
+  uint64_t last_rx = 0, last_progress = t0;
+  Progress progress(opt_.progress && c.mode == ctl::Mode::kOffline);
+  SummaryMark mark{t0, 0, 0};
+  const bool poll = c.mode != ctl::Mode::kOffline && c.log.link_poll_ms;
+  uint64_t next_link = t0 + hz * c.log.link_poll_ms / 1000;
+  uint64_t next_summary = t0 + hz * c.log.summary_seconds;
+  uint64_t next_progress = t0;
+  // systemd (Type=notify): ready once every port is up and every worker
+  // runs; the watchdog, when the unit sets one, is fed from this loop.
+  uint64_t watchdog_usec = 0, last_ping = t0, last_stats = t0;
+  if (ready) {
+    sd_notifyf(0, "READY=1\nSTATUS=%zu port(s), %zu worker(s) running", rt.ports.size(),
+               rt.workers.size());
+    if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+  }
+  const bool live_stats = c.mode != ctl::Mode::kOffline && !opt_.out_dir.empty() &&
+                          c.outputs.stats_seconds > 0;
+  while (!core::stop_requested()) {
+    rte_delay_us_sleep(5000);
+    const uint64_t now = rte_get_tsc_cycles();
+    // Links every log.link_poll_ms: an ioctl per kernel-backed port, off
+    // the fast path; each change logged and counted (port/link.h).
+    if (poll && now >= next_link) {
+      rt.links.poll();
+      next_link = now + hz * c.log.link_poll_ms / 1000;
     }
-    const bool live_stats = c.mode != ctl::Mode::kOffline && !opt.out_dir.empty() &&
-                            c.outputs.stats_seconds > 0;
-    while (!core::stop_requested()) {
-      rte_delay_us_sleep(5000);
-      const uint64_t now = rte_get_tsc_cycles();
-      // Links every log.link_poll_ms: an ioctl per kernel-backed port, off
-      // the fast path; each change logged and counted (port/link.h).
-      if (poll && now >= next_link) {
-        rt.links.poll();
-        next_link = now + hz * c.log.link_poll_ms / 1000;
-      }
-      if (c.log.summary_seconds && now >= next_summary) {
-        log_periodic(rt, mark, now);
-        next_summary = now + hz * c.log.summary_seconds;
-      }
-      if (progress.on() && now >= next_progress) {
-        counted(false);
-        progress.update(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
-                        double(now - t0) / hz);
-        next_progress = now + hz / 4;
-      }
-      if (watchdog_usec && now - last_ping >= hz * watchdog_usec / 2000000) {
-        sd_notify(0, "WATCHDOG=1");
-        last_ping = now;
-      }
-      if (g_reopen.exchange(false)) {
-        rt.sinks.request_reopen();
-        LOOM_LOG(INFO, "outputs: reopening every file (SIGUSR1)");
-      }
-      // stats.json while live: replaced whole (write, fsync, rename), so a
-      // reader never sees half of it.
-      if (live_stats && now - last_stats >= hz * c.outputs.stats_seconds) {
-        last_stats = now;
-        if (!ctl::write_file_durable(opt.out_dir + "/stats.json", ctl::stats_json(rt)))
-          LOOM_LOG(WARNING, "cannot write %s/stats.json: %s", opt.out_dir.c_str(), std::strerror(errno));
-      }
-      if (opt.duration_s > 0 && double(now - t0) / hz >= opt.duration_s) {
-        rt.end_reason = "duration";
-        core::request_stop();
-        break;
-      }
-      if (g_reload.exchange(false) && !c.file.empty()) {
-        std::string err;
-        sd_notify(0, "RELOADING=1");
-        const bool reloaded = rt.rules.reload(c.file, &err);
-        sd_notify(0, "READY=1");
-        if (reloaded)
-          LOOM_LOG(INFO, "rules reloaded from %s: generation %" PRIu64, c.file.c_str(),
-                   rt.rules.view().generation);
-        else
-          LOOM_LOG(ERR, "rules reload refused, the running rules stay: %s", err.c_str());
-      }
-      if (c.mode != ctl::Mode::kOffline) continue;
+    if (c.log.summary_seconds && now >= next_summary) {
+      log_periodic(rt, mark, now);
+      next_summary = now + hz * c.log.summary_seconds;
+    }
+    if (progress.on() && now >= next_progress) {
       counted(false);
-      const uint64_t rx = ctl::totals(rt).rx_packets;
-      if (rt.capture_count_known && rx >= rt.capture_packets) {
-        // Past a damaged header net_pcap reads the bytes that follow as
-        // records: stop at the good ones and say so, not "capture-end".
-        rt.end_reason = rt.capture_damage.found ? "capture-damaged" : "capture-end";
-        core::request_stop();
-      } else if (rx != last_rx) {
-        last_rx = rx;
-        last_progress = now;
-      } else if (now - last_progress > hz * c.offline_quiet_ms / 1000) {
-        rt.end_reason = rt.capture_count_known ? "quiet-short" : "quiet";
-        core::request_stop();
-      }
+      progress.update(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
+                      double(now - t0) / hz);
+      next_progress = now + hz / 4;
     }
-    if (rt.end_reason.empty()) rt.end_reason = g_signals ? "signal" : "error";
-    sd_notify(0, "STOPPING=1");
-    // The sink thread keeps draining while the workers finish their last
-    // loop (a lossless worker may be waiting for room in its ring).
-    rte_eal_mp_wait_lcore();
-    if (rt.end_reason == "signal") stop_counting = true;  // no count needed: not waited for
-    counted(true);
-    progress.finish(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
-                    double(rte_get_tsc_cycles() - t0) / hz);
-    // The workers are gone: their flows are ours to end now. Offline this is
-    // the capture's end; live, a shutdown.
-    const flow::End why =
-        c.mode == ctl::Mode::kOffline ? flow::End::kCaptureEnd : flow::End::kShutdown;
-    // Full rings while ending flows here: the sink thread is still running
-    // and frees them; wait a moment.
-    for (inspect::Stage* st : stages)
-      st->finish(why, [](void*) { rte_delay_us_sleep(100); }, nullptr);
-    if (!rt.sinks.stop()) rc = fail(std::string("cannot write the outputs: ") + std::strerror(errno));
-    if (rt.kafka && rt.kafka->undelivered()) {
-      // Live, each loss was counted as it happened; offline nothing may be
-      // lost, so the run fails and says how many.
-      const uint64_t n = rt.kafka->undelivered(), all = rt.kafka->records();
-      LOOM_LOG(ERR, "kafka: %" PRIu64 " of %" PRIu64 " records not delivered to %s within %u ms (%s)",
-               n, all, rt.kafka->brokers().c_str(), c.outputs.kafka.delivery_timeout_ms,
-               rt.kafka->first_error().empty() ? "see the kafka counters" : rt.kafka->first_error().c_str());
-      if (c.mode == ctl::Mode::kOffline) rc = 1;
+    if (watchdog_usec && now - last_ping >= hz * watchdog_usec / 2000000) {
+      sd_notify(0, "WATCHDOG=1");
+      last_ping = now;
     }
-    const double wall = double(rte_get_tsc_cycles() - t0) / hz;
-    log_summary(rt, wall);
-    if (c.mode == ctl::Mode::kOffline && rt.capture_damage.found) {
-      // net_pcap does not stop at the bad header: what it read after it
-      // (the frames past the good records) is bytes taken for records.
-      const uint64_t rx = ctl::totals(rt).rx_packets;
-      LOOM_LOG(ERR, "%s; net_pcap delivered %" PRIu64 " frame(s), %" PRIu64
-                    " of them read past the damage, before Loom stopped",
-               rt.capture_damage.str(c.pcap).c_str(), rx,
-               rx > rt.capture_packets ? rx - rt.capture_packets : 0);
-      rc = 1;
-    } else if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&
-               ctl::totals(rt).rx_packets != rt.capture_packets && rt.end_reason != "signal") {
-      const uint64_t rx = ctl::totals(rt).rx_packets;
-      if (rx < rt.capture_packets)
-        LOOM_LOG(ERR, "capture has %" PRIu64 " packets but only %" PRIu64 " were received",
-                 rt.capture_packets, rx);
+    if (g_reopen.exchange(false)) {
+      rt.sinks.request_reopen();
+      LOOM_LOG(INFO, "outputs: reopening every file (SIGUSR1)");
+    }
+    // stats.json while live: replaced whole (write, fsync, rename), so a
+    // reader never sees half of it.
+    if (live_stats && now - last_stats >= hz * c.outputs.stats_seconds) {
+      last_stats = now;
+      if (!ctl::write_file_durable(opt_.out_dir + "/stats.json", ctl::stats_json(rt)))
+        LOOM_LOG(WARNING, "cannot write %s/stats.json: %s", opt_.out_dir.c_str(), std::strerror(errno));
+    }
+    if (opt_.duration_s > 0 && double(now - t0) / hz >= opt_.duration_s) {
+      rt.end_reason = "duration";
+      core::request_stop();
+      break;
+    }
+    if (g_reload.exchange(false) && !c.file.empty()) {
+      std::string err;
+      sd_notify(0, "RELOADING=1");
+      const bool reloaded = rt.rules.reload(c.file, &err);
+      sd_notify(0, "READY=1");
+      if (reloaded)
+        LOOM_LOG(INFO, "rules reloaded from %s: generation %" PRIu64, c.file.c_str(),
+                 rt.rules.view().generation);
       else
-        LOOM_LOG(ERR, "capture has %" PRIu64 " packets by its record headers but %" PRIu64
-                      " were received", rt.capture_packets, rx);
-      rc = 1;
+        LOOM_LOG(ERR, "rules reload refused, the running rules stay: %s", err.c_str());
     }
-    if (!opt.out_dir.empty()) {
-      if (!ctl::write_file_durable(opt.out_dir + "/stats.json", ctl::stats_json(rt)) ||
-          !ctl::write_file_durable(opt.out_dir + "/run.json", ctl::run_json(rt, wall)))
-        rc = fail("cannot write stats into " + opt.out_dir + ": " + std::strerror(errno));
-    }
-    if (c.mode == ctl::Mode::kOffline && rc == 0) {
-      const ctl::Totals t = ctl::totals(rt);
-      uint64_t v4 = 0, v6 = 0, tcp = 0, bad = 0, conns = 0, gaps = 0;
-      for (const auto& st : rt.stages) {
-        v4 += st->pkt_stats.ipv4.get();
-        v6 += st->pkt_stats.ipv6.get();
-        tcp += st->pkt_stats.tcp.get();
-        for (const auto& m : st->pkt_stats.malformed) bad += m.get();
-        conns += st->flow_stats.inserts.get() + st->flow_stats.reused.get();
-        gaps += st->reasm_stats.gaps.get();
-      }
-      std::printf("loom: %s: %" PRIu64 " packets, %" PRIu64 " bytes (IPv4 %" PRIu64
-                  ", IPv6 %" PRIu64 ", TCP %" PRIu64 ", malformed %" PRIu64 "), %" PRIu64
-                  " TCP connections, %" PRIu64 " gaps, in %.3f s; output in %s\n",
-                  c.pcap.c_str(), t.rx_packets, t.rx_bytes, v4, v6, tcp, bad, conns, gaps, wall,
-                  opt.out_dir.c_str());
+    if (c.mode != ctl::Mode::kOffline) continue;
+    counted(false);
+    const uint64_t rx = ctl::totals(rt).rx_packets;
+    if (rt.capture_count_known && rx >= rt.capture_packets) {
+      // Past a damaged header net_pcap reads the bytes that follow as
+      // records: stop at the good ones and say so, not "capture-end".
+      rt.end_reason = rt.capture_damage.found ? "capture-damaged" : "capture-end";
+      core::request_stop();
+    } else if (rx != last_rx) {
+      last_rx = rx;
+      last_progress = now;
+    } else if (now - last_progress > hz * c.offline_quiet_ms / 1000) {
+      rt.end_reason = rt.capture_count_known ? "quiet-short" : "quiet";
+      core::request_stop();
     }
   }
+  if (rt.end_reason.empty()) rt.end_reason = g_signals ? "signal" : "error";
+  sd_notify(0, "STOPPING=1");
+  // The sink thread keeps draining while the workers finish their last
+  // loop (a lossless worker may be waiting for room in its ring).
+  rte_eal_mp_wait_lcore();
+  if (rt.end_reason == "signal") stop_counting_ = true;  // no count needed: not waited for
+  counted(true);
+  progress.finish(ctl::totals(rt).rx_packets, rt.capture_count_known ? rt.capture_packets : 0,
+                  double(rte_get_tsc_cycles() - t0) / hz);
+}
 
+/* The workers are gone: their flows are ended, the outputs flushed, the
+ * run judged (offline: every record received, every Kafka record
+ * delivered), summed up and its stats written. */
+int Run::finish(int rc) {
+  ctl::Runtime& rt = *rt_;
+  const ctl::Config& c = rt.cfg;
+  const uint64_t hz = rte_get_tsc_hz();
+  // Offline this is the capture's end; live, a shutdown.
+  const flow::End why =
+      c.mode == ctl::Mode::kOffline ? flow::End::kCaptureEnd : flow::End::kShutdown;
+  // Full rings while ending flows here: the sink thread is still running
+  // and frees them; wait a moment.
+  for (inspect::Stage* st : stages_)
+    st->finish(why, [](void*) { rte_delay_us_sleep(100); }, nullptr);
+  if (!rt.sinks.stop()) rc = fail(std::string("cannot write the outputs: ") + std::strerror(errno));
+  if (rt.kafka && rt.kafka->undelivered()) {
+    // Live, each loss was counted as it happened; offline nothing may be
+    // lost, so the run fails and says how many.
+    const uint64_t n = rt.kafka->undelivered(), all = rt.kafka->records();
+    LOOM_LOG(ERR, "kafka: %" PRIu64 " of %" PRIu64 " records not delivered to %s within %u ms (%s)",
+             n, all, rt.kafka->brokers().c_str(), c.outputs.kafka.delivery_timeout_ms,
+             rt.kafka->first_error().empty() ? "see the kafka counters" : rt.kafka->first_error().c_str());
+    if (c.mode == ctl::Mode::kOffline) rc = 1;
+  }
+  const double wall = double(rte_get_tsc_cycles() - t0_) / hz;
+  log_summary(rt, wall);
+  if (c.mode == ctl::Mode::kOffline && rt.capture_damage.found) {
+    // net_pcap does not stop at the bad header: what it read after it
+    // (the frames past the good records) is bytes taken for records.
+    const uint64_t rx = ctl::totals(rt).rx_packets;
+    LOOM_LOG(ERR, "%s; net_pcap delivered %" PRIu64 " frame(s), %" PRIu64
+                  " of them read past the damage, before Loom stopped",
+             rt.capture_damage.str(c.pcap).c_str(), rx,
+             rx > rt.capture_packets ? rx - rt.capture_packets : 0);
+    rc = 1;
+  } else if (c.mode == ctl::Mode::kOffline && rt.capture_count_known &&
+             ctl::totals(rt).rx_packets != rt.capture_packets && rt.end_reason != "signal") {
+    const uint64_t rx = ctl::totals(rt).rx_packets;
+    if (rx < rt.capture_packets)
+      LOOM_LOG(ERR, "capture has %" PRIu64 " packets but only %" PRIu64 " were received",
+               rt.capture_packets, rx);
+    else
+      LOOM_LOG(ERR, "capture has %" PRIu64 " packets by its record headers but %" PRIu64
+                    " were received", rt.capture_packets, rx);
+    rc = 1;
+  }
+  if (!opt_.out_dir.empty()) {
+    if (!ctl::write_file_durable(opt_.out_dir + "/stats.json", ctl::stats_json(rt)) ||
+        !ctl::write_file_durable(opt_.out_dir + "/run.json", ctl::run_json(rt, wall)))
+      rc = fail("cannot write stats into " + opt_.out_dir + ": " + std::strerror(errno));
+  }
+  if (c.mode == ctl::Mode::kOffline && rc == 0) {
+    const ctl::Totals t = ctl::totals(rt);
+    uint64_t v4 = 0, v6 = 0, tcp = 0, bad = 0, conns = 0, gaps = 0;
+    for (const auto& st : rt.stages) {
+      v4 += st->pkt_stats.ipv4.get();
+      v6 += st->pkt_stats.ipv6.get();
+      tcp += st->pkt_stats.tcp.get();
+      for (const auto& m : st->pkt_stats.malformed) bad += m.get();
+      conns += st->flow_stats.inserts.get() + st->flow_stats.reused.get();
+      gaps += st->reasm_stats.gaps.get();
+    }
+    std::printf("loom: %s: %" PRIu64 " packets, %" PRIu64 " bytes (IPv4 %" PRIu64
+                ", IPv6 %" PRIu64 ", TCP %" PRIu64 ", malformed %" PRIu64 "), %" PRIu64
+                " TCP connections, %" PRIu64 " gaps, in %.3f s; output in %s\n",
+                c.pcap.c_str(), t.rx_packets, t.rx_bytes, v4, v6, tcp, bad, conns, gaps, wall,
+                opt_.out_dir.c_str());
+  }
+  return rc;
+}
+
+/* Everything started, stopped in the order each user goes away. */
+void Run::teardown() {
+  ctl::Runtime& rt = *rt_;
   rt.ready.store(false, std::memory_order_release);
-  metrics_server.reset();  // joins its thread: no scrape reads what goes next
+  metrics_server_.reset();  // joins its thread: no scrape reads what goes next
   if (rt.prober) rt.prober->stop();  // the workers have stopped: its targets may go
   rt.rules.detach();
   rt.sinks.stop();    // before the rings it drains go away
@@ -813,12 +653,34 @@ int run(ctl::Config cfg, const RunOptions& opt) {
   for (size_t i = 0; i < rt.steering.size(); i++) port::uninstall(rt.ports[i].port_id, rt.steering[i]);
   for (const auto& p : rt.ports) port::close_port(p.port_id);
   for (uint16_t p : rt.ports_to_close) port::close_port(p);
-  if (pdump) rte_pdump_uninit();
+  if (pdump_) rte_pdump_uninit();
   rte_eal_cleanup();
   // EAL leaves its runtime directory (and the telemetry socket, unlinked
   // only at exit) and, in hugepages mode, its page files behind: the
   // prefix guard removes them as run() returns.
-  // The telemetry thread may still hold &rt; EAL cleanup has stopped it.
+  // The telemetry thread may still hold the Runtime; EAL cleanup has
+  // stopped it.
+}
+
+}  // namespace
+
+int run(ctl::Config cfg, const RunOptions& opt) {
+  Run r(std::move(cfg), opt);
+  if (int rc = r.prepare()) return rc;
+  if (int rc = r.start_eal()) return rc;
+  int rc = r.start_ports();
+  if (rc == 0 && opt.check_flows) {
+    r.check_flows_done();
+    return 0;
+  }
+  if (rc == 0) rc = r.build();
+  if (rc == 0) {
+    rc = r.launch();
+    if (rc != 0) core::request_stop();
+    r.watch(rc == 0);
+    rc = r.finish(rc);
+  }
+  r.teardown();
   return rc;
 }
 

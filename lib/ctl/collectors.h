@@ -111,4 +111,14 @@ class Prober {
   std::atomic<bool> stop_{false};
 };
 
+struct Runtime;
+
+/* [mirror]: its own port (a TX queue per worker, one more for the prober,
+ * as many RX queues: af_packet fans frames out over its queue pairs and
+ * the prober reads them all), its mbuf pool, and the tunnel's outer
+ * headers (rt.mirror_base; a collector's address replaces the
+ * destination per choice). Fills `out` for the stages. Empty, or what is
+ * wrong (the caller logs it and stops). */
+std::string setup_mirror(Runtime& rt, rte_mempool* rx_pool, inspect::MirrorOut& out);
+
 }  // namespace ctl

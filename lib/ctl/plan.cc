@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "flow/flow.h"
+#include "port/port.h"
 #include "http/http.h"
 #include "reasm/reasm.h"
 
@@ -225,6 +226,57 @@ std::string check_machine(const Config& c, uint32_t mbufs, uint64_t machine_byte
          " but the machine has " + size_str(machine_bytes) +
          " free (RAM and hugepages); the largest: " + largest(all) +
          ". Lower those keys, or set worker.memory_mb to size them";
+}
+
+std::vector<WorkerPlan> plan_workers(const Config& c) {
+  std::vector<WorkerPlan> out;
+  std::vector<uint16_t> next_txq(c.ports.size(), 0);
+  for (const WorkerSpec& ws : c.workers) {
+    WorkerPlan w;
+    w.lcore = ws.lcore;
+    for (const QueueRef& qr : ws.queues) {
+      RxPlan r{qr.port, qr.queue, core::kNoTx};
+      const int peer = c.ports[qr.port].peer;
+      if (peer >= 0 && c.mode == Mode::kInline) {
+        size_t slot = 0;
+        while (slot < w.tx.size() && w.tx[slot].port != uint16_t(peer)) slot++;
+        if (slot == w.tx.size()) w.tx.push_back({uint16_t(peer), next_txq[size_t(peer)]++});
+        r.tx_slot = uint16_t(slot);
+      }
+      w.rx.push_back(r);
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::vector<int16_t> queue_owners(const Config& c, size_t port) {
+  std::vector<int16_t> owner(c.ports[port].spec.rx_queues, -1);
+  for (size_t w = 0; w < c.workers.size(); w++)
+    for (const QueueRef& q : c.workers[w].queues)
+      if (q.port == port && q.queue < owner.size()) owner[q.queue] = int16_t(w);
+  return owner;
+}
+
+PoolPlan plan_pool(const Config& c, uint64_t most_records) {
+  PoolPlan out;
+  std::vector<port::PortSpec> specs;
+  for (const auto& p : c.ports) specs.push_back(p.spec);
+  const unsigned workers = unsigned(c.workers.size());
+  // The memcap counts mbuf buffers (buf_len == the data room).
+  uint64_t memcap_mbufs = c.inspect ? (uint64_t(c.reasm.memcap_mb) << 20) / c.mbuf_data_room : 0;
+  // A pcap record takes 16 bytes at least.
+  memcap_mbufs = std::min<uint64_t>(memcap_mbufs, most_records);
+  out.mbufs = c.mbufs ? c.mbufs
+                      : port::auto_pool_size(specs, workers, c.mempool_cache, memcap_mbufs * workers);
+  if (c.inspect && c.mbufs && c.mode != Mode::kOffline) {
+    const uint64_t fixed = port::auto_pool_size(specs, workers, c.mempool_cache, 0) - 4096;
+    const uint64_t spare = out.mbufs > fixed ? out.mbufs - fixed : 0;
+    out.held_per_worker = spare / 2 / std::max<size_t>(1, c.workers.size());
+    out.memcap_limit = out.held_per_worker * c.mbuf_data_room;
+    out.memcap_cut = out.memcap_limit < (uint64_t(c.reasm.memcap_mb) << 20);
+  }
+  return out;
 }
 
 }  // namespace ctl

@@ -218,3 +218,136 @@ TEST(MemoryPlan, TheMachineCheckCountsEveryWorkerAndThePool) {
   EXPECT_NE(why.find("x " + std::to_string(c.workers.size()) + " worker(s)"), std::string::npos) << why;
   EXPECT_EQ(ctl::check_machine(c, 8192, 0), "") << "unknown machine: no check";
 }
+
+// The worker plan: which queues each worker polls and which TX queue it
+// owns on each port it relays into.
+namespace {
+
+const char kTwoQueues[] = R"(mode = "inline"
+[eal]
+lcores = "0-2"
+memory = "no-huge"
+[[ports]]
+name = "west"
+device = "net_null0"
+rx_queues = 2
+[[ports]]
+name = "east"
+device = "net_null1"
+rx_queues = 2
+[[pairs]]
+a = "west"
+b = "east"
+)";
+
+// Every TX queue a plan uses, per port, must be used by exactly one
+// worker and number exactly the TX queues the parser configured.
+void expect_tx_queues_owned_once(const ctl::Config& c, const std::vector<ctl::WorkerPlan>& plan) {
+  for (size_t p = 0; p < c.ports.size(); p++) {
+    std::vector<int> users(c.ports[p].spec.tx_queues, 0);
+    for (const auto& w : plan)
+      for (const auto& t : w.tx)
+        if (t.port == p) {
+          ASSERT_LT(t.queue, users.size()) << "port " << p;
+          users[t.queue]++;
+        }
+    for (size_t q = 0; q < users.size(); q++) EXPECT_EQ(users[q], 1) << "port " << p << " txq " << q;
+  }
+}
+
+}  // namespace
+
+TEST(WorkerPlan, InlineWorkersEachOwnATxQueueOnThePeer) {
+  const auto c = parse_config(kTwoQueues, "w.toml");
+  const auto plan = ctl::plan_workers(c);
+  ASSERT_EQ(plan.size(), 2u);
+  for (size_t w = 0; w < plan.size(); w++) {
+    EXPECT_EQ(plan[w].lcore, c.workers[w].lcore);
+    ASSERT_EQ(plan[w].rx.size(), 2u);   // west:w and east:w
+    ASSERT_EQ(plan[w].tx.size(), 2u);   // into east and into west
+    for (const auto& r : plan[w].rx) {
+      EXPECT_EQ(r.queue, w);
+      ASSERT_LT(r.tx_slot, plan[w].tx.size());
+      // A frame from one side leaves by the other.
+      EXPECT_EQ(plan[w].tx[r.tx_slot].port, r.port == 0 ? 1u : 0u);
+      EXPECT_EQ(plan[w].tx[r.tx_slot].queue, w);
+    }
+  }
+  expect_tx_queues_owned_once(c, plan);
+}
+
+TEST(WorkerPlan, QueuesOfOnePortShareTheWorkersOneTxBuffer) {
+  // Worker 0 polls both of west's queues: one buffer into east, not two.
+  const auto c = parse_config(std::string(kTwoQueues) +
+                                  "[[workers]]\nlcore = 1\nqueues = [\"west:0\", \"west:1\"]\n"
+                                  "[[workers]]\nlcore = 2\nqueues = [\"east:0\", \"east:1\"]\n",
+                              "w.toml");
+  const auto plan = ctl::plan_workers(c);
+  ASSERT_EQ(plan.size(), 2u);
+  ASSERT_EQ(plan[0].tx.size(), 1u);
+  EXPECT_EQ(plan[0].tx[0].port, 1u);
+  EXPECT_EQ(plan[0].tx[0].queue, 0u);
+  ASSERT_EQ(plan[0].rx.size(), 2u);
+  EXPECT_EQ(plan[0].rx[0].tx_slot, 0u);
+  EXPECT_EQ(plan[0].rx[1].tx_slot, 0u);
+  ASSERT_EQ(plan[1].tx.size(), 1u);
+  EXPECT_EQ(plan[1].tx[0].port, 0u);
+  EXPECT_EQ(plan[1].tx[0].queue, 0u);
+  expect_tx_queues_owned_once(c, plan);
+  EXPECT_EQ(ctl::queue_owners(c, 0), (std::vector<int16_t>{0, 0}));
+  EXPECT_EQ(ctl::queue_owners(c, 1), (std::vector<int16_t>{1, 1}));
+}
+
+TEST(WorkerPlan, ThirdWorkerTakesTheNextTxQueue) {
+  // Three workers relaying west -> east: east's TX queues 0, 1, 2 in
+  // worker order, and east's own queue is relayed by worker 2 alone.
+  std::string f = kTwoQueues;
+  f.replace(f.find("\"0-2\""), 5, "\"0-3\"");
+  f.replace(f.find("rx_queues = 2"), 13, "rx_queues = 3");
+  f.replace(f.find("rx_queues = 2"), 13, "rx_queues = 1");
+  const auto c = parse_config(f +
+                                  "[[workers]]\nlcore = 1\nqueues = [\"west:0\"]\n"
+                                  "[[workers]]\nlcore = 2\nqueues = [\"west:1\"]\n"
+                                  "[[workers]]\nlcore = 3\nqueues = [\"west:2\", \"east:0\"]\n",
+                              "w.toml");
+  const auto plan = ctl::plan_workers(c);
+  ASSERT_EQ(plan.size(), 3u);
+  for (unsigned w = 0; w < 3; w++) {
+    ASSERT_GE(plan[w].tx.size(), 1u);
+    EXPECT_EQ(plan[w].tx[0].port, 1u);
+    EXPECT_EQ(plan[w].tx[0].queue, w);
+  }
+  ASSERT_EQ(plan[2].tx.size(), 2u);
+  EXPECT_EQ(plan[2].tx[1].port, 0u);
+  EXPECT_EQ(plan[2].tx[1].queue, 0u);
+  EXPECT_EQ(plan[2].rx[1].tx_slot, 1u);
+  expect_tx_queues_owned_once(c, plan);
+  EXPECT_EQ(ctl::queue_owners(c, 0), (std::vector<int16_t>{0, 1, 2}));
+}
+
+TEST(WorkerPlan, PassiveAndOfflineWorkersRelayNowhere) {
+  const auto passive = parse_config(R"(mode = "passive"
+[eal]
+lcores = "0-1"
+memory = "no-huge"
+[[ports]]
+name = "tap"
+device = "net_null0"
+rx_queues = 2
+)",
+                                    "p.toml");
+  const auto offline = ctl::offline_config("o.pcap", nullptr);
+  for (const ctl::Config* c : {&passive, &offline}) {
+    const auto plan = ctl::plan_workers(*c);
+    ASSERT_FALSE(plan.empty());
+    size_t queues = 0;
+    for (const auto& w : plan) {
+      EXPECT_TRUE(w.tx.empty());
+      for (const auto& r : w.rx) EXPECT_EQ(r.tx_slot, core::kNoTx);
+      queues += w.rx.size();
+    }
+    size_t rx = 0;
+    for (const auto& p : c->ports) rx += p.spec.rx_queues;
+    EXPECT_EQ(queues, rx);  // every RX queue polled, by one worker
+  }
+}
