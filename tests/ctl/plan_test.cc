@@ -255,6 +255,49 @@ void expect_tx_queues_owned_once(const ctl::Config& c, const std::vector<ctl::Wo
   }
 }
 
+// The pool plan: the receive pool and what reassembly may hold of it.
+TEST(PoolPlan, TheAutomaticPoolCoversEveryWorkersMemcap) {
+  auto c = parse_config(std::string(kTwoQueues) + "[reassembly]\nmemcap_mb = 8\n", "w.toml");
+  const ctl::PoolPlan with = ctl::plan_pool(c, UINT64_MAX);
+  c.inspect = false;
+  const ctl::PoolPlan without = ctl::plan_pool(c, UINT64_MAX);
+  // Two workers' 8 MiB of mbuf buffers on top of what the ports need.
+  const uint64_t held = 2 * ((uint64_t(8) << 20) / c.mbuf_data_room);
+  EXPECT_GE(uint64_t(with.mbufs), uint64_t(without.mbufs) + held);
+  EXPECT_EQ(with.memcap_limit, UINT64_MAX);  // sized for it: no limit
+  EXPECT_FALSE(with.memcap_cut);
+}
+
+TEST(PoolPlan, OfflineHoldsNoMoreThanTheCaptureHasRecords) {
+  auto c = ctl::offline_config("o.pcap", nullptr);
+  const ctl::PoolPlan small = ctl::plan_pool(c, 10);
+  const ctl::PoolPlan big = ctl::plan_pool(c, UINT64_MAX);
+  EXPECT_LT(small.mbufs, big.mbufs);
+  c.inspect = false;
+  EXPECT_EQ(ctl::plan_pool(c, 10).mbufs, ctl::plan_pool(c, UINT64_MAX).mbufs);
+}
+
+TEST(PoolPlan, AHandSizedPoolLimitsReassemblyToHalfWhatIsSpare) {
+  auto c = parse_config(std::string(kTwoQueues) + "[mempool]\nmbufs = 65535\n", "w.toml");
+  ASSERT_EQ(c.mbufs, 65535u);
+  c.inspect = false;
+  c.mbufs = 0;
+  const uint32_t fixed = ctl::plan_pool(c, UINT64_MAX).mbufs - 4096;
+  c.inspect = true;
+  c.mbufs = 65535;
+  const ctl::PoolPlan p = ctl::plan_pool(c, UINT64_MAX);
+  EXPECT_EQ(p.mbufs, 65535u);
+  EXPECT_EQ(p.held_per_worker, (65535u - fixed) / 2 / 2);
+  EXPECT_EQ(p.memcap_limit, p.held_per_worker * c.mbuf_data_room);
+  EXPECT_EQ(p.memcap_cut, p.memcap_limit < (uint64_t(c.reasm.memcap_mb) << 20));
+  // A pool smaller than RX and TX need leaves reassembly nothing.
+  c.mbufs = fixed / 2;
+  const ctl::PoolPlan tiny = ctl::plan_pool(c, UINT64_MAX);
+  EXPECT_EQ(tiny.held_per_worker, 0u);
+  EXPECT_EQ(tiny.memcap_limit, 0u);
+  EXPECT_TRUE(tiny.memcap_cut);
+}
+
 }  // namespace
 
 TEST(WorkerPlan, InlineWorkersEachOwnATxQueueOnThePeer) {
