@@ -1,10 +1,12 @@
 /* inspect: the worker's inspection stage, run on every RX burst before
  * the frames are relayed or freed: parse, steering (port/steer.h), bulk
  * flow lookup, TCP tracking and reassembly, HTTP framing, the operator's
- * rules (flow rules at a connection's first packet, then per message),
- * per-direction stream fingerprints and their records, packets.pcap's
- * selection, mirror copies, and the frames a drop withholds from the
- * relay (the burst hook returns how many to relay).
+ * rules (flow rules at a connection's first packet, then per message,
+ * their verdicts applied to the flow), and the frames a drop withholds
+ * from the relay (the burst hook returns how many to relay). The other
+ * jobs have units of their own that the stage owns and calls: stream
+ * fingerprints and records (streams.h), packets.pcap (pcap_out.h), mirror
+ * copies (mirror_out.h), resets (reset.h).
  *
  * One Stage per worker, built on the main lcore at start-up (all memory:
  * flow table, OFO nodes, record pools and rings, lookback, allocated there)
