@@ -20,35 +20,33 @@ unsigned auto_memory_mb(uint32_t mbufs, uint16_t data_room) {
 }
 
 unsigned inspect_memory_mb(const Config& c) {
-  // Per flow: the table's record, index and free-stack entry, and both
-  // directions' stream fingerprints. Per worker: the record ring and pool.
+  // Per flow: the table's record, index and free-stack entry, and the
+  // connection record (with both directions' stream fingerprints when
+  // streams.jsonl is written). Per worker: the record ring and pool.
   // Without hugepages these tables are mapped outside EAL memory
   // (core/mem.h) and the reservation only goes unused.
-  const uint64_t per_flow = flow::Table::bytes_per_flow() + (c.outputs.streams ? inspect::Stage::stream_bytes_per_flow() : 0);
-  // HTTP: a pool index per flow slot, the pool of connection states (the
+  const uint64_t per_flow = inspect::Stage::bytes_per_flow(c.outputs.streams);
+  // HTTP: the pool of connection states (the
   // framer's per-connection state, http.max_connections_per_worker of
   // them, or one per slot), message records (each plus the mempool's
   // header) and the raw capture buffers (for http.gor, and for rules,
   // which may read headers and body).
   const bool raw = c.outputs.gor || !c.rules.rules.empty();
-  const uint64_t http_per_flow = c.http.enabled ? sizeof(uint32_t) : 0;
   const uint64_t http_conns =
       c.http.max_connections_per_worker
           ? std::min<uint64_t>(c.http.max_connections_per_worker, c.flow.max_flows_per_worker)
           : c.flow.max_flows_per_worker;
   const uint64_t http_fixed =
-      c.http.enabled ? http_conns * (sizeof(http::Conn) + sizeof(uint32_t)) +
+      c.http.enabled ? http_conns * inspect::Stage::bytes_per_http() +
                            uint64_t(c.outputs.record_ring + 1023) * (sizeof(http::Message) + 64) +
                            (raw ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
                      : 0;
   // The mirror pool: one per process, mbufs_per_worker each.
   const uint64_t mirror = c.mirror.enabled ? uint64_t(c.mirror.mbufs_per_worker) * (2048 + 128 + 192) : 0;
-  // packets.pcap: the lookback ring, a last-seq per flow slot, the records.
+  // packets.pcap: the lookback ring and the records.
   const uint64_t pcap =
-      c.outputs.pcap ? (uint64_t(c.outputs.pcap_snaplen) + 64) * (c.outputs.pcap_lookback + 8192) +
-                           8ull * c.flow.max_flows_per_worker
-                     : 0;
-  const uint64_t per_worker = (per_flow + http_per_flow) * c.flow.max_flows_per_worker +
+      c.outputs.pcap ? (uint64_t(c.outputs.pcap_snaplen) + 64) * (c.outputs.pcap_lookback + 8192) : 0;
+  const uint64_t per_worker = per_flow * c.flow.max_flows_per_worker +
                               uint64_t(c.outputs.record_ring) * 2 * 256 + http_fixed + pcap + mirror;
   return unsigned((per_worker * c.workers.size() >> 20) + 16);
 }

@@ -94,10 +94,8 @@ std::string size_str(uint64_t b) {
 
 UnitCosts unit_costs(const Config& c) {
   UnitCosts u;
-  u.flow = flow::Table::bytes_per_flow() + (c.outputs.streams ? inspect::Stage::stream_bytes_per_flow() : 0) +
-           (c.outputs.pcap ? 8 : 0);
-  u.http_slot = c.http.enabled ? sizeof(uint32_t) : 0;
-  u.http_conn = c.http.enabled ? sizeof(http::Conn) + sizeof(uint32_t) : 0;
+  u.flow = inspect::Stage::bytes_per_flow(c.outputs.streams);
+  u.http_conn = c.http.enabled ? inspect::Stage::bytes_per_http() : 0;
   // The memcap counts whole mbuf buffers; each also has its header.
   u.held_byte_x1000 = 1000 * (c.mbuf_data_room + kMbufOverhead) / c.mbuf_data_room;
   u.ofo_node = reasm::Reassembler::bytes_per_node();
@@ -115,7 +113,7 @@ std::vector<MemoryUse> worker_memory(const Config& c) {
   const uint64_t flows = c.flow.max_flows_per_worker;
   const bool per_slot = http_pool_per_slot(c);
   v.push_back({"flow table and per-flow state", "flow.max_flows_per_worker",
-               flows * (u.flow + u.http_slot + (per_slot ? u.http_conn : 0))});
+               flows * (u.flow + (per_slot ? u.http_conn : 0))});
   if (c.http.enabled && !per_slot)
     v.push_back({"HTTP connection states", "http.max_connections_per_worker", http_conns(c) * u.http_conn});
   const uint64_t memcap = uint64_t(c.reasm.memcap_mb) << 20;
@@ -163,7 +161,7 @@ std::string apply_memory_budget(Config& c) {
   // A flow slot costs its HTTP state too unless the pool is sized on its
   // own (http.max_connections_per_worker, fixed below); a derived table
   // smaller than that pool makes it one per slot again, costed here.
-  const uint64_t per_flow = u.flow + u.http_slot +
+  const uint64_t per_flow = u.flow +
                             (!c.http.max_connections_per_worker ? u.http_conn : 0);
   // The memcap's cost as worker_memory() counts it (its spare nodes are
   // in `fixed`), and per MiB rounded up, so a derived memcap never

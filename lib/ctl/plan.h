@@ -25,8 +25,7 @@ inspect::Config stage_config(const Config& c, bool have_out_dir);
 /* What one unit of each sized thing costs a worker, in bytes, from the
  * structures' sizes (docs/configuration.md quotes them). */
 struct UnitCosts {
-  uint64_t flow;            // a tracked flow slot: table record, index, fingerprints
-  uint64_t http_slot;       // a flow slot's index into the HTTP pool (with http.enabled)
+  uint64_t flow;            // a tracked flow slot: table record, index, connection record
   uint64_t http_conn;       // an HTTP connection state and its free-stack entry (with http.enabled)
   uint64_t held_byte_x1000; // a held out-of-order byte, x1000: mbuf buffer and header per data byte
   uint64_t ofo_node;        // a held run's node (and its share of copy chunks)

@@ -212,10 +212,13 @@ int cmd_flows(const char*, const char* params, rte_tel_data* d) {
   uint64_t cap = 0, per = 0;
   for (const auto* s : st) {
     cap += s->table().capacity();
-    per = std::max<uint64_t>(per, s->table().bytes_per_flow());
+    per = std::max<uint64_t>(per, s->bytes_per_flow());
   }
   add_u64(d, "capacity", cap);
+  // What an idle tracked connection costs (flow and connection record),
+  // and what a framed one adds from the HTTP pool.
   add_u64(d, "bytes_per_flow", per);
+  if (!st.empty()) add_u64(d, "bytes_per_http_conn", inspect::Stage::bytes_per_http());
   static const char* const blocks[] = {"flows", nullptr};
   add_inspect(d, st, blocks);
   return 0;
@@ -250,6 +253,7 @@ int cmd_reasm(const char*, const char* params, rte_tel_data* d) {
  * the preallocated table. */
 struct FlowView {
   flow::Flow f;
+  reasm::HalfStream hs[2];  // its connection record's
   unsigned worker;
   uint64_t total() const { return f.bytes[0] + f.bytes[1]; }
 };
@@ -265,6 +269,7 @@ std::vector<FlowView> scan_flows(Pred keep) {
       if (!(live.flags & flow::kInUse)) continue;
       FlowView v;
       std::memcpy(static_cast<void*>(&v.f), &live, sizeof live);
+      std::memcpy(static_cast<void*>(v.hs), rt.stages[w]->record(live).hs, sizeof v.hs);
       v.worker = unsigned(w);
       if ((v.f.flags & flow::kInUse) && keep(v)) out.push_back(v);
     }
@@ -294,11 +299,11 @@ void flow_dict(rte_tel_data* d, const FlowView& v) {
   add_u64(d, "packets_s2c", f.pkts[1 - client]);
   add_u64(d, "bytes_c2s", f.bytes[client]);
   add_u64(d, "bytes_s2c", f.bytes[1 - client]);
-  add_u64(d, "delivered_c2s", f.hs[client].delivered);
-  add_u64(d, "delivered_s2c", f.hs[1 - client].delivered);
-  add_u64(d, "gaps", f.hs[0].gaps + f.hs[1].gaps);
-  add_u64(d, "gap_bytes", f.hs[0].gap_bytes + f.hs[1].gap_bytes);
-  add_u64(d, "ofo_segments", f.hs[0].ofo_n + f.hs[1].ofo_n);
+  add_u64(d, "delivered_c2s", v.hs[client].delivered);
+  add_u64(d, "delivered_s2c", v.hs[1 - client].delivered);
+  add_u64(d, "gaps", v.hs[0].gaps + v.hs[1].gaps);
+  add_u64(d, "gap_bytes", v.hs[0].gap_bytes + v.hs[1].gap_bytes);
+  add_u64(d, "ofo_segments", v.hs[0].ofo_n + v.hs[1].ofo_n);
   add_u64(d, "created_ns", f.created_ns);
   add_u64(d, "last_ns", f.last_ns);
 }

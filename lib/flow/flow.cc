@@ -18,7 +18,7 @@
 
 namespace flow {
 
-static_assert(sizeof(Flow) == 240, "per-flow state: docs/performance.md, State per flow");
+static_assert(sizeof(Flow) == 96, "per-flow state: docs/performance.md, State per flow");
 
 namespace {
 /* Orders the endpoints (the lower one is `a`) and fills them in; alen is

@@ -25,8 +25,9 @@
  * per idle poll and ends flows idle past their state's timeout (new,
  * established, closed). A full table either evicts the least recently
  * active of a small sample of slots (sampled LRU) or drops the new flow,
- * as configured; both are counted. Ending a flow goes through the owner's
- * callback, which flushes its streams first, so nothing is lost silently.
+ * as configured; both are counted. Ending a flow is the caller's (Sweep,
+ * victim() below), which flushes its streams first, so nothing is lost
+ * silently.
  *
  * Thread: one Table per worker lcore; not thread-safe. The telemetry thread
  * reads only the counters (core::Counter).
@@ -42,7 +43,6 @@
 
 #include "core/counters.h"
 #include "pkt/parse.h"
-#include "reasm/reasm.h"
 
 namespace flow {
 
@@ -152,9 +152,12 @@ enum RulesState : uint8_t {
   kRulesDecided,        // decided at the start (mirror, record, tag); messages framed
 };
 
-/* 240 bytes (with two index entries and a free-stack entry, 252 per slot:
- * within the 256 the performance issue allows an idle flow); the key,
- * compared by every lookup, comes first. */
+/* What finds and ages a connection, 96 bytes (with two index entries and
+ * a free-stack entry, 108 per slot); the key, compared by every lookup,
+ * comes first. What the inspection keeps per connection (reassembly,
+ * fingerprints, lookback, HTTP) is its own record in the slot of the same
+ * number (inspect/conn.h), so a lookup's probes touch only the key's
+ * line. */
 struct alignas(16) Flow {
   Key key;
   State state;
@@ -169,7 +172,6 @@ struct alignas(16) Flow {
   uint64_t last_ns;     // last activity, from the burst's clock
   uint32_t pkts[2];     // per direction (key side a->b is 0)
   uint64_t bytes[2];    // frame bytes per direction
-  reasm::HalfStream hs[2];
 };
 
 /* Key side of the client: the SYN's sender when a SYN was seen; else the

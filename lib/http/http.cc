@@ -182,6 +182,7 @@ struct Framer::Ctx {
   bool request;
   const uint8_t* p = nullptr;  // the data being parsed
   uint32_t raw_from = 0;       // where the message under way begins in it
+  const reasm::HalfStream* hs = nullptr;  // the connection's reassembly halves (data() only)
 };
 
 const char* verdict_name(Verdict v) noexcept {
@@ -564,9 +565,9 @@ void Framer::begin_message(Ctx& k) noexcept {
     if (m) set_id(m->id, *m, c, p.exchange);
     return;
   }
-  const reasm::HalfStream& cs = k.f.hs[c.client];
-  if (cs.ack_known && cs.seq_known && reasm::seq_gt(cs.peer_ack, cs.next_seq) &&
-      cs.peer_ack - cs.next_seq < (1u << 30)) {
+  const reasm::HalfStream* cs = k.hs ? &k.hs[c.client] : nullptr;
+  if (cs && cs->ack_known && cs->seq_known && reasm::seq_gt(cs->peer_ack, cs->next_seq) &&
+      cs->peer_ack - cs->next_seq < (1u << 30)) {
     // The server acknowledged client bytes not delivered yet: its request
     // is on its way (capture timing). Held until it begins.
     s.pair = kPairHeld;
@@ -1506,10 +1507,11 @@ bool Framer::resume_carry(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
   return false;
 }
 
-void Framer::data(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
-                  uint64_t ts) noexcept {
+void Framer::data(Conn& c, const flow::Flow& f, const reasm::HalfStream* hs, int dir,
+                  const uint8_t* p, uint32_t len, uint64_t ts) noexcept {
   if (!c.started || c.off || len == 0) return;
   Ctx k{c, f, dir, c.side[dir], ts, dir == c.client};
+  k.hs = hs;
   feed(k, p, len);
 }
 

@@ -57,6 +57,7 @@
 #include "core/counter.h"
 #include "flow/flow.h"
 #include "match/match.h"
+#include "reasm/reasm.h"
 
 namespace http {
 
@@ -285,8 +286,11 @@ class Framer {
   /* First bytes of a connection: `synced[d]` says direction d starts at a
    * message boundary (its SYN was seen); otherwise it resyncs. */
   void start(Conn& c, const flow::Flow& f, int client, const bool synced[2]) noexcept;
-  void data(Conn& c, const flow::Flow& f, int dir, const uint8_t* p, uint32_t len,
-            uint64_t ts) noexcept;
+  /* In-order bytes of direction `dir`; `hs`, the connection's reassembly
+   * halves, tells a response that comes before its request was captured
+   * (the server acknowledged it) from one that answers nothing. */
+  void data(Conn& c, const flow::Flow& f, const reasm::HalfStream* hs, int dir, const uint8_t* p,
+            uint32_t len, uint64_t ts) noexcept;
   void gap(Conn& c, const flow::Flow& f, int dir, uint64_t ts) noexcept;
   /* Connection end: close-delimited bodies complete, cut messages and
    * unanswered requests are emitted, pending entries go back. */

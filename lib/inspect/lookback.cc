@@ -11,41 +11,33 @@
 
 namespace inspect {
 
-Lookback::Lookback(uint32_t entries, uint32_t snaplen, uint32_t slots, unsigned worker, int socket)
+Lookback::Lookback(uint32_t entries, uint32_t snaplen, unsigned worker, int socket)
     : entries_(entries), snaplen_(snaplen),
       stride_(RTE_ALIGN_CEIL(sizeof(Entry) + snaplen, 64)) {
   ring_ = static_cast<uint8_t*>(core::mem::zalloc("loom_lookback", stride_ * entries, socket));
-  last_ = static_cast<uint64_t*>(
-      core::mem::zalloc("loom_lookback_last", sizeof(uint64_t) * slots, socket));
-  if (!ring_ || !last_) {
-    core::mem::free(ring_);
-    core::mem::free(last_);
+  if (!ring_)
     throw std::runtime_error("cannot allocate the pcap lookback of worker " +
                              std::to_string(worker) +
                              "; lower outputs.pcap_lookback or raise eal.memory_mb");
-  }
 }
 
-Lookback::~Lookback() {
-  core::mem::free(ring_);
-  core::mem::free(last_);
-}
+Lookback::~Lookback() { core::mem::free(ring_); }
 
-void Lookback::save(uint32_t slot, const rte_mbuf* m, uint64_t ts_ns) noexcept {
+void Lookback::save(uint64_t& last, const rte_mbuf* m, uint64_t ts_ns) noexcept {
   Entry& e = at(++seq_);
   e.seq = seq_;
-  e.prev = last_[slot];
+  e.prev = last;
   e.ts_ns = ts_ns;
   e.caplen = std::min<uint32_t>(m->pkt_len, snaplen_);
   e.wirelen = m->pkt_len;
   const void* d = rte_pktmbuf_read(m, 0, e.caplen, e.data());
   if (d != e.data()) std::memcpy(e.data(), d, e.caplen);
-  last_[slot] = seq_;
+  last = seq_;
 }
 
-Lookback::Entry* Lookback::select(uint32_t slot, bool* missed) noexcept {
+Lookback::Entry* Lookback::select(uint64_t& last, bool* missed) noexcept {
   const uint64_t oldest = seq_ > entries_ ? seq_ - entries_ + 1 : 1;
-  uint64_t s = last_[slot], next = 0;
+  uint64_t s = last, next = 0;
   while (s && s >= oldest && at(s).seq == s) {
     Entry& e = at(s);
     const uint64_t prev = e.prev;
@@ -54,7 +46,7 @@ Lookback::Entry* Lookback::select(uint32_t slot, bool* missed) noexcept {
     s = prev;
   }
   *missed = s != 0;
-  last_[slot] = 0;
+  last = 0;
   return next ? &at(next) : nullptr;
 }
 

@@ -5,14 +5,15 @@
  * exported, but that choice comes after the packets that carried the
  * message. So each packet of a not-yet-selected connection is copied
  * (its first snaplen bytes) into a per-worker ring of fixed entries,
- * chained per flow slot. Selecting a connection turns its chain around
+ * chained per connection: the chain's head, the seq of its latest entry,
+ * is the connection's (inspect::Conn::lookback), passed to every call. Selecting a connection turns its chain around
  * (no memory of its own: the links are reversed in place) and hands back
  * the oldest entry the ring still holds; next() follows the chain forward.
  * An entry the walk reaches that the ring has overwritten means packets
  * lost to the pcap (reported as `missed`).
  *
- * Thread: the owning worker. Memory: entries x (snaplen + 40) bytes plus
- * 8 bytes per flow slot, allocated once.
+ * Thread: the owning worker. Memory: entries x (snaplen + 40) bytes,
+ * allocated once.
  */
 #pragma once
 
@@ -34,17 +35,16 @@ class Lookback {
   };
 
   /* Throws with the way out when memory runs short. */
-  Lookback(uint32_t entries, uint32_t snaplen, uint32_t slots, unsigned worker, int socket);
+  Lookback(uint32_t entries, uint32_t snaplen, unsigned worker, int socket);
   ~Lookback();
   Lookback(const Lookback&) = delete;
   Lookback& operator=(const Lookback&) = delete;
 
-  /* A new connection in `slot`: its chain starts afresh. */
-  void reset(uint32_t slot) noexcept { last_[slot] = 0; }
-  void save(uint32_t slot, const rte_mbuf* m, uint64_t ts_ns) noexcept;
-  /* The slot's packets still held, oldest first (nullptr: none); the slot
-   * is emptied. */
-  Entry* select(uint32_t slot, bool* missed) noexcept;
+  /* `last`: the connection's chain (0: a new connection, nothing held). */
+  void save(uint64_t& last, const rte_mbuf* m, uint64_t ts_ns) noexcept;
+  /* The connection's packets still held, oldest first (nullptr: none);
+   * its chain is emptied. */
+  Entry* select(uint64_t& last, bool* missed) noexcept;
   Entry* next(Entry* e) noexcept { return e->prev ? &at(e->prev) : nullptr; }
 
  private:
@@ -55,7 +55,6 @@ class Lookback {
   uint32_t entries_, snaplen_;
   size_t stride_;
   uint8_t* ring_ = nullptr;
-  uint64_t* last_ = nullptr;  // per flow slot: seq of its latest saved packet
   uint64_t seq_ = 0;          // packets saved so far
 };
 

@@ -5,12 +5,12 @@
 
 namespace inspect {
 
-PcapOut::PcapOut(uint32_t snaplen, uint32_t lookback, uint32_t ring, uint32_t max_flows,
-                 unsigned worker, int socket, const core::Waiting* w, Stats* stats)
+PcapOut::PcapOut(uint32_t snaplen, uint32_t lookback, uint32_t ring, unsigned worker, int socket,
+                 const core::Waiting* w, Stats* stats)
     : snaplen_(snaplen), stats_(stats) {
   records_.open("loom_pkts_" + std::to_string(worker), sizeof(PacketRecord) + snaplen, socket, ring,
                 w, &stats->pcap_dropped);
-  if (lookback) lookback_ = std::make_unique<Lookback>(lookback, snaplen, max_flows, worker, socket);
+  if (lookback) lookback_ = std::make_unique<Lookback>(lookback, snaplen, worker, socket);
 }
 
 namespace {
@@ -38,20 +38,20 @@ void PcapOut::emit(uint64_t ts, uint32_t wirelen, const rte_mbuf* m, const uint8
   if (records_.push(r)) stats_->pcap_packets.add(1);
 }
 
-void PcapOut::packet(flow::Flow& f, uint32_t slot, const rte_mbuf* m, uint64_t ts) noexcept {
+void PcapOut::packet(flow::Flow& f, uint64_t& chain, const rte_mbuf* m, uint64_t ts) noexcept {
   const uint32_t caplen = std::min<uint32_t>(m->pkt_len, snaplen_);
   if (f.flags & flow::kPcap) {
     emit(ts, m->pkt_len, m, nullptr, caplen);
     return;
   }
-  if (lookback_) lookback_->save(slot, m, ts);
+  if (lookback_) lookback_->save(chain, m, ts);
 }
 
-void PcapOut::select(flow::Flow& f, uint32_t slot) noexcept {
+void PcapOut::select(flow::Flow& f, uint64_t& chain) noexcept {
   f.flags |= flow::kPcap;
   if (!lookback_) return;
   bool missed = false;
-  for (Lookback::Entry* e = lookback_->select(slot, &missed); e; e = lookback_->next(e))
+  for (Lookback::Entry* e = lookback_->select(chain, &missed); e; e = lookback_->next(e))
     emit(e->ts_ns, e->wirelen, nullptr, e->data(), e->caplen);
   if (missed) stats_->pcap_lookback_missed.add(1);
 }

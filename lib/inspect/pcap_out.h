@@ -38,18 +38,14 @@ std::string pcap_record(const PacketRecord& r);
 class PcapOut {
  public:
   /* `lookback`: recent packets kept for a late selection (0: none). */
-  PcapOut(uint32_t snaplen, uint32_t lookback, uint32_t ring, uint32_t max_flows, unsigned worker,
-          int socket, const core::Waiting* w, Stats* stats);
+  PcapOut(uint32_t snaplen, uint32_t lookback, uint32_t ring, unsigned worker, int socket,
+          const core::Waiting* w, Stats* stats);
 
-  /* A new connection in `slot`: nothing of its 4-tuple's last one waits. */
-  void start(uint32_t slot) noexcept {
-    if (lookback_) lookback_->reset(slot);
-  }
-  /* One packet of the connection in `slot`: recorded if selected, else
-   * kept back. */
-  void packet(flow::Flow& f, uint32_t slot, const rte_mbuf* m, uint64_t ts) noexcept;
+  /* One packet of the connection: recorded if selected, else kept back
+   * on its lookback chain (`chain`, its record's: inspect::Conn). */
+  void packet(flow::Flow& f, uint64_t& chain, const rte_mbuf* m, uint64_t ts) noexcept;
   /* Selects the connection: what the lookback still holds of it first. */
-  void select(flow::Flow& f, uint32_t slot) noexcept;
+  void select(flow::Flow& f, uint64_t& chain) noexcept;
 
   core::Channel& channel() noexcept { return records_; }
 

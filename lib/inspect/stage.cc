@@ -26,21 +26,20 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &flow_stats);
   waiting_.lossless = cfg.lossless;
   waiting_.grown = &stats.pool_grown;
+  conns_ = std::make_unique<Conns>(cfg.table.max_flows, cfg.streams, worker, socket);
   reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, &reasm_stats);
   if (cfg.streams)
-    streams_ = std::make_unique<Streams>(cfg.table.max_flows, cfg.record_ring, cfg.empty_sample, worker,
-                                         socket, &waiting_, &stats);
+    streams_ = std::make_unique<Streams>(cfg.record_ring, cfg.empty_sample, worker, socket, &waiting_,
+                                         &stats);
   if (cfg.http) {
-    n_conns_ = cfg.http_conns ? std::min(cfg.http_conns, cfg.table.max_flows) : cfg.table.max_flows;
-    conns_ = static_cast<http::Conn*>(
-        core::mem::zalloc("loom_http_conns", sizeof(http::Conn) * size_t(n_conns_), socket));
-    conn_of_ = static_cast<uint32_t*>(core::mem::zalloc(
-        "loom_http_conn_of", sizeof(uint32_t) * size_t(cfg.table.max_flows), socket));
-    conn_free_ = static_cast<uint32_t*>(
-        core::mem::zalloc("loom_http_conn_free", sizeof(uint32_t) * size_t(n_conns_), socket));
-    for (uint32_t i = 0; conn_free_ && i < n_conns_; i++) conn_free_[i] = n_conns_ - 1 - i;
-    n_conn_free_ = n_conns_;
-    if (!conns_ || !conn_of_ || !conn_free_)
+    n_http_ = cfg.http_conns ? std::min(cfg.http_conns, cfg.table.max_flows) : cfg.table.max_flows;
+    http_ = static_cast<http::Conn*>(
+        core::mem::zalloc("loom_http_conns", sizeof(http::Conn) * size_t(n_http_), socket));
+    http_free_ = static_cast<uint32_t*>(
+        core::mem::zalloc("loom_http_conn_free", sizeof(uint32_t) * size_t(n_http_), socket));
+    for (uint32_t i = 0; http_free_ && i < n_http_; i++) http_free_[i] = n_http_ - 1 - i;
+    n_http_free_ = n_http_;
+    if (!http_ || !http_free_)
       throw std::runtime_error("cannot allocate HTTP parser state for worker " +
                                std::to_string(worker) + "; raise eal.memory_mb");
     messages_.open("loom_msgs_" + std::to_string(worker), sizeof(http::Message), socket,
@@ -64,9 +63,9 @@ Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss
     framer_->set_carry(cfg.carry_headers, cfg.carry_bytes);
   }
   if (cfg.pcap)
-    pcap_ = std::make_unique<PcapOut>(cfg.pcap_snaplen, cfg.pcap_lookback, cfg.pcap_ring,
-                                      cfg.table.max_flows, worker, socket, &waiting_, &stats);
-  readers_ = streams_ || conns_;
+    pcap_ = std::make_unique<PcapOut>(cfg.pcap_snaplen, cfg.pcap_lookback, cfg.pcap_ring, worker,
+                                      socket, &waiting_, &stats);
+  readers_ = streams_ || http_;
   ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ts_flag_ = bit >= 0 && ts_offset_ >= 0 ? 1ull << bit : 0;
@@ -90,36 +89,33 @@ void Stage::release_message(void* self, void* message) {
   if (m->raw) put(m->raw);
 }
 
-http::Conn* Stage::take_conn(const flow::Flow& f) noexcept {
-  uint32_t& c = conn_of_[table_->index_of(f)];
-  if (c == kNoConn) return nullptr;
-  if (!n_conn_free_) {
+http::Conn* Stage::take_http(Conn& r) noexcept {
+  if (r.http == Conn::kNoHttp) return nullptr;
+  if (!n_http_free_) {
     http_stats.conns_exhausted.add(1);
-    c = kNoConn;
+    r.http = Conn::kNoHttp;
     return nullptr;
   }
-  const uint32_t i = conn_free_[--n_conn_free_];
-  std::memset(static_cast<void*>(&conns_[i]), 0, sizeof(http::Conn));  // all-zero: not started
-  c = i + 1;
-  http_stats.conns_in_use.set(n_conns_ - n_conn_free_);
-  return &conns_[i];
+  const uint32_t i = http_free_[--n_http_free_];
+  std::memset(static_cast<void*>(&http_[i]), 0, sizeof(http::Conn));  // all-zero: not started
+  r.http = i + 1;
+  http_stats.conns_in_use.set(n_http_ - n_http_free_);
+  return &http_[i];
 }
 
-void Stage::give_conn(const flow::Flow& f) noexcept {
-  uint32_t& c = conn_of_[table_->index_of(f)];
-  if (c && c != kNoConn) {
-    conn_free_[n_conn_free_++] = c - 1;
-    http_stats.conns_in_use.set(n_conns_ - n_conn_free_);
+void Stage::give_http(Conn& r) noexcept {
+  if (r.http && r.http != Conn::kNoHttp) {
+    http_free_[n_http_free_++] = r.http - 1;
+    http_stats.conns_in_use.set(n_http_ - n_http_free_);
   }
-  c = 0;
+  r.http = 0;
 }
 
 Stage::~Stage() {
   table_.reset();
   reasm_.reset();
-  core::mem::free(conns_);
-  core::mem::free(conn_of_);
-  core::mem::free(conn_free_);
+  core::mem::free(http_);
+  core::mem::free(http_free_);
 }
 
 uint64_t Stage::tsc_clock() const noexcept {
@@ -317,9 +313,10 @@ uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,
 
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
-  if (conns_) give_conn(f);  // a slot's last connection gave its state back at its end
-  if (pcap_) pcap_->start(table_->index_of(f));
-  if (streams_) streams_->start(table_->index_of(f));
+  Conn& r = rec(f);
+  if (http_) give_http(r);  // a slot's last connection gave its state back at its end
+  Conns::reset(r);
+  if (streams_) Streams::start(r.sides());
 }
 
 /* A 4-tuple reused (RFC 6191): report the old connection, start the new
@@ -349,15 +346,16 @@ void Stage::renew(flow::Flow& f, uint64_t ts) noexcept {
 void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept {
   // The endpoints decide what a control bit did (tcp/track.h): a rejected
   // one is cleared from d.flags, and the segment's data still counts.
-  const tcp::Decision d = tcp::judge(f, dir, p, m, tcp_stats);
+  Conn& r = rec(f);
+  const tcp::Decision d = tcp::judge(f, r.hs, dir, p, m, tcp_stats);
   data_ts_ = ts;
-  const uint32_t seq = handshake(f, dir, p, d, ts);
+  const uint32_t seq = handshake(f, r, dir, p, d, ts);
   if (f.rules == flow::kRulesUnjudged) judge_flow(f);
-  if (cfg_.pcap) pcap_packet(f, m, ts);
+  if (cfg_.pcap) pcap_packet(f, r, m, ts);
   f.last_ns = ts;
   f.pkts[dir]++;
   f.bytes[dir] += m->pkt_len;
-  if (streams_) streams_->seen(table_->index_of(f), dir, ts);
+  if (streams_) Streams::seen(r.sides(), dir, ts);
   if (f.flags & flow::kEnded) return;  // late ACKs and retransmissions of a closed connection
   if (d.act != tcp::Act::kTrack && d.act != tcp::Act::kReuse) [[unlikely]] {
     if (d.act == tcp::Act::kEnd) {
@@ -372,17 +370,17 @@ void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint6
   if ((p.payload_len || (d.flags & kFin)) && tcp::clear_hold(f, tcp_stats)) [[unlikely]]
     f.state = flow::State::kEstablished;
   if (!cfg_.reassemble) [[unlikely]] {
-    flags_only(f, dir, p, d.flags, ts);
+    flags_only(f, r, dir, p, d.flags, ts);
     return;
   }
-  reassemble(f, dir, m, p, d.flags, seq, ts);
-  if (cfg_.pcap) pcap_check(f);
+  reassemble(f, r, dir, m, p, d.flags, seq, ts);
+  if (cfg_.pcap) pcap_check(f, r);
 }
 
 /* Port reuse and SYNs; returns the sequence number of the segment's first
  * data byte (a SYN takes one). */
-inline uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
-                          uint64_t ts) noexcept {
+inline uint32_t Stage::handshake(flow::Flow& f, Conn& r, int dir, const pkt::Parsed& p,
+                                 const tcp::Decision& d, uint64_t ts) noexcept {
   const uint8_t fl = d.flags;
   uint32_t seq = p.seq;
   if (d.act == tcp::Act::kReuse) {
@@ -390,7 +388,7 @@ inline uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, c
     if (fl & kAck) {  // a SYN-ACK proved the new connection: its SYN went unseen or ignored
       f.client = uint8_t(1 - dir);
       f.flags |= flow::kClientKnown;
-      reasm_->syn(f.hs[1 - dir], d.client_isn);
+      reasm_->syn(r.hs[1 - dir], d.client_isn);
     }
   }
   if (fl & kSyn) {
@@ -398,11 +396,11 @@ inline uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, c
       f.client = uint8_t((fl & kAck) ? 1 - dir : dir);
       f.flags |= flow::kClientKnown;
     }
-    reasm_->syn(f.hs[dir], seq);
+    reasm_->syn(r.hs[dir], seq);
     seq += 1;  // data on a SYN starts after it
     // A SYN-ACK acknowledges the client's ISN: the client's stream starts
     // there, at a message boundary, even when its SYN went uncaptured.
-    reasm::HalfStream& c = f.hs[1 - dir];
+    reasm::HalfStream& c = r.hs[1 - dir];
     if ((fl & kAck) && !c.syn_seen && !c.seq_known) reasm_->syn(c, p.ack - 1);
   }
   return seq;
@@ -410,25 +408,24 @@ inline uint32_t Stage::handshake(flow::Flow& f, int dir, const pkt::Parsed& p, c
 
 /* Flow tracking alone (perf/pipeline measures each stage's cost): states
  * from the flags, the connection ends at its second FIN. */
-void Stage::flags_only(flow::Flow& f, int dir, const pkt::Parsed& p, uint8_t fl,
+void Stage::flags_only(flow::Flow& f, Conn& r, int dir, const pkt::Parsed& p, uint8_t fl,
                        uint64_t ts) noexcept {
   if (f.state == flow::State::kNew && (p.payload_len || ((fl & kAck) && !(fl & kSyn))))
     f.state = flow::State::kEstablished;
-  if (fl & kFin) {
-    f.hs[dir].fin_done = 1;
-    f.state = flow::State::kClosing;
-  }
-  if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+  if (!(fl & kFin)) return;
+  r.hs[dir].fin_done = 1;
+  f.state = flow::State::kClosing;
+  if (r.hs[0].fin_done && r.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
 }
 
 /* The peer's ACK, the bytes (and what the capture cut off), the FIN or
  * the hole timers, each followed by what it delivered; the connection
  * ends once both directions delivered up to their FIN. */
-inline void Stage::reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
-                       uint32_t seq, uint64_t ts) noexcept {
-  reasm::HalfStream& h = f.hs[dir];
+inline void Stage::reassemble(flow::Flow& f, Conn& r, int dir, rte_mbuf* m, const pkt::Parsed& p,
+                              uint8_t fl, uint32_t seq, uint64_t ts) noexcept {
+  reasm::HalfStream& h = r.hs[dir];
   if (fl & kAck) {
-    reasm_->ack(f.hs[1 - dir], &f, 1 - dir, p.ack, ts);
+    reasm_->ack(r.hs[1 - dir], &f, 1 - dir, p.ack, ts);
     consume();
   }
   if (p.payload_len) {
@@ -452,7 +449,7 @@ inline void Stage::reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Pa
     reasm_->check_timers(h, &f, dir, ts);
     consume();
   }
-  if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
+  if (r.hs[0].fin_done && r.hs[1].fin_done) end_connection(f, flow::End::kFin, ts);
 }
 
 void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
@@ -462,18 +459,19 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
                                    why == flow::End::kShutdown))
     why = flow::End::kRst;
   if (ts > data_ts_) data_ts_ = ts;
+  Conn& r = rec(f);
   for (int d = 0; d < 2; d++) {
-    reasm_->flush(f.hs[d], &f, d);
+    reasm_->flush(r.hs[d], &f, d);
     consume();
-    f.end[d] = uint8_t(f.hs[d].fin_done ? flow::End::kFin : why);
+    f.end[d] = uint8_t(r.hs[d].fin_done ? flow::End::kFin : why);
   }
-  http::Conn* c = conns_ ? conn(f) : nullptr;
+  http::Conn* c = http_ ? http_of(r) : nullptr;
   if (c) {
     framer_->end(*c, f, data_ts_);
     apply_verdicts(f, *c);
   }
-  if (cfg_.pcap) pcap_check(f);  // reads the state's `exported`: before it goes back
-  if (conns_) give_conn(f);
+  if (cfg_.pcap) pcap_check(f, r);  // reads the state's `exported`: before it goes back
+  if (http_) give_http(r);
   f.flags |= flow::kEnded;
   f.state = flow::State::kClosed;
   switch (why) {
@@ -483,17 +481,17 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
     case flow::End::kShutdown: flow_stats.ended_at_stop.add(1); break;
     default: break;  // timeout, evicted, reuse: counted by the table
   }
-  if (streams_) streams_->end(f, table_->index_of(f), why);
+  if (streams_) streams_->end(f, r, why);
 }
 
-void Stage::pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept {
-  if (!conns_) f.flags |= flow::kPcap;  // no framing, no selection by message: every connection
-  pcap_->packet(f, table_->index_of(f), m, ts);
+void Stage::pcap_packet(flow::Flow& f, Conn& r, rte_mbuf* m, uint64_t ts) noexcept {
+  if (!http_) f.flags |= flow::kPcap;  // no framing, no selection by message: every connection
+  pcap_->packet(f, r.lookback, m, ts);
 }
 
-void Stage::pcap_check(flow::Flow& f) noexcept {
-  if (f.flags & flow::kPcap || !conns_) return;
-  if (const http::Conn* c = conn(f); c && c->exported) pcap_->select(f, table_->index_of(f));
+void Stage::pcap_check(flow::Flow& f, Conn& r) noexcept {
+  if (f.flags & flow::kPcap || !http_) return;
+  if (const http::Conn* c = http_of(r); c && c->exported) pcap_->select(f, r.lookback);
 }
 
 void Stage::take_rules() noexcept {
@@ -538,12 +536,13 @@ inline void Stage::apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept {
 void Stage::check_timers(flow::Flow& f) noexcept {
   // A hole whose later packets never come must still be declared on time.
   if (f.flags & flow::kEnded) return;
+  Conn& r = rec(f);
   for (int d = 0; d < 2; d++)
-    if (f.hs[d].ofo_head != reasm::kNil || f.hs[d].ack_hole_since_ns) {
-      reasm_->check_timers(f.hs[d], &f, d, clock_ns_);
+    if (r.hs[d].ofo_head != reasm::kNil || r.hs[d].ack_hole_since_ns) {
+      reasm_->check_timers(r.hs[d], &f, d, clock_ns_);
       consume();
     }
-  if (f.hs[0].fin_done && f.hs[1].fin_done) end_connection(f, flow::End::kFin, clock_ns_);
+  if (r.hs[0].fin_done && r.hs[1].fin_done) end_connection(f, flow::End::kFin, clock_ns_);
 }
 
 /* What reassembly delivered, to the stream fingerprints and the framer,
@@ -555,23 +554,24 @@ void Stage::consume_deliveries() noexcept {
   }
   for (const reasm::Span& sp : reasm_->delivered()) {
     flow::Flow& f = *static_cast<flow::Flow*>(sp.owner);
+    Conn& r = rec(f);
     if (sp.hole)
-      stream_gap(f, sp.dir, sp.lost);
+      stream_gap(f, r, sp.dir, sp.lost);
     else if (!sp.m) [[likely]]
-      stream_data(f, sp.dir, sp.p, sp.len);
+      stream_data(f, r, sp.dir, sp.p, sp.len);
     else
-      reasm::each_piece(sp, [&](const uint8_t* p, uint32_t len) { stream_data(f, sp.dir, p, len); });
+      reasm::each_piece(sp, [&](const uint8_t* p, uint32_t len) { stream_data(f, r, sp.dir, p, len); });
   }
   reasm_->done();
 }
 
-void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept {
-  if (streams_) streams_->data(table_->index_of(f), dir, p, len);
-  if (!conns_ || f.rules == flow::kRulesNoHttp) return;
-  http::Conn* cp = conn(f);
+void Stage::stream_data(flow::Flow& f, Conn& r, int dir, const uint8_t* p, uint32_t len) noexcept {
+  if (streams_) Streams::data(r.sides(), dir, p, len);
+  if (!http_ || f.rules == flow::kRulesNoHttp) return;
+  http::Conn* cp = http_of(r);
   if (!cp) {
     if (f.flags & flow::kEnded) return;
-    cp = take_conn(f);
+    cp = take_http(r);
     if (!cp) return;  // pool empty: counted
   }
   http::Conn& c = *cp;
@@ -587,16 +587,16 @@ void Stage::stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) 
       }
     }
     const int client = flow::client_side(f);
-    const bool synced[2] = {f.hs[0].syn_seen, f.hs[1].syn_seen};
+    const bool synced[2] = {r.hs[0].syn_seen, r.hs[1].syn_seen};
     framer_->start(c, f, client, synced);
   }
-  framer_->data(c, f, dir, p, len, data_ts_);
+  framer_->data(c, f, r.hs, dir, p, len, data_ts_);
   apply_verdicts(f, c);
 }
 
-void Stage::stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept {
-  if (streams_) streams_->hole(table_->index_of(f), dir, lost);
-  http::Conn* c = conns_ ? conn(f) : nullptr;
+void Stage::stream_gap(flow::Flow& f, Conn& r, int dir, uint32_t lost) noexcept {
+  if (streams_) Streams::hole(r.sides(), dir, lost);
+  http::Conn* c = http_ ? http_of(r) : nullptr;
   if (!c) return;  // not started: nothing to cut
   framer_->gap(*c, f, dir, data_ts_);
   apply_verdicts(f, *c);

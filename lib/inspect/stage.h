@@ -36,6 +36,7 @@
 #include "core/counters.h"
 #include "core/worker.h"
 #include "core/channel.h"
+#include "inspect/conn.h"
 #include "inspect/mirror_out.h"
 #include "inspect/pcap_out.h"
 #include "inspect/stats.h"
@@ -135,8 +136,18 @@ class Stage {
   /* For the sink: gives a written message's raw buffer back. */
   static void release_message(void* self, void* message);
   const flow::Table& table() const noexcept { return *table_; }
-  /* Stream fingerprints per flow slot (both directions), for the memory plan. */
-  static constexpr size_t stream_bytes_per_flow() noexcept { return Streams::bytes_per_flow(); }
+  /* What a tracked connection costs, for the memory plan and telemetry:
+   * its flow (record, index, free stack) and its connection record (with
+   * fingerprints when streams.jsonl is written); and a framed one's HTTP
+   * state on top, from the pool. */
+  static constexpr size_t bytes_per_flow(bool streams) noexcept {
+    return flow::Table::bytes_per_flow() + Conns::stride(streams);
+  }
+  static constexpr size_t bytes_per_http() noexcept { return sizeof(http::Conn) + sizeof(uint32_t); }
+  size_t bytes_per_flow() const noexcept { return bytes_per_flow(streams_ != nullptr); }
+  /* The inspection's record of a flow of table() (a torn read from
+   * another thread: telemetry only). */
+  const Conn& record(const flow::Flow& f) const noexcept { return conns_->at(table_->index_of(f)); }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
   mirror::Stats mirror_stats;
@@ -178,11 +189,13 @@ class Stage {
    * returns how many are left (moved to the front, in order). */
   uint16_t withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n, const uint8_t* drop) noexcept;
   void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
-  [[gnu::always_inline]] uint32_t handshake(flow::Flow& f, int dir, const pkt::Parsed& p, const tcp::Decision& d,
-                     uint64_t ts) noexcept;
-  void flags_only(flow::Flow& f, int dir, const pkt::Parsed& p, uint8_t fl, uint64_t ts) noexcept;
-  [[gnu::always_inline]] void reassemble(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint8_t fl,
-                  uint32_t seq, uint64_t ts) noexcept;
+  [[gnu::always_inline]] uint32_t handshake(flow::Flow& f, Conn& r, int dir, const pkt::Parsed& p,
+                                            const tcp::Decision& d, uint64_t ts) noexcept;
+  void flags_only(flow::Flow& f, Conn& r, int dir, const pkt::Parsed& p, uint8_t fl,
+                  uint64_t ts) noexcept;
+  [[gnu::always_inline]] void reassemble(flow::Flow& f, Conn& r, int dir, rte_mbuf* m,
+                                         const pkt::Parsed& p, uint8_t fl, uint32_t seq,
+                                         uint64_t ts) noexcept;
   /* The flow table makes no decisions of its own: the stage ends what its
    * sweep found due (and checks the timers of the rest), gives up the
    * least recent flow when full, then inserts. */
@@ -195,19 +208,19 @@ class Stage {
   /* packets.pcap (inspect/pcap_out.h): without HTTP framing every
    * connection is selected; with it, a connection one of whose messages
    * was exported. */
-  void pcap_packet(flow::Flow& f, rte_mbuf* m, uint64_t ts) noexcept;
-  void pcap_check(flow::Flow& f) noexcept;  // selects f if its connection asks for it
+  void pcap_packet(flow::Flow& f, Conn& r, rte_mbuf* m, uint64_t ts) noexcept;
+  void pcap_check(flow::Flow& f, Conn& r) noexcept;  // selects f if its connection asks for it
 
+  /* The connection's record (inspect/conn.h): the slot of its flow. */
+  Conn& rec(const flow::Flow& f) noexcept { return conns_->at(table_->index_of(f)); }
   /* HTTP state is a connection's only from its first payload byte to its
    * end: taken from the worker's pool then (nullptr: the pool is empty,
    * counted, the connection is not framed), given back at its end. */
-  static constexpr uint32_t kNoConn = UINT32_MAX;  // the pool was empty: not framed, not asked again
-  http::Conn* conn(const flow::Flow& f) noexcept {
-    const uint32_t c = conn_of_[table_->index_of(f)];
-    return c && c != kNoConn ? &conns_[c - 1] : nullptr;
+  http::Conn* http_of(const Conn& r) noexcept {
+    return r.http && r.http != Conn::kNoHttp ? &http_[r.http - 1] : nullptr;
   }
-  http::Conn* take_conn(const flow::Flow& f) noexcept;
-  void give_conn(const flow::Flow& f) noexcept;
+  http::Conn* take_http(Conn& r) noexcept;
+  void give_http(Conn& r) noexcept;
   bool wrong_core(const core::RxQueue& q, const pkt::Parsed& p) const noexcept;
   void take_rules() noexcept;
   void judge_flow(flow::Flow& f) noexcept;
@@ -222,28 +235,29 @@ class Stage {
     const std::span<const reasm::Span> d = reasm_->delivered();
     if (d.empty()) return;
     if (d.size() == 1 && !d[0].hole && !d[0].m && readers_ && !reasm_->lent()) {
-      stream_data(*static_cast<flow::Flow*>(d[0].owner), d[0].dir, d[0].p, d[0].len);
+      flow::Flow& f = *static_cast<flow::Flow*>(d[0].owner);
+      stream_data(f, rec(f), d[0].dir, d[0].p, d[0].len);
       reasm_->clear_delivered();
       return;
     }
     consume_deliveries();
   }
   void consume_deliveries() noexcept;
-  void stream_data(flow::Flow& f, int dir, const uint8_t* p, uint32_t len) noexcept;
-  void stream_gap(flow::Flow& f, int dir, uint32_t lost) noexcept;
+  void stream_data(flow::Flow& f, Conn& r, int dir, const uint8_t* p, uint32_t len) noexcept;
+  void stream_gap(flow::Flow& f, Conn& r, int dir, uint32_t lost) noexcept;
 
   Config cfg_;
   unsigned worker_;
   std::unique_ptr<flow::Table> table_;
+  std::unique_ptr<Conns> conns_;      // one record per flow slot
   std::unique_ptr<reasm::Reassembler> reasm_;
   std::unique_ptr<Streams> streams_;  // fingerprints and streams.jsonl, only with streams
   std::unique_ptr<PcapOut> pcap_;     // packets.pcap, only with pcap
   core::Channel messages_, raw_;      // message records and their capture buffers
-  bool readers_ = false;            // streams_ or conns_: someone reads delivered bytes
-  http::Conn* conns_ = nullptr;     // the pool of HTTP connection states, only with http
-  uint32_t* conn_of_ = nullptr;     // per flow slot: 0 none, kNoConn refused, else pool index + 1
-  uint32_t* conn_free_ = nullptr;   // stack of free pool indices
-  uint32_t n_conns_ = 0, n_conn_free_ = 0;
+  bool readers_ = false;            // streams_ or http_: someone reads delivered bytes
+  http::Conn* http_ = nullptr;      // the pool of HTTP connection states, only with http
+  uint32_t* http_free_ = nullptr;   // stack of free pool indices
+  uint32_t n_http_ = 0, n_http_free_ = 0;
   std::unique_ptr<http::Framer> framer_;
   uint64_t data_ts_ = 0;            // timestamp of the packet being reassembled
   std::vector<PortRss> rss_;

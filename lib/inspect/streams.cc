@@ -1,49 +1,38 @@
 #include "inspect/streams.h"
 
-#include <stdexcept>
-
 #include "core/json.h"
-#include "core/mem.h"
 #include "tcp/track.h"
 
 namespace inspect {
 
-Streams::Streams(uint32_t max_flows, uint32_t record_ring, uint32_t empty_sample, unsigned worker,
-                 int socket, const core::Waiting* w, Stats* stats)
+Streams::Streams(uint32_t record_ring, uint32_t empty_sample, unsigned worker, int socket,
+                 const core::Waiting* w, Stats* stats)
     : empty_sample_(empty_sample), stats_(stats) {
-  sides_ = static_cast<Side*>(
-      core::mem::zalloc("loom_stream_sides", sizeof(Side) * 2 * size_t(max_flows), socket));
-  if (!sides_)
-    throw std::runtime_error("cannot allocate stream fingerprints for worker " +
-                             std::to_string(worker) + "; raise eal.memory_mb");
   records_.open("loom_streams_" + std::to_string(worker), sizeof(StreamRecord), socket, record_ring,
                 w, &stats->records_dropped);
 }
 
-Streams::~Streams() { core::mem::free(sides_); }
-
-void Streams::start(uint32_t slot) noexcept {
+void Streams::start(StreamSide* s) noexcept {
   for (int d = 0; d < 2; d++) {
-    Side& s = side(slot, d);
-    s.sha.init();
-    s.first_ns = s.last_ns = s.loss = 0;
+    s[d].sha.init();
+    s[d].first_ns = s[d].last_ns = s[d].loss = 0;
   }
 }
 
-void Streams::end(const flow::Flow& f, uint32_t slot, flow::End why) noexcept {
-  if (summarise_empty(f, slot, why)) return;
+void Streams::end(const flow::Flow& f, Conn& c, flow::End why) noexcept {
+  if (summarise_empty(c, why)) return;
   // Client to server first, so each connection's two lines read in order.
   const int c2s = flow::client_side(f);
-  emit(f, slot, c2s);
-  emit(f, slot, 1 - c2s);
+  emit(f, c, c2s);
+  emit(f, c, 1 - c2s);
 }
 
-bool Streams::summarise_empty(const flow::Flow& f, uint32_t slot, flow::End why) noexcept {
+bool Streams::summarise_empty(const Conn& c, flow::End why) noexcept {
   // Two ~600-byte lines per half-open connection made a SYN flood write
   // more than it carried; such connections are counted by how they ended,
   // and a bounded sample keeps their records for a look.
   for (int d = 0; d < 2; d++)
-    if (f.hs[d].delivered || f.hs[d].gap_bytes || side(slot, d).loss) return false;
+    if (c.hs[d].delivered || c.hs[d].gap_bytes || c.sides()[d].loss) return false;
   stats_->empty_connections.add(1);
   stats_->empty_by_end[size_t(why) < kNumEnds ? size_t(why) : 0].add(1);
   if (empty_sampled_ < empty_sample_) {
@@ -63,7 +52,7 @@ const char* empty_end_name(size_t end) noexcept {
   return end < kNumEnds ? kNames[end] : "?";
 }
 
-void Streams::emit(const flow::Flow& f, uint32_t slot, int dir) noexcept {
+void Streams::emit(const flow::Flow& f, Conn& c, int dir) noexcept {
   auto* r = static_cast<StreamRecord*>(records_.take());
   if (!r) return;
   const bool known = f.flags & flow::kClientKnown;
@@ -74,12 +63,12 @@ void Streams::emit(const flow::Flow& f, uint32_t slot, int dir) noexcept {
   r->client_inferred = !known;
   r->end = f.end[dir];
   r->tcp_anomalies = f.tcp & tcp::kSawAny;
-  r->gaps = f.hs[dir].gaps;
+  r->gaps = c.hs[dir].gaps;
   r->generation = f.generation;
-  r->bytes = f.hs[dir].delivered;
-  r->gap_bytes = f.hs[dir].gap_bytes;
+  r->bytes = c.hs[dir].delivered;
+  r->gap_bytes = c.hs[dir].gap_bytes;
   r->packets = f.pkts[dir];
-  Side& s = side(slot, dir);
+  StreamSide& s = c.sides()[dir];
   r->capture_loss = s.loss;
   r->first_ts_ns = s.first_ns;
   r->last_ts_ns = s.last_ns;

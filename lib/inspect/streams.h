@@ -1,14 +1,14 @@
 /* inspect/streams: per-direction stream fingerprints and their records
- * (streams.jsonl). Each tracked flow slot has two Sides: the SHA-256 of
- * the bytes reassembly delivered in order, first and last packet times,
- * and the capture loss of its holes. When a connection ends, both of its
+ * (streams.jsonl). Each connection's record (inspect/conn.h) carries two
+ * StreamSides: the SHA-256 of the bytes reassembly delivered in order,
+ * first and last packet times, and the capture loss of its holes. When a connection ends, both of its
  * directions become records (client to server first) on the worker's
  * stream channel, except payload-less connections past the sample, which
  * are only counted by how they ended (a SYN flood would otherwise write
  * more than it carried).
  *
  * Thread: the owning worker (the main lcore during Stage::finish()).
- * Allocates its slots when built, nothing after.
+ * Allocates its record channel when built, nothing after.
  */
 #pragma once
 
@@ -16,8 +16,8 @@
 #include <string>
 
 #include "core/channel.h"
-#include "core/sha256.h"
 #include "flow/flow.h"
+#include "inspect/conn.h"
 #include "inspect/stats.h"
 
 namespace inspect {
@@ -45,46 +45,33 @@ std::string record_json(const StreamRecord& r);
 
 class Streams {
  public:
-  struct Side {
-    core::Sha256 sha;
-    uint64_t first_ns, last_ns;
-    uint64_t loss;  // capture loss (reasm::acked_in_hole)
-  };
-  /* Both directions' state per flow slot. */
-  static constexpr size_t bytes_per_flow() noexcept { return 2 * sizeof(Side); }
-
   /* `empty_sample`: payload-less connections given records (UINT32_MAX:
-   * all). Throws with the way out when memory is short. */
-  Streams(uint32_t max_flows, uint32_t record_ring, uint32_t empty_sample, unsigned worker,
-          int socket, const core::Waiting* w, Stats* stats);
-  ~Streams();
-  Streams(const Streams&) = delete;
-  Streams& operator=(const Streams&) = delete;
+   * all). Throws with the way out when memory is short. The fingerprints
+   * live in the connection records (inspect/conn.h), built with sides. */
+  Streams(uint32_t record_ring, uint32_t empty_sample, unsigned worker, int socket,
+          const core::Waiting* w, Stats* stats);
 
-  /* A new connection in `slot`. */
-  void start(uint32_t slot) noexcept;
+  /* A new connection: both directions' fingerprints start. */
+  static void start(StreamSide* s) noexcept;
   /* A packet of direction `dir` at `ts`. */
-  void seen(uint32_t slot, int dir, uint64_t ts) noexcept {
-    Side& s = side(slot, dir);
-    if (!s.first_ns) s.first_ns = ts;
-    s.last_ns = ts;
+  static void seen(StreamSide* s, int dir, uint64_t ts) noexcept {
+    if (!s[dir].first_ns) s[dir].first_ns = ts;
+    s[dir].last_ns = ts;
   }
-  void data(uint32_t slot, int dir, const uint8_t* p, uint32_t len) noexcept {
-    side(slot, dir).sha.update(p, len);
+  static void data(StreamSide* s, int dir, const uint8_t* p, uint32_t len) noexcept {
+    s[dir].sha.update(p, len);
   }
-  void hole(uint32_t slot, int dir, uint32_t lost) noexcept { side(slot, dir).loss += lost; }
-  /* The connection in `slot` ended with `why` (its ends already set). */
-  void end(const flow::Flow& f, uint32_t slot, flow::End why) noexcept;
+  static void hole(StreamSide* s, int dir, uint32_t lost) noexcept { s[dir].loss += lost; }
+  /* The connection ended with `why` (its ends already set). */
+  void end(const flow::Flow& f, Conn& c, flow::End why) noexcept;
 
   core::Channel& channel() noexcept { return records_; }
 
  private:
-  Side& side(uint32_t slot, int dir) noexcept { return sides_[2 * size_t(slot) + dir]; }
   /* Counted; true when past the sample (no records). */
-  bool summarise_empty(const flow::Flow& f, uint32_t slot, flow::End why) noexcept;
-  void emit(const flow::Flow& f, uint32_t slot, int dir) noexcept;
+  bool summarise_empty(const Conn& c, flow::End why) noexcept;
+  void emit(const flow::Flow& f, Conn& c, int dir) noexcept;
 
-  Side* sides_ = nullptr;
   core::Channel records_;
   uint32_t empty_sample_;
   uint32_t empty_sampled_ = 0;  // payload-less connections given records so far

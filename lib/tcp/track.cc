@@ -89,15 +89,15 @@ struct Expect {
 Decision track(uint8_t flags) noexcept { return {Act::kTrack, flags, 0}; }
 Decision act(Act a, uint8_t flags = 0, uint32_t isn = 0) noexcept { return {a, flags, isn}; }
 
-bool over(const flow::Flow& f) noexcept {
+bool over(const flow::Flow& f, const reasm::HalfStream* hs) noexcept {
   return (f.flags & flow::kEnded) || (f.tcp & kRstHeld) ||
-         (f.hs[0].fin_seen && f.hs[1].fin_seen);
+         (hs[0].fin_seen && hs[1].fin_seen);
 }
 
-Decision judge_rst(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-                   Stats& s) noexcept {
-  const reasm::HalfStream& h = f.hs[dir];
-  const reasm::HalfStream& peer = f.hs[1 - dir];
+Decision judge_rst(flow::Flow& f, const reasm::HalfStream* hs, int dir, const pkt::Parsed& p,
+                   const rte_mbuf* m, Stats& s) noexcept {
+  const reasm::HalfStream& h = hs[dir];
+  const reasm::HalfStream& peer = hs[1 - dir];
   // Third, security (RFC 9293 step 3, taken first: a receiver that drops
   // the segment for its options never looks at its RST bit). TCP-MD5 and
   // TCP-AO are all or nothing per connection, decided by its SYN.
@@ -136,9 +136,10 @@ Decision judge_rst(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf*
   return act(Act::kIgnore);
 }
 
-Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, Stats& s) noexcept {
-  const reasm::HalfStream& h = f.hs[dir];
-  const reasm::HalfStream& peer = f.hs[1 - dir];
+Decision judge_syn(flow::Flow& f, const reasm::HalfStream* hs, int dir, const pkt::Parsed& p,
+                   Stats& s) noexcept {
+  const reasm::HalfStream& h = hs[dir];
+  const reasm::HalfStream& peer = hs[1 - dir];
   const uint8_t fl = p.tcp_flags;
   const bool ended = f.flags & flow::kEnded;
   const bool same_isn = h.syn_seen && p.seq == h.isn;
@@ -159,7 +160,7 @@ Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, Stats& s) noexc
       s.syn_stale.add(1);
       return act(Act::kIgnore);
     }
-    if (!over(f)) {
+    if (!over(f, hs)) {
       s.syn_on_open.add(1);
       return act(Act::kIgnore);
     }
@@ -174,8 +175,8 @@ Decision judge_syn(flow::Flow& f, int dir, const pkt::Parsed& p, Stats& s) noexc
 namespace {
 
 /* judge_control()'s decision, before it is noted on the flow. */
-Decision decide(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-                Stats& s) noexcept {
+Decision decide(flow::Flow& f, const reasm::HalfStream* hs, int dir, const pkt::Parsed& p,
+                const rte_mbuf* m, Stats& s) noexcept {
   uint8_t fl = p.tcp_flags;
   // Over and reported: only a SYN can matter now (a new connection).
   if ((f.flags & flow::kEnded) && !(fl & kSyn)) return track(fl);
@@ -187,13 +188,13 @@ Decision decide(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
     s.bad_checksum.add(1);
     return act(Act::kIgnore);
   }
-  if (fl & kRst) return judge_rst(f, dir, p, m, s);
+  if (fl & kRst) return judge_rst(f, hs, dir, p, m, s);
   if (fl & kSyn) {
-    Decision d = judge_syn(f, dir, p, s);
+    Decision d = judge_syn(f, hs, dir, p, s);
     if (d.act == Act::kIgnore) return d;
     // The connection's SYN (a new one on reuse) says whether it signs its
     // segments.
-    if (!(fl & kAck) && (d.act == Act::kReuse || !f.hs[dir].syn_seen)) {
+    if (!(fl & kAck) && (d.act == Act::kReuse || !hs[dir].syn_seen)) {
       const Options o = read_options(m, p);
       f.tcp = uint8_t((f.tcp & ~(kAuthMd5 | kAuthAo)) | (o.md5 ? kAuthMd5 : 0) |
                       (o.ao ? kAuthAo : 0));
@@ -202,7 +203,7 @@ Decision decide(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
     fl = d.flags;
   }
   // Eighth, the FIN bit: it must sit where the direction's data can end.
-  const reasm::HalfStream& h = f.hs[dir];
+  const reasm::HalfStream& h = hs[dir];
   if ((fl & kFin) && h.seq_known) {
     const uint32_t at = p.seq + ((fl & kSyn) ? 1 : 0) + p.payload_len + p.missing;
     if (!(h.fin_seen && at == h.fin_seq)) {
@@ -220,9 +221,9 @@ Decision decide(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
 
 }  // namespace
 
-Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-                       Stats& s) noexcept {
-  const Decision d = decide(f, dir, p, m, s);
+Decision judge_control(flow::Flow& f, const reasm::HalfStream* hs, int dir, const pkt::Parsed& p,
+                       const rte_mbuf* m, Stats& s) noexcept {
+  const Decision d = decide(f, hs, dir, p, m, s);
   // Flag what was rejected on the connection, for its records.
   const uint8_t fl = p.tcp_flags;
   if (d.act == Act::kIgnore)

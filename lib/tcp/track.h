@@ -51,6 +51,7 @@
 #include "core/counters.h"
 #include "flow/flow.h"
 #include "pkt/parse.h"
+#include "reasm/reasm.h"
 
 namespace tcp {
 
@@ -108,16 +109,18 @@ Options read_options(const rte_mbuf* m, const pkt::Parsed& p) noexcept;
 bool bad_checksum(const rte_mbuf* m, const pkt::Parsed& p) noexcept;
 
 /* A segment with RST, SYN or FIN: the checks above. */
-Decision judge_control(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-                       Stats& s) noexcept;
+Decision judge_control(flow::Flow& f, const reasm::HalfStream* hs, int dir, const pkt::Parsed& p,
+                       const rte_mbuf* m, Stats& s) noexcept;
 
-/* `dir` is the key side that sent the segment. Inline: almost every
- * segment carries no control bit, and then there is nothing to judge. */
-inline Decision judge(flow::Flow& f, int dir, const pkt::Parsed& p, const rte_mbuf* m,
-                      Stats& s) noexcept {
+/* `dir` is the key side that sent the segment; `hs` the connection's two
+ * reassembly halves (its record's, inspect/conn.h), which say what each
+ * side's receiver expects. Inline: almost every segment carries no
+ * control bit, and then there is nothing to judge. */
+inline Decision judge(flow::Flow& f, const reasm::HalfStream* hs, int dir, const pkt::Parsed& p,
+                      const rte_mbuf* m, Stats& s) noexcept {
   if (!(p.tcp_flags & (kRst | kSyn | kFin))) [[likely]]
     return {Act::kTrack, p.tcp_flags, 0};
-  return judge_control(f, dir, p, m, s);
+  return judge_control(f, hs, dir, p, m, s);
 }
 
 /* The endpoints used the connection after a held RST (data or FIN): it

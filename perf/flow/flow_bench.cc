@@ -120,8 +120,10 @@ int main(int argc, char** argv) {
                 t.bytes_per_flow());
     std::fflush(stdout);
   }
-  std::printf("\nState per tracked flow: %zu bytes of flow::Flow (key, state, counters, both "
-              "directions' reassembly state) + two 4-byte index entries + 4 of free stack.\n",
+  std::printf("\nState per tracked flow in the table: %zu bytes of flow::Flow (key, state, "
+              "timestamps, counters) + two 4-byte index entries + 4 of free stack; the "
+              "inspection's connection record (reassembly, fingerprints) is its own "
+              "(inspect/conn.h).\n",
               sizeof(flow::Flow));
   // Every size above inserted all its keys and found every one again.
   std::printf("flow_bench: 3 passed, 0 failed\n");

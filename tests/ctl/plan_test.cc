@@ -126,9 +126,9 @@ uint64_t use_of(const std::vector<ctl::MemoryUse>& v, const std::string& key) {
 TEST(MemoryPlan, UnitCostsAreTheStructuresSizes) {
   const auto c = parse_config("mode = \"offline\"\n", "o.toml");
   const ctl::UnitCosts u = ctl::unit_costs(c);
-  EXPECT_GE(u.flow, sizeof(flow::Flow) + inspect::Stage::stream_bytes_per_flow());
+  EXPECT_GE(u.flow, sizeof(flow::Flow) + sizeof(inspect::Conn) + 2 * sizeof(inspect::StreamSide))
+      << "a flow and its connection record with fingerprints";
   EXPECT_EQ(u.http_conn, sizeof(http::Conn) + sizeof(uint32_t)) << "a state and its free-stack entry";
-  EXPECT_EQ(u.http_slot, sizeof(uint32_t)) << "a slot's index into the pool";
   EXPECT_GT(u.held_byte_x1000, 1000u) << "a held byte costs its mbuf's header too";
   EXPECT_GE(u.message_record, sizeof(http::Message));
   EXPECT_GE(u.stream_record, sizeof(inspect::StreamRecord));
@@ -137,13 +137,13 @@ TEST(MemoryPlan, UnitCostsAreTheStructuresSizes) {
               "message record %lu\n", (unsigned long)u.flow, (unsigned long)u.http_conn,
               (unsigned long)u.held_byte_x1000, (unsigned long)u.ofo_node,
               (unsigned long)u.stream_record, (unsigned long)u.message_record);
-  std::printf("of a flow: record %zu, fingerprints %zu\n", sizeof(flow::Flow),
-              inspect::Stage::stream_bytes_per_flow());
+  std::printf("of a flow: flow %zu, connection record %zu, fingerprints %zu\n", sizeof(flow::Flow),
+              sizeof(inspect::Conn), 2 * sizeof(inspect::StreamSide));
   // Off: HTTP state and fingerprints cost nothing.
   const auto bare = parse_config("mode = \"offline\"\n[http]\nenabled = false\n[outputs]\nstreams = false\n", "b.toml");
   EXPECT_EQ(ctl::unit_costs(bare).http_conn, 0u);
-  EXPECT_EQ(ctl::unit_costs(bare).http_slot, 0u);
-  EXPECT_EQ(ctl::unit_costs(bare).flow, flow::Table::bytes_per_flow());
+  EXPECT_EQ(ctl::unit_costs(bare).flow, flow::Table::bytes_per_flow() + inspect::Conns::stride(false));
+  EXPECT_LT(ctl::unit_costs(bare).flow, u.flow);
 }
 
 TEST(MemoryPlan, ABudgetSizesTheKeysTheFileLeftOutAndHoldsThePlan) {
@@ -177,11 +177,11 @@ TEST(MemoryPlan, AnHttpPoolSizedOnItsOwnIsItsOwnConsumer) {
   const uint64_t flows = c.flow.max_flows_per_worker;
   // By default one state per flow slot: part of the flow table's cost.
   EXPECT_EQ(use_of(ctl::worker_memory(c), "flow.max_flows_per_worker"),
-            flows * (u.flow + u.http_slot + u.http_conn));
+            flows * (u.flow + u.http_conn));
   EXPECT_EQ(use_of(ctl::worker_memory(c), "http.max_connections_per_worker"), 0u);
   const auto p = parse_config("mode = \"offline\"\n[http]\nmax_connections_per_worker = 1000\n", "p.toml");
   const auto uses = ctl::worker_memory(p);
-  EXPECT_EQ(use_of(uses, "flow.max_flows_per_worker"), flows * (u.flow + u.http_slot));
+  EXPECT_EQ(use_of(uses, "flow.max_flows_per_worker"), flows * u.flow);
   EXPECT_EQ(use_of(uses, "http.max_connections_per_worker"), 1000 * u.http_conn);
   // With a budget the smaller pool leaves room for more flow slots.
   auto a = parse_config("mode = \"offline\"\n[worker]\nmemory_mb = 512\n", "a.toml");

@@ -109,6 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto conn = std::make_unique<http::Conn>();
   std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);
   flow::Flow f{};
+  const reasm::HalfStream hs[2]{};
   f.key.pa = 40000;
   f.key.pb = 80;
   const bool synced[2] = {bool(data[0] & 1), bool(data[0] & 2)};
@@ -125,7 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (gap_next) fr.gap(*conn, f, dir, i);
     gap_next = false;
     const size_t n = std::min<size_t>((c & 63) + 1, size - i);
-    fr.data(*conn, f, dir, data + i, uint32_t(n), i);
+    fr.data(*conn, f, hs, dir, data + i, uint32_t(n), i);
     check_and_put(ch.messages);
     i += n;
   }

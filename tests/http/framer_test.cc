@@ -272,12 +272,13 @@ TEST(Http, OversizeHeaderBlockIsCutAndCounted) {
   auto conn = std::make_unique<http::Conn>();
   std::memset(static_cast<void*>(conn.get()), 0, sizeof *conn);
   flow::Flow f{};
+  const reasm::HalfStream hs[2]{};
   const bool s[2] = {true, true};
   fr.start(*conn, f, 0, s);
   const std::string big = "GET /a HTTP/1.1\r\nX-Big: " + std::string(400, 'b') + "\r\n\r\n";
   const std::string ok = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
-  fr.data(*conn, f, 0, reinterpret_cast<const uint8_t*>(big.data()), uint32_t(big.size()), 1);
-  fr.data(*conn, f, 0, reinterpret_cast<const uint8_t*>(ok.data()), uint32_t(ok.size()), 2);
+  fr.data(*conn, f, hs, 0, reinterpret_cast<const uint8_t*>(big.data()), uint32_t(big.size()), 1);
+  fr.data(*conn, f, hs, 0, reinterpret_cast<const uint8_t*>(ok.data()), uint32_t(ok.size()), 2);
   fr.end(*conn, f, 3);
   out.drain();
   EXPECT_EQ(st.oversize_headers.get(), 1u);

@@ -55,6 +55,7 @@ struct Harness {
   std::unique_ptr<http::Framer> fr;
   std::unique_ptr<http::Conn> conn = std::make_unique<http::Conn>();
   flow::Flow f{};
+  reasm::HalfStream hs[2];  // what reassembly knows of each direction (the connection record's)
 
   explicit Harness(bool synced = true, uint32_t pending = http::kPendingDefault) {
     fr = std::make_unique<http::Framer>(&st, records_of(out), 65536, pending);
@@ -68,7 +69,7 @@ struct Harness {
   void c2s(const std::string& d, uint64_t ts = 1) { send(0, d, ts); }
   void s2c(const std::string& d, uint64_t ts = 2) { send(1, d, ts); }
   void send(int dir, const std::string& d, uint64_t ts) {
-    fr->data(*conn, f, dir, reinterpret_cast<const uint8_t*>(d.data()), uint32_t(d.size()), ts);
+    fr->data(*conn, f, hs, dir, reinterpret_cast<const uint8_t*>(d.data()), uint32_t(d.size()), ts);
     out.drain();
   }
   void end() {

@@ -257,12 +257,12 @@ TEST(HttpPairing, AnEmptyPoolNeverGivesAnotherRequestsId) {
 TEST(HttpPairing, AResponseCapturedBeforeItsRequestWaitsForIt) {
   Harness h;
   // The server acknowledged 40 client bytes the capture has not delivered.
-  h.f.hs[0].seq_known = h.f.hs[0].ack_known = true;
-  h.f.hs[0].next_seq = 1000;
-  h.f.hs[0].peer_ack = 1040;
+  h.hs[0].seq_known = h.hs[0].ack_known = true;
+  h.hs[0].next_seq = 1000;
+  h.hs[0].peer_ack = 1040;
   h.s2c("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   EXPECT_TRUE(h.out.emitted.empty());
-  h.f.hs[0].next_seq = 1040;
+  h.hs[0].next_seq = 1040;
   h.c2s("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
   h.s2c("HTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n");  // unsolicited: nothing sent for it
   h.end();

@@ -459,7 +459,7 @@ Bytes swap_inner(uint32_t vni, uint8_t outer_src) {
 }
 
 TEST(FlowKey, TunnelIdentity) {
-  static_assert(sizeof(flow::Flow) == 240);
+  static_assert(sizeof(flow::Flow) == 96);
   const Bytes a = eth(0x0800, ipv4(udp(4789, vxlan(100, inner_eth4())), 17, 9));
   const Bytes b = eth(0x0800, ipv4(udp(4789, vxlan(200, inner_eth4())), 17, 9));
   const flow::Key ka = key_of(a), kb = key_of(b);
