@@ -364,10 +364,11 @@ try:
 except (OSError, ValueError):
     pass
 if tel:
-    state = (f"- State per flow: {tel['bytes_per_flow']} B flow record (bytes_per_flow from "
+    state = (f"- State per flow: {tel['bytes_per_flow']} B per tracked connection: flow record, "
+             f"index and connection record with its stream fingerprints (bytes_per_flow from "
              f"telemetry /loom/flows, read during the warm-up run; table capacity "
-             f"{tel.get('capacity', '?'):,} per worker) + 256 B stream fingerprints "
-             "(2x SHA-256 context + timestamps; not in telemetry).")
+             f"{tel.get('capacity', '?'):,} per worker); "
+             f"{tel.get('bytes_per_http_conn', '?')} B more per framed HTTP connection.")
 else:
     state = ("- State per flow: 256 B flow record + 256 B stream fingerprints (2x SHA-256 context "
              "+ timestamps) (telemetry not reachable during the run; fixed text).")

@@ -14,10 +14,9 @@ Conns::Conns(uint32_t slots, bool sides, unsigned worker, int socket) : stride_(
   // All-zero is an empty record (reasm::kNil is 0); reset() is for reuse.
   base_ = static_cast<uint8_t*>(core::mem::zalloc("loom_conns", stride_ * size_t(slots), socket));
   if (!base_)
-    throw std::runtime_error("cannot allocate the connection records of worker " +
-                             std::to_string(worker) + " (" +
-                             std::to_string((stride_ * size_t(slots)) >> 20) +
-                             " MB); lower flow.max_flows_per_worker or raise eal.memory_mb");
+    throw std::runtime_error("cannot allocate " + std::to_string((stride_ * size_t(slots)) >> 20) +
+                             " MB for the connection records of worker " + std::to_string(worker) +
+                             "; raise eal.memory_mb or lower flow.max_flows_per_worker");
 }
 
 Conns::~Conns() { core::mem::free(base_); }

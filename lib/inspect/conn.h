@@ -43,7 +43,7 @@ struct Conn {
   reasm::HalfStream hs[2];  // key side a->b is 0
   uint64_t lookback;        // its latest packet in the pcap lookback (Lookback's seq); 0: none
   uint32_t http;            // its HTTP state: 0 none yet, kNoHttp refused, else pool index + 1
-  uint32_t spare;
+  uint32_t spare;           // (the record is 8-aligned for the fingerprints behind it)
 
   /* Both directions' fingerprints; only in a table built with them. */
   StreamSide* sides() noexcept { return reinterpret_cast<StreamSide*>(this + 1); }
@@ -72,10 +72,11 @@ class Conns {
     c.lookback = 0;
     c.http = 0;
   }
-  /* Bytes per slot: whole cache lines, so a record never shares its
-   * lines with another connection's. */
+  /* Bytes per slot. Not rounded to cache lines: a packet reads one
+   * direction's half (72 bytes, one or two lines either way), and
+   * rounding would cost an idle connection 32 bytes more. */
   static constexpr size_t stride(bool sides) noexcept {
-    return (sizeof(Conn) + (sides ? 2 * sizeof(StreamSide) : 0) + 63) & ~size_t(63);
+    return sizeof(Conn) + (sides ? 2 * sizeof(StreamSide) : 0);
   }
 
  private:

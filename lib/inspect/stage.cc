@@ -21,12 +21,12 @@ namespace inspect {
 using tcp::kAck, tcp::kFin, tcp::kRst, tcp::kSyn;
 
 Stage::Stage(const Config& cfg, unsigned worker, int socket, std::vector<PortRss> rss)
-    : cfg_(cfg), worker_(worker), rss_(std::move(rss)), steer_(cfg.steering),
+    : cfg_(cfg), worker_(worker), conns_(cfg.table.max_flows, cfg.streams, worker, socket),
+      rss_(std::move(rss)), steer_(cfg.steering),
       mirror_(cfg.mirror, worker, &stats, &mirror_stats) {
   table_ = std::make_unique<flow::Table>(cfg.table, worker, socket, &flow_stats);
   waiting_.lossless = cfg.lossless;
   waiting_.grown = &stats.pool_grown;
-  conns_ = std::make_unique<Conns>(cfg.table.max_flows, cfg.streams, worker, socket);
   reasm_ = std::make_unique<reasm::Reassembler>(cfg.limits, cfg.ofo_nodes, &reasm_stats);
   if (cfg.streams)
     streams_ = std::make_unique<Streams>(cfg.record_ring, cfg.empty_sample, worker, socket, &waiting_,
@@ -204,9 +204,10 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
     for (uint32_t j = 0; j < b.nt; j++) {
       const uint16_t i = b.which[j];
       const uint64_t ts = packet_time(q, pkts[i], burst_ts);
-      flow::Flow* f = resolve(q, b, j, ts);
+      uint32_t slot;
+      flow::Flow* f = resolve(q, b, j, ts, slot);
       if (!f) continue;
-      tcp(*f, b.dirs[j], pkts[i], b.parsed[i], ts);
+      tcp(*f, conns_.at(slot), b.dirs[j], pkts[i], b.parsed[i], ts);
       if (f->flags & flow::kMirrored && mirror_.enabled()) mirror_.copy(pkts[i]);
       if (f->flags & flow::kDropped) drop_packet(w, q, b, i, *f, pkts, ts);
     }
@@ -259,15 +260,20 @@ inline uint64_t Stage::packet_time(const core::RxQueue& q, const rte_mbuf* m, ui
   return ts;
 }
 
-inline flow::Flow* Stage::resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts) noexcept {
+inline flow::Flow* Stage::resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts,
+                                  uint32_t& slot) noexcept {
   flow::Flow* f = b.pos[j] >= 0 ? &table_->at(b.pos[j]) : nullptr;
   // The bulk lookup ran before this burst's inserts, and admit()'s sweep
   // or eviction may have ended the flow found for this packet and handed
   // its slot to another connection (the free stack reuses it first): check
   // the slot still holds this key. A miss may likewise be a flow an
   // earlier packet of this burst created.
-  if (f && (!(f->flags & flow::kInUse) || !flow::same(f->key, b.keys[j]))) f = nullptr;
-  if (!f && table_->active()) f = table_->find(b.keys[j]);
+  if (f && (f->flags & flow::kInUse) && flow::same(f->key, b.keys[j])) [[likely]] {
+    slot = uint32_t(b.pos[j]);
+    if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
+    return f;
+  }
+  f = table_->active() ? table_->find(b.keys[j]) : nullptr;
   if (!f) {
     const pkt::Parsed& p = b.parsed[b.which[j]];
     if ((p.tcp_flags & kRst) && !p.payload_len) {
@@ -279,6 +285,7 @@ inline flow::Flow* Stage::resolve(const core::RxQueue& q, const Burst& b, uint32
     start_connection(*f, ts);
     if (wrong_core(q, p)) f->flags |= flow::kWrongCore;
   }
+  slot = table_->index_of(*f);
   if (f->flags & flow::kWrongCore) flow_stats.wrong_core.add(1);
   return f;
 }
@@ -343,10 +350,10 @@ void Stage::renew(flow::Flow& f, uint64_t ts) noexcept {
 /* One TCP segment of a tracked connection, RFC 9293's order: what its
  * control bits did (tcp::judge), the handshake, the per-connection
  * accounts, then the segment's bytes, ACK and FIN into reassembly. */
-void Stage::tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept {
+void Stage::tcp(flow::Flow& f, Conn& r, int dir, rte_mbuf* m, const pkt::Parsed& p,
+                uint64_t ts) noexcept {
   // The endpoints decide what a control bit did (tcp/track.h): a rejected
   // one is cleared from d.flags, and the segment's data still counts.
-  Conn& r = rec(f);
   const tcp::Decision d = tcp::judge(f, r.hs, dir, p, m, tcp_stats);
   data_ts_ = ts;
   const uint32_t seq = handshake(f, r, dir, p, d, ts);

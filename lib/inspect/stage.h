@@ -147,7 +147,7 @@ class Stage {
   size_t bytes_per_flow() const noexcept { return bytes_per_flow(streams_ != nullptr); }
   /* The inspection's record of a flow of table() (a torn read from
    * another thread: telemetry only). */
-  const Conn& record(const flow::Flow& f) const noexcept { return conns_->at(table_->index_of(f)); }
+  const Conn& record(const flow::Flow& f) const noexcept { return conns_.at(table_->index_of(f)); }
   uint64_t clock_ns() const noexcept { return clock_ns_; }
 
   mirror::Stats mirror_stats;
@@ -180,15 +180,17 @@ class Stage {
   /* The PMD's RX timestamp where it has one, else the burst's TSC time
    * (taken once); advances the stage clock. */
   [[gnu::always_inline]] uint64_t packet_time(const core::RxQueue& q, const rte_mbuf* m, uint64_t& burst_ts) noexcept;
-  /* The flow of TCP packet j: found, or created (nullptr: not tracked). */
-  [[gnu::always_inline]] flow::Flow* resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts) noexcept;
+  /* The flow of TCP packet j: found, or created (nullptr: not tracked);
+   * `slot` its table slot, which is its connection record's too. */
+  [[gnu::always_inline]] flow::Flow* resolve(const core::RxQueue& q, const Burst& b, uint32_t j, uint64_t ts,
+                                             uint32_t& slot) noexcept;
   /* A dropped connection's frame: withheld, or replaced by a reset once. */
   void drop_packet(core::WorkerCtx& w, const core::RxQueue& q, Burst& b, uint16_t i,
                    flow::Flow& f, rte_mbuf** pkts, uint64_t ts) noexcept;
   /* Frees the frames drop[] marks, counting each under its reason, and
    * returns how many are left (moved to the front, in order). */
   uint16_t withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n, const uint8_t* drop) noexcept;
-  void tcp(flow::Flow& f, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
+  void tcp(flow::Flow& f, Conn& r, int dir, rte_mbuf* m, const pkt::Parsed& p, uint64_t ts) noexcept;
   [[gnu::always_inline]] uint32_t handshake(flow::Flow& f, Conn& r, int dir, const pkt::Parsed& p,
                                             const tcp::Decision& d, uint64_t ts) noexcept;
   void flags_only(flow::Flow& f, Conn& r, int dir, const pkt::Parsed& p, uint8_t fl,
@@ -212,7 +214,7 @@ class Stage {
   void pcap_check(flow::Flow& f, Conn& r) noexcept;  // selects f if its connection asks for it
 
   /* The connection's record (inspect/conn.h): the slot of its flow. */
-  Conn& rec(const flow::Flow& f) noexcept { return conns_->at(table_->index_of(f)); }
+  Conn& rec(const flow::Flow& f) noexcept { return conns_.at(table_->index_of(f)); }
   /* HTTP state is a connection's only from its first payload byte to its
    * end: taken from the worker's pool then (nullptr: the pool is empty,
    * counted, the connection is not framed), given back at its end. */
@@ -249,7 +251,7 @@ class Stage {
   Config cfg_;
   unsigned worker_;
   std::unique_ptr<flow::Table> table_;
-  std::unique_ptr<Conns> conns_;      // one record per flow slot
+  Conns conns_;                       // one record per flow slot (held here: one load less per packet)
   std::unique_ptr<reasm::Reassembler> reasm_;
   std::unique_ptr<Streams> streams_;  // fingerprints and streams.jsonl, only with streams
   std::unique_ptr<PcapOut> pcap_;     // packets.pcap, only with pcap
