@@ -130,12 +130,14 @@ uint16_t Stage::burst_hook(void* self, core::WorkerCtx& w, const core::RxQueue& 
 void Stage::idle_hook(void* self, core::WorkerCtx&) {
   Stage& s = *static_cast<Stage*>(self);
   s.take_rules();
-  if (!s.cfg_.idle_sweep) return;
-  // Without RX timestamps the clock is the TSC's; with them (a capture
-  // replayed through net_pcap) it only moves with traffic, so a quiet
-  // capture does not age its flows.
-  if (!s.packet_clock_) s.clock_ns_ = s.tsc_clock();
-  s.sweep(s.cfg_.table.sweep_per_idle);
+  if (s.cfg_.idle_sweep) {
+    // Without RX timestamps the clock is the TSC's; with them (a capture
+    // replayed through net_pcap) it only moves with traffic, so a quiet
+    // capture does not age its flows.
+    if (!s.packet_clock_) s.clock_ns_ = s.tsc_clock();
+    s.sweep(s.cfg_.table.sweep_per_idle);
+  }
+  s.reasm_->commit();  // what the sweep delivered
 }
 
 void Stage::sweep(uint32_t budget) noexcept {
@@ -213,6 +215,7 @@ uint16_t Stage::burst(core::WorkerCtx& w, const core::RxQueue& q, rte_mbuf** pkt
     }
   }
   mirror_.flush();
+  reasm_->commit();
   return b.any_drop ? withhold(w, pkts, n, b.drop) : n;
 }
 
@@ -618,6 +621,7 @@ void Stage::finish(flow::End why, void (*drain)(void*), void* drain_ctx) {
     end_connection(f, why, clock_ns_);
     table_->remove(f);
   }
+  reasm_->commit();
   waiting_.drain = nullptr;
   waiting_.drain_ctx = nullptr;
 }

@@ -106,7 +106,7 @@ void Reassembler::deliver(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint
                           uint32_t len) noexcept {
   h.next_seq += len;
   h.delivered += len;
-  s_->bytes_delivered.add(len);
+  t_.bytes_delivered += len;
   if (h.fin_seen && h.next_seq == h.fin_seq) h.fin_done = true;
   if (!m)  // a copy chunk: `off` is its index
     put({owner, nullptr, chunk(off), 0, len, 0, uint8_t(dir), false});
@@ -321,7 +321,7 @@ void Reassembler::check_in_order_overlap(const HalfStream& h, rte_mbuf* m, uint3
 void Reassembler::data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_t off,
                        uint32_t seq, uint32_t len, uint64_t now_ns) noexcept {
   if (len == 0) return;
-  s_->segments.add(1);
+  t_.segments++;
   if (!h.seq_known) {
     // Mid-stream pickup: hold until the start is clear (see the header).
     if (h.fin_seen && seq_gt(seq + len, h.fin_seq)) {
@@ -376,7 +376,7 @@ void Reassembler::data(HalfStream& h, void* owner, int dir, rte_mbuf* m, uint32_
     len = h.fin_seq - seq;
   }
   if (seq == h.next_seq) {
-    s_->in_order.add(1);
+    t_.in_order++;
     if (h.ofo_head != kNil) check_in_order_overlap(h, m, off, seq, len);
     deliver(h, owner, dir, m, off, len);
     drain(h, owner, dir);

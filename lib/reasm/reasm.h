@@ -213,7 +213,22 @@ class Reassembler {
   /* Memory behind delivered() waits for done(). */
   bool lent() const noexcept { return !lent_mbufs_.empty() || !lent_chunks_.empty(); }
 
+  /* Moves the counters every in-order segment touches (segments,
+   * in_order, bytes_delivered), tallied in plain fields, into Stats: the
+   * caller's, once per burst and idle poll. Until then readers of those
+   * three see them a burst late. */
+  void commit() noexcept {
+    if (!t_.segments && !t_.bytes_delivered) return;
+    s_->segments.add(t_.segments);
+    s_->in_order.add(t_.in_order);
+    s_->bytes_delivered.add(t_.bytes_delivered);
+    t_ = {};
+  }
+
  private:
+  struct Tally {
+    uint64_t segments = 0, in_order = 0, bytes_delivered = 0;
+  };
   /* A held run of bytes: in an mbuf (by reference), or, with m == nullptr,
    * copied into chunk `off`. Nodes are also on one of two age lists (by
    * whether their stream saw its SYN), oldest first, for reclaiming. */
@@ -257,6 +272,7 @@ class Reassembler {
 
   Limits lim_;
   Stats* s_;
+  Tally t_;                             // commit() moves it into *s_
   std::vector<Span> out_;               // delivery list: capacity fixed at construction
   uint32_t out_n_ = 0;
   std::vector<rte_mbuf*> lent_mbufs_;   // behind delivered spans, until done()
