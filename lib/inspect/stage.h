@@ -6,7 +6,10 @@
  * from the relay (the burst hook returns how many to relay). The other
  * jobs have units of their own that the stage owns and calls: stream
  * fingerprints and records (streams.h), packets.pcap (pcap_out.h), mirror
- * copies (mirror_out.h), resets (reset.h).
+ * copies (mirror_out.h), resets (reset.h). A connection is two records
+ * found by one slot number: the flow table's (flow/flow.h) and the
+ * stage's own (conn.h: reassembly, fingerprints, lookback, HTTP index);
+ * the units get the parts they read from the stage.
  *
  * One Stage per worker, built on the main lcore at start-up (all memory:
  * flow table, OFO nodes, record pools and rings, lookback, allocated there)
