@@ -20,7 +20,10 @@
 #include <string_view>
 #include <vector>
 
+#include "flow/flow.h"
+#include "inspect/stage.h"
 #include "match/match.h"
+#include "reasm/reasm.h"
 #include "port/port.h"
 #include "port/steer.h"
 #include "sink/dir.h"
@@ -81,31 +84,52 @@ struct WorkerSpec {
   Where at;
 };
 
+/* The sections the inspection libraries read keep one default per
+ * setting, the library's own (flow::TableConfig, reasm::Limits,
+ * inspect::Config), here in the file's units; ctl::stage_config converts
+ * back, and plan_test checks that the defaults survive the round trip. */
+namespace defaults {
+// Functions, not globals: a Config built during static initialisation
+// must not read them before they exist.
+inline const flow::TableConfig& table() {
+  static const flow::TableConfig c;
+  return c;
+}
+inline const reasm::Limits& reassembly() {
+  static const reasm::Limits c;
+  return c;
+}
+inline const inspect::Config& stage() {
+  static const inspect::Config c;
+  return c;
+}
+}  // namespace defaults
+
 struct FlowConfig {
-  uint32_t max_flows_per_worker = 65536;
-  uint32_t timeout_new_s = 60;
-  uint32_t timeout_established_s = 600;
-  uint32_t timeout_closed_s = 60;
-  bool evict_when_full = true;
-  uint32_t sweep_per_insert = 2;
-  uint32_t sweep_per_idle_poll = 16;
+  uint32_t max_flows_per_worker = defaults::table().max_flows;
+  uint32_t timeout_new_s = uint32_t(defaults::table().timeouts.new_ns / 1000000000ull);
+  uint32_t timeout_established_s = uint32_t(defaults::table().timeouts.established_ns / 1000000000ull);
+  uint32_t timeout_closed_s = uint32_t(defaults::table().timeouts.closed_ns / 1000000000ull);
+  bool evict_when_full = defaults::table().evict_when_full;
+  uint32_t sweep_per_insert = defaults::table().sweep_per_insert;
+  uint32_t sweep_per_idle_poll = defaults::table().sweep_per_idle;
 };
 
 struct ReassemblyConfig {
-  uint32_t max_ofo_segments = 1024;     // per connection direction
-  uint32_t max_ofo_bytes = 4u << 20;    // per connection direction
-  uint32_t memcap_mb = 64;              // mbuf memory held per worker
-  uint32_t gap_timeout_ms = 10000;
-  uint32_t ack_gap_timeout_ms = 1000;
+  uint32_t max_ofo_segments = defaults::reassembly().max_ofo_segments;  // per connection direction
+  uint32_t max_ofo_bytes = defaults::reassembly().max_ofo_bytes;        // per connection direction
+  uint32_t memcap_mb = uint32_t(defaults::reassembly().memcap_bytes >> 20);  // mbuf memory held per worker
+  uint32_t gap_timeout_ms = uint32_t(defaults::reassembly().gap_timeout_ns / 1000000ull);
+  uint32_t ack_gap_timeout_ms = uint32_t(defaults::reassembly().ack_gap_timeout_ns / 1000000ull);
 };
 
 struct HttpConfig {
   bool enabled = true;                  // frame HTTP/1.x, write messages.jsonl
   uint32_t capture_bytes = 16384;       // raw bytes kept per message (.gor); 0: none
   uint32_t capture_buffers = 2048;      // capture buffers per worker
-  uint32_t max_header_bytes = 65536;    // start line + headers; over it: cut
+  uint32_t max_header_bytes = defaults::stage().max_header_bytes;  // start line + headers; over it: cut
   // Carried into messages.jsonl's "headers" (lower case), within headers_bytes.
-  uint32_t max_connections_per_worker = 0;  // HTTP states held at once; 0: one per flow slot
+  uint32_t max_connections_per_worker = defaults::stage().http_conns;  // HTTP states held at once; 0: one per flow slot
   // Carried into messages.jsonl's "headers" (lower case), within headers_bytes.
   std::vector<std::string> headers = {"user-agent", "content-type", "x-forwarded-for"};
   uint32_t headers_bytes = 512;
@@ -131,14 +155,14 @@ struct OutputsConfig {
   std::string dir;                      // live runs' default --out
   bool streams = true;                  // streams.jsonl
   bool empty_all = false;               // empty_connections = "all": a record for every one
-  uint32_t empty_sample = 100;          // ... else records for this many per worker, the rest counted
-  uint32_t record_ring = 16384;
+  uint32_t empty_sample = defaults::stage().empty_sample;  // ... else records for this many per worker, the rest counted
+  uint32_t record_ring = defaults::stage().record_ring;
   uint32_t sink_threads = 1;            // formatting parallelism (oneTBB arena)
   bool messages = true;                 // messages.jsonl
   bool gor = true;                      // http.gor (needs http.capture_bytes)
   bool pcap = false;                    // packets.pcap: the connections whose messages are exported
-  uint32_t pcap_snaplen = 2048;         // bytes kept per packet
-  uint32_t pcap_lookback = 4096;        // recent packets per worker kept for a late selection
+  uint32_t pcap_snaplen = defaults::stage().pcap_snaplen;    // bytes kept per packet
+  uint32_t pcap_lookback = defaults::stage().pcap_lookback;  // recent packets per worker kept for a late selection
   uint32_t rotate_mb = 0;               // http.gor / packets.pcap part size; 0: one file
   uint32_t rotate_seconds = 0;          // ... part age; 0: no limit
   bool gzip = false;                    // compress = "gzip": http.gor.gz, packets.pcap.gz

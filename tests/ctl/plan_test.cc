@@ -90,7 +90,13 @@ TEST(Plan, FileDefaultsAreTheLibrariesDefaults) {
   EXPECT_EQ(ic.limits.memcap_bytes, l.memcap_bytes);
   EXPECT_EQ(ic.limits.gap_timeout_ns, l.gap_timeout_ns);
   EXPECT_EQ(ic.limits.ack_gap_timeout_ns, l.ack_gap_timeout_ns);
-  EXPECT_EQ(ic.empty_sample, inspect::Config{}.empty_sample);
+  const inspect::Config st;
+  EXPECT_EQ(ic.empty_sample, st.empty_sample);
+  EXPECT_EQ(ic.max_header_bytes, st.max_header_bytes);
+  EXPECT_EQ(ic.http_conns, st.http_conns);
+  EXPECT_EQ(ic.record_ring, st.record_ring);
+  EXPECT_EQ(ic.pcap_snaplen, st.pcap_snaplen);
+  EXPECT_EQ(ic.pcap_lookback, st.pcap_lookback);
 }
 
 TEST(Plan, PayloadLessConnectionsAreSampledUnlessAllAreAskedFor) {
