@@ -81,7 +81,7 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
 int cmd_latency(const char*, const char* params, rte_tel_data* d) {
   if (!is_ready(g_src.ready)) return starting(d);
   rte_tel_data_start_dict(d);
-  if (!g_src.latency) {
+  if (!g_src.latency || !*g_src.latency) {
     rte_tel_data_add_dict_string(d, "status", "off: set worker.latency = true");
     return 0;
   }

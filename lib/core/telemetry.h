@@ -100,7 +100,7 @@ void explain_block(const char* block, const Stats& zero) {
 struct WorkersSource {
   const std::atomic<bool>* ready = nullptr;
   const std::vector<std::unique_ptr<WorkerCtx>>* workers = nullptr;
-  bool latency = false;  // worker.latency: the hold histograms are filled
+  const bool* latency = nullptr;  // worker.latency: the hold histograms are filled
   // Bytes are the ports' (ethdev): lib/port's, summed into rx/tx.
   std::function<void(uint64_t* rx_bytes, uint64_t* tx_bytes)> port_bytes;
   // ",<id>": what else that worker shows (its parse and stream counters).

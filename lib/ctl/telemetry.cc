@@ -153,7 +153,7 @@ void register_telemetry(const Runtime* rt) {
   core::tel::WorkersSource workers;
   workers.ready = &rt->ready;
   workers.workers = &rt->workers;
-  workers.latency = rt->cfg.latency;
+  workers.latency = &rt->cfg.latency;
   workers.port_bytes = [rt](uint64_t* rx, uint64_t* tx) { port::byte_totals(rt->ports, rx, tx); };
   workers.detail = [rt](rte_tel_data* d, size_t i) {
     if (i >= rt->stages.size()) return;
@@ -167,11 +167,11 @@ void register_telemetry(const Runtime* rt) {
   outputs.ready = &rt->ready;
   outputs.sinks = &rt->sinks;
   outputs.dropped = [rt](const std::string& name) { return record_drops(*rt).of_output(name); };
-  if (rt->cfg.mirror.enabled)  // the mirror port is an output too
-    outputs.extra = [rt](rte_tel_data* d) {
-      static const char* const blocks[] = {"mirror", nullptr};
-      inspect::add_blocks(d, all_stages(*rt), blocks);
-    };
+  outputs.extra = [rt](rte_tel_data* d) {
+    if (!rt->cfg.mirror.enabled) return;  // the mirror port is an output too
+    static const char* const blocks[] = {"mirror", nullptr};
+    inspect::add_blocks(d, all_stages(*rt), blocks);
+  };
   sink::register_telemetry(std::move(outputs));
 
   static constexpr core::tel::Cmd cmds[] = {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 
@@ -466,6 +467,35 @@ TEST_F(TelemetryTest, OutputsCountWhatTheSinkWrote) {
 TEST_F(TelemetryTest, LatencyOffAndNoCollectors) {
   EXPECT_EQ(c.query("/loom/latency").value("status", ""), "off: set worker.latency = true");
   EXPECT_EQ(c.query("/loom/collectors").value("status", ""), "no [[collectors]]");
+}
+
+TEST_F(TelemetryTest, LatencySummarisesTheSelectedWorkers) {
+  // What a relaying loop records per frame: hold times in TSC cycles.
+  core::WorkerCtx& w1 = *rt().workers[1];
+  const uint64_t us = rte_get_tsc_hz() / 1000000;
+  for (int i = 0; i < 99; i++) w1.hold.add(10 * us);
+  w1.hold.add(5000 * us);  // one slow frame: the maximum
+  rt().cfg.latency = true;
+  const json all = c.query("/loom/latency");
+  const json one = c.query("/loom/latency,1"), none = c.query("/loom/latency,0");
+  rt().cfg.latency = false;
+  EXPECT_EQ(all.value("samples", 0), 100);
+  EXPECT_EQ(one.value("samples", 0), 100);
+  EXPECT_EQ(none.value("samples", -1), 0);
+  EXPECT_EQ(all.value("pre_tx_samples", -1), 0);
+  const uint64_t p50 = all.value("p50_ns", uint64_t(0)), max = all.value("max_ns", uint64_t(0));
+  EXPECT_GE(p50, 9000u);
+  EXPECT_LE(p50, 12000u);  // within the histogram's bucket
+  EXPECT_GE(max, 4500000u);
+}
+
+TEST_F(TelemetryTest, OutputsShowTheMirrorBlockOnlyWithAMirror) {
+  EXPECT_FALSE(c.query("/loom/outputs").contains("mirror_copies"));
+  rt().cfg.mirror.enabled = true;
+  const json j = c.query("/loom/outputs");
+  rt().cfg.mirror.enabled = false;
+  for (const char* k : {"mirror_copies", "mirror_truncated", "mirror_no_mbuf", "mirror_tx_full"})
+    EXPECT_EQ(j.value(k, -1), 0) << k;
 }
 
 /* What a startup file needs besides its rules. */
