@@ -312,6 +312,8 @@ TEST_F(TelemetryTest, FlowsCountWhatWasSentAndAWorkerIdSelectsOne) {
   EXPECT_EQ(all.value("flows_active", 0), int(kHttpConns + kSynConns));
   EXPECT_EQ(all.value("flows_inserts", 0), int(kHttpConns + kSynConns));
   EXPECT_EQ(all.value("capacity", 0), 2 * 256);
+  EXPECT_EQ(all.value("bytes_per_flow", uint64_t(0)), rt().stages[0]->bytes_per_flow());
+  EXPECT_EQ(all.value("bytes_per_http_conn", uint64_t(0)), inspect::Stage::bytes_per_http());
   EXPECT_EQ(c.query("/loom/flows,0").value("flows_active", 0), int(kHttpConns));
   EXPECT_EQ(c.query("/loom/flows,1").value("flows_active", 0), int(kSynConns));
   EXPECT_EQ(c.query("/loom/flows,1").value("capacity", 0), 256);
