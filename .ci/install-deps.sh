@@ -8,6 +8,7 @@ pkgs=(
   libdpdk-dev dpdk dpdk-dev          # DPDK 22.11: libraries, testpmd, dpdk-telemetry.py
   libhyperscan-dev libtbb-dev node-llhttp libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev                 # tests/ctl/telemetry_test: parses the telemetry replies
   nginx curl iproute2 ethtool jq procps sockperf  # end-to-end test peers and tools
   zlib1g-dev                         # gzip output parts
   libnids-dev tcpflow tshark time python3-matplotlib  # perf/: peers, timing, chart

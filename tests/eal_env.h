@@ -1,5 +1,6 @@
 // One EAL for the whole unit-test binary: no hugepages, no PCI, no
-// telemetry, a private file prefix. Tests that need mbufs call
+// telemetry (loom_telemetry_tests, built with LOOMTEST_TELEMETRY: with
+// it), a private file prefix. Tests that need mbufs call
 // test_pool(), which is created once.
 #pragma once
 
@@ -20,16 +21,26 @@ namespace loomtest {
 
 inline rte_mempool* test_pool() {
   static rte_mempool* pool = [] {
+#ifdef LOOMTEST_TELEMETRY
+    // loom_telemetry_tests: the telemetry socket on, a prefix of its own.
+    std::string prefix = "--file-prefix=loomtelemetry" + std::to_string(getpid());
+    std::vector<std::string> args = {"loom_telemetry_tests", "--no-huge", "-m", "512", "--no-pci",
+                                     "--no-shconf", "-l", "0", prefix};
+#else
     std::string prefix = "--file-prefix=loomtest" + std::to_string(getpid());
     std::vector<std::string> args = {"loom_unit_tests", "--no-huge", "-m", "1024", "--no-pci",
                                      "--no-shconf", "--no-telemetry", "-l", "0",
                                      prefix};
+#endif
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     if (rte_eal_init(int(argv.size()), argv.data()) < 0) return static_cast<rte_mempool*>(nullptr);
-    // EAL leaves an empty runtime directory per prefix; remove it at exit.
+    // EAL leaves a runtime directory per prefix; remove it at exit.
     static const std::string dir = rte_eal_get_runtime_dir();
-    std::atexit([] { ::rmdir(dir.c_str()); });
+    std::atexit([] {
+      ::unlink((dir + "/dpdk_telemetry.v2").c_str());  // telemetry's own unlink runs later
+      ::rmdir(dir.c_str());
+    });
     rte_mempool* p = rte_pktmbuf_pool_create("loomtest_mbufs", 65535, 256, 0, 2048 + 128, 0);
     if (!p) fprintf(stderr, "test mbuf pool: %s\n", rte_strerror(rte_errno));
     return p;

@@ -116,6 +116,7 @@ run_suite() {
 }
 
 run_suite unit build/tests/loom_unit_tests
+run_suite telemetry build/tests/loom_telemetry_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite unit-asan build-asan/tests/loom_unit_tests
 run_suite offline tests/offline/offline_test.sh build

@@ -12,6 +12,8 @@
 
 #include <rte_ethdev.h>
 
+#include "port/telemetry.h"
+
 namespace ctl {
 
 RecordDrops record_drops(const Runtime& rt) {
@@ -35,87 +37,8 @@ Totals totals(const Runtime& rt) {
     t.polls_busy += w->stats.polls_busy.get();
     t.polls_idle += w->stats.polls_idle.get();
   }
-  for (const auto& p : rt.ports) {
-    rte_eth_stats s{};
-    if (rte_eth_stats_get(p.port_id, &s) == 0) {
-      t.rx_bytes += s.ibytes;
-      t.tx_bytes += s.obytes;
-    }
-  }
+  port::byte_totals(rt.ports, &t.rx_bytes, &t.tx_bytes);
   return t;
-}
-
-void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
-                              void (*fn)(void*, const char*, const char*, uint64_t), void* ctx) {
-  auto sum = [&](auto get) {
-    uint64_t v = 0;
-    for (const inspect::Stage* s : st) v += get(*s).get();
-    return v;
-  };
-  // lib/pkt's blocks, in pkt/counters.def's order.
-  for (size_t i = 0; i < pkt::kNumPktCounters; i++) {
-    uint64_t v = 0;
-    for (const inspect::Stage* s : st) v += pkt::pkt_counter(s->pkt_stats, i).get();
-    fn(ctx, "pkt", pkt::kPktNames[i], v);
-  }
-  for (size_t m = 0; m < pkt::kNumMalformed; m++) {
-    uint64_t v = 0;
-    for (const inspect::Stage* s : st) v += s->pkt_stats.malformed[m].get();
-    fn(ctx, "malformed", pkt::kMalformedNames[m], v);
-  }
-  for (size_t e = 1; e <= pkt::kNumEncap; e++) {
-    uint64_t v = 0;
-    for (const inspect::Stage* s : st) v += s->pkt_stats.encap[e].get();
-    fn(ctx, "encap", pkt::kEncapNames[e], v);
-  }
-  // Libraries whose counters come from a counters.def list: walk it.
-  auto walk = [&](const char* block, auto get) {
-    using S = std::remove_cvref_t<decltype(get(*static_cast<const inspect::Stage*>(nullptr)))>;
-    static const S zero{};  // names even with no worker
-    std::vector<const char*> names;
-    zero.visit([&](const char* n, core::CounterKind, const char*, const core::Counter&) {
-      names.push_back(n);
-    });
-    std::vector<uint64_t> v(names.size());
-    for (const inspect::Stage* s : st) {
-      size_t i = 0;
-      get(*s).visit([&](const char*, core::CounterKind, const char*, const core::Counter& c) {
-        v[i++] += c.get();
-      });
-    }
-    for (size_t i = 0; i < v.size(); i++) fn(ctx, block, names[i], v[i]);
-  };
-  walk("flows", [](const inspect::Stage& s) -> const flow::TableStats& { return s.flow_stats; });
-  walk("tcp", [](const inspect::Stage& s) -> const tcp::Stats& { return s.tcp_stats; });
-  walk("reasm", [](const inspect::Stage& s) -> const reasm::Stats& { return s.reasm_stats; });
-  // http's counters come from lib/http/counters.def, in its order.
-  for (size_t i = 0; i < http::kNumCounters; i++) {
-    const auto field = http::kCounters[i].field;
-    uint64_t v = 0;
-    for (const inspect::Stage* s : st) v += (s->http_stats.*field).get();
-    fn(ctx, "http", http::kCounters[i].name, v);
-  }
-  for (size_t v = 0; v < http::kNumVerdicts; v++) {
-    uint64_t n = 0;
-    for (const inspect::Stage* s : st) n += s->http_stats.verdicts[v].get();
-    fn(ctx, "http_verdicts", http::verdict_name(http::Verdict(v)), n);
-  }
-  // Framing errors by reason, llhttp's names (lib/http/errors.def).
-  for (size_t e = 1; e < http::kNumErrors; e++) {
-    if (!*http::error_name(e)) continue;
-    uint64_t v = 0;
-    for (const inspect::Stage* s : st) v += s->http_stats.errors[e].get();
-    fn(ctx, "http_errors", http::error_name(e), v);
-  }
-  walk("streams", [](const inspect::Stage& s) -> const inspect::Stats& { return s.stats; });
-  // Connections that never carried payload, by how they ended (flow::End).
-  for (size_t e = 0; e < inspect::kNumEnds; e++)
-    fn(ctx, "streams_empty", inspect::empty_end_name(e),
-       sum([e](const inspect::Stage& s) -> auto& { return s.stats.empty_by_end[e]; }));
-#define MIRROR(f) fn(ctx, "mirror", #f, sum([](const inspect::Stage& s) -> auto& { return s.mirror_stats.f; }))
-  MIRROR(copies); MIRROR(truncated); MIRROR(no_mbuf);
-#undef MIRROR
-  fn(ctx, "mirror", "tx_full", sum([](const inspect::Stage& s) -> auto& { return s.stats.mirror_tx_full; }));
 }
 
 void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st) {

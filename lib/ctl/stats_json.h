@@ -12,6 +12,7 @@
 
 #include "ctl/json.h"
 #include "ctl/runtime.h"
+#include "inspect/counters_walk.h"
 
 namespace ctl {
 
@@ -45,11 +46,13 @@ RecordDrops record_drops(const Runtime& rt);
 void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st);
 
 /* Visits every inspection counter of the given stages, summed: block name,
- * counter name, value. Shared by stats.json and telemetry. */
-void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
-                              void (*fn)(void* ctx, const char* block, const char* name,
-                                         uint64_t v),
-                              void* ctx);
+ * counter name, value (inspect/counters_walk.h, which telemetry shares). */
+inline void for_each_inspect_counter(const std::vector<const inspect::Stage*>& st,
+                                     void (*fn)(void* ctx, const char* block, const char* name,
+                                                uint64_t v),
+                                     void* ctx) {
+  inspect::for_each_counter(st, fn, ctx);
+}
 
 std::string stats_json(const Runtime& rt);
 std::string run_json(const Runtime& rt, double wall_seconds);
