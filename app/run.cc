@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "ctl/collectors.h"
 #include "ctl/eal_args.h"
 #include "ctl/outputs.h"
 #include "ctl/pcap_count.h"
@@ -431,9 +432,7 @@ int Run::build() {
   rt.rules.attach(stages_);
   if (rc == 0 && mirror_.chosen) {
     try {
-      rt.prober = std::make_unique<ctl::Prober>(c.mirror, c.eal.file_prefix, mirror_.port,
-                                                uint16_t(c.workers.size()), mirror_.rx_queues,
-                                                mirror_.pool, stages_, rt.mirror_base);
+      rt.prober = ctl::make_prober(rt, mirror_, stages_);
       rt.prober->start();
     } catch (const std::exception& e) {
       rc = fail(std::string("[[collectors]]: ") + e.what());

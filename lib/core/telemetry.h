@@ -3,9 +3,9 @@
  *
  * Each library that owns data registers its own `/loom/<lib>` commands
  * from its own `telemetry.cc` (lib/port: /loom/ports; lib/inspect: flows,
- * decap, reasm, http, top_flows, flow; lib/sink: /loom/outputs; lib/ctl:
- * info, collectors, rules, rules_reload), the way DPDK's libraries each
- * register theirs. Registration is an explicit call per library
+ * decap, reasm, http, top_flows, flow; lib/sink: /loom/outputs;
+ * lib/mirror: /loom/collectors; lib/ctl: info, rules, rules_reload), the
+ * way DPDK's libraries each register theirs. Registration is an explicit call per library
  * (`<lib>::register_telemetry(source)`), made by ctl::register_telemetry
  * before rte_eal_init, not an RTE_INIT constructor: Loom's libraries are
  * static archives (lib/meson.build), and the linker drops an archive

@@ -789,7 +789,8 @@ Config parse_config(std::string_view text, const std::string& file) {
       }
       m.collectors.push_back(cc);
     });
-    if (m.collectors.size() > 16) r.error(at(t->source()), "at most 16 [[collectors]]");
+    if (m.collectors.size() > mirror::kMaxCollectors)
+      r.error(at(t->source()), "at most " + std::to_string(mirror::kMaxCollectors) + " [[collectors]]");
     if (m.encap != MirrorConfig::Encap::kRaw && m.collectors.empty() &&
         (!has_src || !has_dst || m.dst_mac.empty()))
       r.error(at(t->source()), "mirror.encap = tunnel needs src_ip, dst_ip (the collector) and "

@@ -23,6 +23,7 @@
 #include "flow/flow.h"
 #include "inspect/stage.h"
 #include "match/match.h"
+#include "mirror/prober.h"
 #include "reasm/reasm.h"
 #include "port/port.h"
 #include "port/steer.h"
@@ -86,8 +87,10 @@ struct WorkerSpec {
 
 /* The sections the inspection libraries read keep one default per
  * setting, the library's own (flow::TableConfig, reasm::Limits,
- * inspect::Config), here in the file's units; ctl::stage_config converts
- * back, and plan_test checks that the defaults survive the round trip. */
+ * inspect::Config, mirror::ProberConfig), here in the file's units;
+ * ctl::stage_config and ctl::prober_config convert back, and plan_test and
+ * tests/ctl/collectors_test.cc check that the defaults survive the round
+ * trip. */
 namespace defaults {
 // Functions, not globals: a Config built during static initialisation
 // must not read them before they exist.
@@ -101,6 +104,10 @@ inline const reasm::Limits& reassembly() {
 }
 inline const inspect::Config& stage() {
   static const inspect::Config c;
+  return c;
+}
+inline const mirror::ProberConfig& prober() {
+  static const mirror::ProberConfig c;
   return c;
 }
 }  // namespace defaults
@@ -194,26 +201,24 @@ struct DecapConfig {
   std::vector<uint16_t> geneve_ports = {6081};  // IANA GENEVE
 };
 
-/* [[collectors]]: remote mirror receivers Loom chooses between. */
-struct CollectorConfig {
-  std::string name;
-  uint32_t ip = 0;                      // IPv4, host order
-  double multiplier = 1.0;              // effective latency = RTT x multiplier
-};
+/* [[collectors]]: remote mirror receivers Loom chooses between: name,
+ * IPv4 address (host order), multiplier (effective latency = RTT x it). */
+using CollectorConfig = mirror::Collector;
 
-/* [probe]: how collectors are probed and chosen (lib/mirror/collectors.h). */
+/* [probe]: how collectors are probed and chosen (lib/mirror/prober.h,
+ * collectors.h), in the file's milliseconds. */
 struct ProbeConfig {
-  bool udp = false;                     // method = "udp"; else ICMP echo
-  uint16_t udp_port = 7;
-  uint32_t window_ms = 300000;          // best RTT kept over this window
-  uint32_t full_every_ms = 240000;
-  uint32_t incremental_every_ms = 30000;
-  uint32_t timeout_ms = 1000;
-  uint32_t stagger_ms = 100;
-  uint32_t margin_ms = 10;              // a better collector is faster by this ...
-  double ratio = 2.0 / 3.0;             // ... and at most this times the current
-  uint32_t lost_after = 3;              // timeouts in a row
-  uint32_t tries = 3;                   // probes per collector in a full round
+  bool udp = defaults::prober().udp;    // method = "udp"; else ICMP echo
+  uint16_t udp_port = defaults::prober().udp_port;
+  uint32_t window_ms = uint32_t(defaults::prober().choice.window_ns / 1000000);  // best RTT kept over this window
+  uint32_t full_every_ms = uint32_t(defaults::prober().choice.full_every_ns / 1000000);
+  uint32_t incremental_every_ms = uint32_t(defaults::prober().choice.incremental_every_ns / 1000000);
+  uint32_t timeout_ms = uint32_t(defaults::prober().timeout_ns / 1000000);
+  uint32_t stagger_ms = uint32_t(defaults::prober().choice.stagger_ns / 1000000);
+  uint32_t margin_ms = uint32_t(defaults::prober().choice.margin_ns / 1000000);  // a better collector is faster by this ...
+  double ratio = defaults::prober().choice.ratio;            // ... and at most this times the current
+  uint32_t lost_after = defaults::prober().choice.lost_after;  // timeouts in a row
+  uint32_t tries = defaults::prober().choice.full_tries;     // probes per collector in a full round
 };
 
 /* [mirror]: where mirror rules send their flows' frames. */

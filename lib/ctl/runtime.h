@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "core/worker.h"
-#include "ctl/collectors.h"
 #include "ctl/config.h"
 #include "ctl/pcap_count.h"
 #include "ctl/rules.h"
 #include "inspect/stage.h"
 #include "join/join.h"
+#include "mirror/prober.h"
 #include "sink/kafka.h"
 #include "sink/sink.h"
 #include "port/link.h"
@@ -41,7 +41,7 @@ struct Runtime {
   std::vector<port::InstallReport> steering;  // per port: rte_flow rules and results
   int mirror_port = -1;                       // [mirror]'s port, -1 none
   mirror::EncapConfig mirror_base;            // the tunnel; collectors fill in their address
-  std::unique_ptr<Prober> prober;             // [[collectors]]: probing and choice
+  std::unique_ptr<mirror::Prober> prober;     // [[collectors]]: probing and choice
   std::vector<uint16_t> ports_to_close;       // ports beyond `ports` (the mirror's)
   std::vector<std::unique_ptr<core::WorkerCtx>> workers;
   std::vector<std::unique_ptr<inspect::Stage>> stages;  // one per worker; none if !inspect

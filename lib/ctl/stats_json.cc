@@ -26,6 +26,21 @@ RecordDrops record_drops(const Runtime& rt) {
   return d;
 }
 
+CollectorCopies collector_copies(const Runtime& rt, size_t i) {
+  CollectorCopies c;
+  for (const auto& s : rt.stages) {
+    c.mirrored += s->stats.mirrored_to[i].get();
+    c.dropped += s->stats.mirror_lost_to[i].get();
+  }
+  return c;
+}
+
+uint64_t copies_without_collector(const Runtime& rt) {
+  uint64_t n = 0;
+  for (const auto& s : rt.stages) n += s->stats.mirror_no_collector.get();
+  return n;
+}
+
 Totals totals(const Runtime& rt) {
   Totals t;
   for (const auto& w : rt.workers) {
@@ -161,22 +176,16 @@ std::string stats_json(const Runtime& rt) {
   }
 
   if (rt.prober) {
-    const Prober::View v = rt.prober->view();
+    const mirror::Prober::View v = rt.prober->view();
     j.begin_object("collectors");
     j.kv("current", v.current);
     j.kv("switches", v.switches);
     j.kv("last_reason", v.last_reason);
-    uint64_t unresolved = 0;
-    for (const auto& s : rt.stages) unresolved += s->stats.mirror_no_collector.get();
-    j.kv("mirror_no_collector", unresolved);
+    j.kv("mirror_no_collector", copies_without_collector(rt));
     j.begin_array("list");  // file order, as /loom/collectors' c0, c1, ...
     for (size_t i = 0; i < v.collectors.size(); i++) {
-      const Prober::CollectorView& c = v.collectors[i];
-      uint64_t sent = 0, lost = 0;
-      for (const auto& s : rt.stages) {
-        sent += s->stats.mirrored_to[i].get();
-        lost += s->stats.mirror_lost_to[i].get();
-      }
+      const mirror::Prober::CollectorView& c = v.collectors[i];
+      const CollectorCopies copies = collector_copies(rt, i);
       j.begin_object();
       j.kv("name", c.name);
       j.kv("mac_known", uint64_t(c.mac_known));
@@ -185,8 +194,8 @@ std::string stats_json(const Runtime& rt) {
       j.kv("probes_sent", c.probes.sent);
       j.kv("probes_answered", c.probes.answered);
       j.kv("probes_timed_out", c.probes.timeouts);
-      j.kv("mirrored", sent);
-      j.kv("mirror_dropped", lost);
+      j.kv("mirrored", copies.mirrored);
+      j.kv("mirror_dropped", copies.dropped);
       j.end_object();
     }
     j.end_array();

@@ -41,6 +41,16 @@ struct RecordDrops {
 };
 RecordDrops record_drops(const Runtime& rt);
 
+/* Mirror copies for collector i (the prober's index, < mirror::kMaxCollectors)
+ * that the mirror port took and refused, summed over workers; and those
+ * not made while no collector had a MAC. stats.json, /loom/collectors and
+ * the metrics read these. */
+struct CollectorCopies {
+  uint64_t mirrored = 0, dropped = 0;
+};
+CollectorCopies collector_copies(const Runtime& rt, size_t i);
+uint64_t copies_without_collector(const Runtime& rt);
+
 /* The inspection counters ("pkt", "flows", "reasm", "streams" blocks) of
  * the given stages, summed. Gauges are summed too (bytes in use...). */
 void write_inspect_stats(JsonWriter& j, const std::vector<const inspect::Stage*>& st);

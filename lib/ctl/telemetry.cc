@@ -1,6 +1,5 @@
 #include "ctl/telemetry.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "core/telemetry.h"
 #include "ctl/stats_json.h"
 #include "inspect/telemetry.h"
+#include "mirror/telemetry.h"
 #include "port/telemetry.h"
 #include "sink/telemetry.h"
 
@@ -35,48 +35,6 @@ int cmd_info(const char*, const char*, rte_tel_data* d) {
   if (rt.start_tsc) add_u64(d, "uptime_s", (rte_get_tsc_cycles() - rt.start_tsc) / rte_get_tsc_hz());
   add_u64(d, "ports", rt.ports.size());
   add_u64(d, "workers", rt.workers.size());
-  return 0;
-}
-
-int cmd_collectors(const char*, const char*, rte_tel_data* d) {
-  if (!g_rt->ready.load(std::memory_order_acquire)) return starting(d);
-  rte_tel_data_start_dict(d);
-  if (!g_rt->prober) {
-    rte_tel_data_add_dict_string(d, "status", "no [[collectors]]");
-    return 0;
-  }
-  const Prober::View v = g_rt->prober->view();
-  rte_tel_data_add_dict_string(d, "current", v.current.c_str());
-  add_u64(d, "switches", v.switches);
-  rte_tel_data_add_dict_string(d, "last_reason", v.last_reason.c_str());
-  uint64_t unresolved = 0;
-  for (const auto& s : g_rt->stages) unresolved += s->stats.mirror_no_collector.get();
-  add_u64(d, "mirror_no_collector", unresolved);
-  // Names may hold '-': one dict per collector under c0, c1, ... (file order).
-  for (size_t i = 0; i < v.collectors.size(); i++) {
-    const Prober::CollectorView& c = v.collectors[i];
-    rte_tel_data* e = rte_tel_data_alloc();
-    if (!e) return -ENOMEM;
-    rte_tel_data_start_dict(e);
-    rte_tel_data_add_dict_string(e, "name", c.name.c_str());
-    char ip[16];
-    std::snprintf(ip, sizeof ip, "%u.%u.%u.%u", c.ip >> 24, (c.ip >> 16) & 255, (c.ip >> 8) & 255, c.ip & 255);
-    rte_tel_data_add_dict_string(e, "ip", ip);
-    add_u64(e, "mac_known", c.mac_known);
-    if (c.last_rtt_ns) add_u64(e, "last_rtt_us", *c.last_rtt_ns / 1000);
-    if (c.best_rtt_ns) add_u64(e, "best_rtt_us", *c.best_rtt_ns / 1000);
-    add_u64(e, "probes_sent", c.probes.sent);
-    add_u64(e, "probes_answered", c.probes.answered);
-    add_u64(e, "probes_timed_out", c.probes.timeouts);
-    uint64_t sent = 0, lost = 0;
-    for (const auto& s : g_rt->stages) {
-      sent += s->stats.mirrored_to[i].get();
-      lost += s->stats.mirror_lost_to[i].get();
-    }
-    add_u64(e, "mirrored", sent);
-    add_u64(e, "mirror_dropped", lost);
-    rte_tel_data_add_dict_container(d, ("c" + std::to_string(i)).c_str(), e, 0);
-  }
   return 0;
 }
 
@@ -173,10 +131,19 @@ void register_telemetry(const Runtime* rt) {
     inspect::add_blocks(d, all_stages(*rt), blocks);
   };
   sink::register_telemetry(std::move(outputs));
+  mirror::TelemetrySource collectors;
+  collectors.ready = &rt->ready;
+  collectors.prober = &rt->prober;
+  collectors.no_collector = [rt] { return copies_without_collector(*rt); };
+  collectors.copies = [rt](size_t i, uint64_t* mirrored, uint64_t* dropped) {
+    const CollectorCopies c = collector_copies(*rt, i);
+    *mirrored = c.mirrored;
+    *dropped = c.dropped;
+  };
+  mirror::register_telemetry(std::move(collectors));
 
   static constexpr core::tel::Cmd cmds[] = {
       {"/loom/info", cmd_info, "Version, startup file, mode, uptime. No parameters."},
-      {"/loom/collectors", cmd_collectors, "Mirror collectors: RTTs, probes, choice, switches."},
       {"/loom/rules", cmd_rules, "Rules: generation, reloads, hits per rule. Param: page."},
       {"/loom/rules_reload", cmd_rules_reload, "Re-read the startup file's rules; keep old if bad."},
   };

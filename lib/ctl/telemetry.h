@@ -7,11 +7,11 @@
  *   inspect  /loom/flows, /loom/decap, /loom/reasm, /loom/http,
  *            /loom/top_flows, /loom/flow
  *   sink     /loom/outputs
+ *   mirror   /loom/collectors
  * register_telemetry() builds those sources from the Runtime (and the
  * parts of a lower library's reply that a higher one counts) and adds
  * ctl's own, which read the Runtime:
  *   /loom/info          version, startup file, mode, status, uptime
- *   /loom/collectors    the mirror collectors the Prober chose between
  *   /loom/rules         the rule set, reloads, hits per rule; ",<page>"
  *   /loom/rules_reload  re-read the startup file's rules
  *

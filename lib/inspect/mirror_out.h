@@ -5,7 +5,7 @@
  * that made them; a mirror port that does not take them loses them,
  * counted in total and per collector; the relay never waits.
  *
- * With [[collectors]], the prober (ctl/collectors) chooses where copies
+ * With [[collectors]], the prober (mirror/prober.h) chooses where copies
  * go and offers the target through an atomic pointer; the worker takes it
  * between bursts and copies its template (the template counts IPv4 IDs
  * and GRE sequence numbers).
@@ -23,6 +23,7 @@
 #include "core/worker.h"
 #include "inspect/stats.h"
 #include "mirror/encap.h"
+#include "mirror/target.h"
 
 namespace inspect {
 
@@ -40,13 +41,8 @@ struct MirrorOut {
   mirror::EncapTemplate tmpl{};   // tunnel: copied per worker (it counts IDs)
 };
 
-/* The collector mirror copies go to, as the prober chose it: the outer
- * headers towards it. Immutable once offered; the worker copies the
- * template (it counts IPv4 IDs and GRE sequence numbers). */
-struct CollectorTarget {
-  mirror::EncapTemplate tmpl;
-  uint16_t index = 0;             // in [[collectors]] order
-};
+/* The collector mirror copies go to, as the prober chose it. */
+using CollectorTarget = mirror::CollectorTarget;
 
 class MirrorSend {
  public:

@@ -9,10 +9,11 @@
 #include <cstddef>
 
 #include "core/counters.h"
+#include "mirror/target.h"
 
 namespace inspect {
 
-constexpr size_t kMaxCollectors = 16;  // [[collectors]] entries
+constexpr size_t kMaxCollectors = mirror::kMaxCollectors;  // [[collectors]] entries
 constexpr size_t kNumEnds = 8;  // flow::End's values
 /* flow::End as a counter name (stats.json's streams_empty block). */
 const char* empty_end_name(size_t end) noexcept;

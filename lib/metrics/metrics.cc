@@ -284,10 +284,10 @@ void rules(Builder& b, const ctl::Runtime& rt) {
 
 void collectors(Builder& b, const ctl::Runtime& rt) {
   if (!rt.prober) return;
-  const ctl::Prober::View v = rt.prober->view();
+  const mirror::Prober::View v = rt.prober->view();
   b.counter("loom_mirror_collector_switches", "Times the chosen collector changed.", {}, double(v.switches));
   for (size_t i = 0; i < v.collectors.size(); i++) {
-    const ctl::Prober::CollectorView& c = v.collectors[i];
+    const mirror::Prober::CollectorView& c = v.collectors[i];
     const Labels l = {{"collector", c.name}};
     b.gauge("loom_mirror_collector_chosen", "1 for the collector mirror copies go to now.", l,
             c.name == v.current ? 1 : 0);
@@ -300,13 +300,11 @@ void collectors(Builder& b, const ctl::Runtime& rt) {
     b.counter("loom_mirror_collector_probes_answered", "Probes answered.", l, double(c.probes.answered));
     b.counter("loom_mirror_collector_probes_timed_out", "Probes unanswered within probe.timeout_ms.", l,
               double(c.probes.timeouts));
-    uint64_t sent = 0, lost = 0;
-    for (const auto& s : rt.stages) {
-      sent += s->stats.mirrored_to[i].get();
-      lost += s->stats.mirror_lost_to[i].get();
-    }
-    b.counter("loom_mirror_collector_mirrored", "Copies the mirror port took for this collector.", l, double(sent));
-    b.counter("loom_mirror_collector_dropped", "Copies for this collector the TX queue refused.", l, double(lost));
+    const ctl::CollectorCopies copies = ctl::collector_copies(rt, i);
+    b.counter("loom_mirror_collector_mirrored", "Copies the mirror port took for this collector.", l,
+              double(copies.mirrored));
+    b.counter("loom_mirror_collector_dropped", "Copies for this collector the TX queue refused.", l,
+              double(copies.dropped));
   }
 }
 
