@@ -10,31 +10,15 @@
 
 namespace {
 
-const std::string kFile = R"(mode = "inline"
+// Offline: no ports to set up, and [mirror] and [[collectors]] still parse.
+const std::string kFile = R"(mode = "offline"
+collectors = [{ name = "eu-1", ip = "192.0.2.10", multiplier = 1.5 }, { name = "us_2", ip = "192.0.2.11" }]
 [eal]
-lcores = "0-1"
-memory = "no-huge"
 file_prefix = "edge-7"
-[[ports]]
-name = "west"
-device = "net_null0"
-[[ports]]
-name = "east"
-device = "net_null1"
-[[pairs]]
-a = "west"
-b = "east"
 [mirror]
 device = "net_pcap2,tx_pcap=/tmp/m.pcap"
 encap = "vxlan"
 src_ip = "192.0.2.1"
-[[collectors]]
-name = "eu-1"
-ip = "192.0.2.10"
-multiplier = 1.5
-[[collectors]]
-name = "us_2"
-ip = "192.0.2.11"
 )";
 
 TEST(ProberConfig, FileDefaultsAreTheMirrorLibrarysDefaults) {
