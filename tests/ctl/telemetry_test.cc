@@ -471,6 +471,57 @@ TEST_F(TelemetryTest, LatencyOffAndNoCollectors) {
   EXPECT_EQ(c.query("/loom/collectors").value("status", ""), "no [[collectors]]");
 }
 
+TEST_F(TelemetryTest, CollectorsShowTheProbersViewAndTheWorkersCopies) {
+  // A prober on a port of its own, polled once by the test: one ARP
+  // request per collector sent, one probe each planned (none can leave
+  // without a MAC); the copies are the stages' counters.
+  const uint16_t port = ring_port("net_ring_telm");
+  ASSERT_NE(port, UINT16_MAX);
+  mirror::ProberConfig pc;
+  pc.collectors = {{"eu-1", 0x0A62000B, 1.0}, {"us_2", 0x0A62000C, 2.0}};
+  pc.choice.full_tries = 1;
+  pc.choice.stagger_ns = 0;  // the first poll probes both
+  pc.choice.fallback_key = "telemetry";
+  mirror::ProberPort pp;
+  pp.port = port;
+  pp.pool = loomtest::test_pool();
+  pp.base.src_ip = 0x0A620001;
+  rt().prober = std::make_unique<mirror::Prober>(pc, pp, nullptr);
+  rt().prober->poll(rte_get_tsc_cycles());
+  const std::string current = rt().prober->view().current;
+  rt().stages[0]->stats.mirrored_to[1].add(7);
+  rt().stages[1]->stats.mirrored_to[1].add(5);
+  rt().stages[1]->stats.mirror_lost_to[1].add(2);
+  rt().stages[0]->stats.mirror_no_collector.add(3);
+
+  const json j = c.query("/loom/collectors");
+  rt().prober.reset();
+  EXPECT_EQ(j.value("current", ""), current);
+  EXPECT_EQ(j.value("switches", -1), 0);
+  EXPECT_EQ(j.value("last_reason", ""), "initial");
+  EXPECT_EQ(j.value("mirror_no_collector", -1), 3);
+  const json c0 = j["c0"], c1 = j["c1"];
+  ASSERT_TRUE(c0.is_object() && c1.is_object()) << j.dump();
+  EXPECT_FALSE(j.contains("c2"));
+  EXPECT_EQ(c0.value("name", ""), "eu-1");
+  EXPECT_EQ(c0.value("ip", ""), "10.98.0.11");
+  EXPECT_EQ(c1.value("name", ""), "us_2");
+  EXPECT_EQ(c1.value("ip", ""), "10.98.0.12");
+  for (const json& e : {c0, c1}) {
+    EXPECT_EQ(e.value("mac_known", -1), 0);
+    EXPECT_EQ(e.value("probes_sent", -1), 1);
+    EXPECT_EQ(e.value("probes_answered", -1), 0);
+    EXPECT_EQ(e.value("probes_timed_out", -1), 0);
+    EXPECT_FALSE(e.contains("last_rtt_us")) << "absent until answered";
+    EXPECT_FALSE(e.contains("best_rtt_us"));
+  }
+  EXPECT_EQ(c0.value("mirrored", -1), 0);
+  EXPECT_EQ(c0.value("mirror_dropped", -1), 0);
+  EXPECT_EQ(c1.value("mirrored", -1), 12) << "summed over workers";
+  EXPECT_EQ(c1.value("mirror_dropped", -1), 2);
+  EXPECT_EQ(c.query("/loom/collectors").value("status", ""), "no [[collectors]]");
+}
+
 TEST_F(TelemetryTest, LatencySummarisesTheSelectedWorkers) {
   // What a relaying loop records per frame: hold times in TSC cycles.
   core::WorkerCtx& w1 = *rt().workers[1];
