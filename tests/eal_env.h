@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <rte_dev.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 
@@ -59,6 +61,21 @@ inline rte_mbuf* mbuf_of(const uint8_t* data, uint16_t len) {
   }
   memcpy(p, data, len);
   return m;
+}
+
+/* A started net_ring port with one queue pair (`descriptors` each): what
+ * is sent on it comes back on its RX queue. UINT16_MAX when it cannot be
+ * made. */
+inline uint16_t ring_port(const std::string& name, uint16_t descriptors = 512) {
+  if (rte_eal_hotplug_add("vdev", name.c_str(), "") != 0) return UINT16_MAX;
+  uint16_t id;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) return UINT16_MAX;
+  rte_eth_conf conf{};
+  if (rte_eth_dev_configure(id, 1, 1, &conf) != 0 ||
+      rte_eth_rx_queue_setup(id, 0, descriptors, 0, nullptr, test_pool()) != 0 ||
+      rte_eth_tx_queue_setup(id, 0, descriptors, 0, nullptr) != 0 || rte_eth_dev_start(id) != 0)
+    return UINT16_MAX;
+  return id;
 }
 
 /* A number no other object of this test process had: DPDK's rings and

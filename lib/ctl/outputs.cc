@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "join/format.h"
 
 namespace ctl {
 
@@ -90,9 +91,9 @@ std::string open_outputs(Runtime& rt, const std::vector<inspect::Stage*>& stages
     return "cannot create the message outputs in " + dir + ": " + std::strerror(errno);
   if (c.outputs.pcap && !dir.empty()) {
     sink::FileOptions po = bulk;
-    po.header = inspect::pcap_file_header(c.outputs.pcap_snaplen);
+    po.header = join::pcap_file_header(c.outputs.pcap_snaplen);
     const sink::Format pcap_rec = [](const void* r) {
-      return inspect::pcap_record(*static_cast<const inspect::PacketRecord*>(r));
+      return join::pcap_record(*static_cast<const inspect::PacketRecord*>(r));
     };
     if (!rt.sinks.add({{"pcap", dir + "/packets.pcap", pcap_rec, po}}, packet_src))
       return "cannot create " + dir + "/packets.pcap: " + std::strerror(errno);

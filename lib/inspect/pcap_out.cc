@@ -56,18 +56,4 @@ void PcapOut::select(flow::Flow& f, uint64_t& chain) noexcept {
   if (missed) stats_->pcap_lookback_missed.add(1);
 }
 
-std::string pcap_file_header(uint32_t snaplen) {
-  // libpcap's nanosecond-resolution magic; version 2.4; link type Ethernet.
-  const uint32_t h[6] = {0xa1b23c4d, 2u | (4u << 16), 0, 0, snaplen, 1};
-  return std::string(reinterpret_cast<const char*>(h), sizeof h);
-}
-
-std::string pcap_record(const PacketRecord& r) {
-  const uint32_t h[4] = {uint32_t(r.ts_ns / 1000000000ull), uint32_t(r.ts_ns % 1000000000ull),
-                         r.caplen, r.wirelen};
-  std::string out(reinterpret_cast<const char*>(h), sizeof h);
-  out.append(reinterpret_cast<const char*>(r.data()), r.caplen);
-  return out;
-}
-
 }  // namespace inspect

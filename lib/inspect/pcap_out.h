@@ -31,9 +31,8 @@ struct PacketRecord {
   const uint8_t* data() const noexcept { return reinterpret_cast<const uint8_t*>(this + 1); }
 };
 
-/* pcap's global header (nanosecond timestamps, Ethernet) and one record. */
-std::string pcap_file_header(uint32_t snaplen);
-std::string pcap_record(const PacketRecord& r);
+/* packets.pcap's bytes are join::pcap_file_header's and join::pcap_record's
+ * (join/format.h), on the sink thread. */
 
 class PcapOut {
  public:

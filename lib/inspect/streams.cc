@@ -1,6 +1,5 @@
 #include "inspect/streams.h"
 
-#include "core/json.h"
 #include "tcp/track.h"
 
 namespace inspect {
@@ -77,47 +76,6 @@ void Streams::emit(const flow::Flow& f, Conn& c, int dir) noexcept {
   r->conn_id = flow::connection_id(f.key, f.generation, f.created_ns);
   records_.push(r);
   stats_->records_emitted.add(1);
-}
-
-std::string record_json(const StreamRecord& r) {
-  namespace j = core::json;
-  std::string o;
-  o.reserve(384);
-  char ep[64];
-  j::lit(o, "{\"src\":\"");
-  o.append(ep, flow::endpoint_str(r.key, r.src_side, ep, sizeof ep));
-  j::lit(o, "\",\"dst\":\"");
-  o.append(ep, flow::endpoint_str(r.key, 1 - r.src_side, ep, sizeof ep));
-  j::lit(o, "\",\"dir\":\"");
-  o += r.c2s ? "c2s" : "s2c";
-  j::lit(o, "\",\"bytes\":");
-  j::num(o, uint64_t(r.bytes));
-  j::lit(o, ",\"sha256\":\"");
-  j::hex(o, r.sha256, 32);
-  j::lit(o, "\",\"gaps\":");
-  j::num(o, uint64_t(r.gaps));
-  j::lit(o, ",\"gap_bytes\":");
-  j::num(o, uint64_t(r.gap_bytes));
-  j::lit(o, ",\"capture_loss\":");
-  j::num(o, uint64_t(r.capture_loss));
-  j::lit(o, ",\"first_ts_ns\":");
-  j::num(o, uint64_t(r.first_ts_ns));
-  j::lit(o, ",\"last_ts_ns\":");
-  j::num(o, uint64_t(r.last_ts_ns));
-  j::lit(o, ",\"packets\":");
-  j::num(o, uint64_t(r.packets));
-  j::lit(o, ",\"end\":\"");
-  o += flow::end_name(flow::End(r.end));
-  j::lit(o, "\",\"client_inferred\":");
-  j::boolean(o, r.client_inferred);
-  j::lit(o, ",\"connection\":");
-  j::num(o, uint64_t(r.generation));
-  j::lit(o, ",\"vlan\":");
-  j::num(o, uint64_t(r.key.vlan));
-  flow::encap_json(o, r.key);
-  tcp::anomalies_json(o, r.tcp_anomalies);
-  j::lit(o, "}\n");
-  return o;
 }
 
 }  // namespace inspect

@@ -40,8 +40,8 @@ struct StreamRecord {
   uint8_t sha256[32];
 };
 
-/* Formats a record as one streams.jsonl line, newline included. */
-std::string record_json(const StreamRecord& r);
+/* Its streams.jsonl line is join::stream_json's (join/format.h), on the
+ * sink thread. */
 
 class Streams {
  public:

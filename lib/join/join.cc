@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "core/json.h"
+#include "join/format.h"
 
 namespace join {
 
@@ -151,7 +152,7 @@ std::string message_line(const http::Message& m, const Meta& meta) {
 }
 
 std::string stream_line(const inspect::StreamRecord& r, const Meta& meta) {
-  std::string o = inspect::record_json(r);
+  std::string o = stream_json(r);
   reopen(o);
   common(o, r.key, r.conn_id, meta);
   j::lit(o, ",\"first_ts\":\"");

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "inspect/stage.h"
+#include "join/format.h"
 #include "match/match.h"
 #include "sink/sink.h"
 
@@ -258,7 +259,7 @@ int main(int argc, char** argv) {
         (void)!std::system(("mkdir -p " + dir).c_str());
         if (sc.streams)
           sinks.add({{"streams", dir + "/streams.jsonl",
-                      [](const void* r) { return inspect::record_json(*static_cast<const inspect::StreamRecord*>(r)); }}},
+                      [](const void* r) { return join::stream_json(*static_cast<const inspect::StreamRecord*>(r)); }}},
                     s_src);
         sinks.add({{"messages", dir + "/messages.jsonl",
                     [](const void* r) { return http::message_json(*static_cast<const http::Message*>(r)); }}},

@@ -17,19 +17,6 @@
 
 namespace {
 
-/* A started net_ring port with one queue pair: what is sent on it comes
- * back on its RX queue. */
-uint16_t ring_port(const std::string& name) {
-  if (rte_eal_hotplug_add("vdev", name.c_str(), "") != 0) return UINT16_MAX;
-  uint16_t id;
-  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) return UINT16_MAX;
-  rte_eth_conf conf{};
-  if (rte_eth_dev_configure(id, 1, 1, &conf) != 0 ||
-      rte_eth_rx_queue_setup(id, 0, 256, 0, nullptr, loomtest::test_pool()) != 0 ||
-      rte_eth_tx_queue_setup(id, 0, 256, 0, nullptr) != 0 || rte_eth_dev_start(id) != 0)
-    return UINT16_MAX;
-  return id;
-}
 
 std::vector<uint8_t> tags_of(uint16_t port, size_t want) {
   std::vector<uint8_t> out;
@@ -66,7 +53,7 @@ class WorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_NE(loomtest::test_pool(), nullptr);
-    static uint16_t a = ring_port("net_ring_wa"), b = ring_port("net_ring_wb");
+    static uint16_t a = loomtest::ring_port("net_ring_wa", 256), b = loomtest::ring_port("net_ring_wb", 256);
     ASSERT_NE(a, UINT16_MAX);
     ASSERT_NE(b, UINT16_MAX);
     pa = a, pb = b;

@@ -51,18 +51,6 @@ const std::string kRequest = "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";
 const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 constexpr uint32_t kServer = 0xC6120202;  // 198.18.2.2:80
 
-/* A started net_ring port: what is sent on it comes back on its RX. */
-uint16_t ring_port(const std::string& name) {
-  if (rte_eal_hotplug_add("vdev", name.c_str(), "") != 0) return UINT16_MAX;
-  uint16_t id;
-  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) return UINT16_MAX;
-  rte_eth_conf conf{};
-  if (rte_eth_dev_configure(id, 1, 1, &conf) != 0 ||
-      rte_eth_rx_queue_setup(id, 0, 512, 0, nullptr, loomtest::test_pool()) != 0 ||
-      rte_eth_tx_queue_setup(id, 0, 512, 0, nullptr) != 0 || rte_eth_dev_start(id) != 0)
-    return UINT16_MAX;
-  return id;
-}
 
 /* Sends the frames on `port` (they come back on its RX queue). */
 bool inject(uint16_t port, const std::vector<std::vector<uint8_t>>& frames) {
@@ -104,7 +92,7 @@ struct World {
     rt.version = "test";
     for (unsigned w = 0; w < 2; w++) {
       const std::string name = "net_ring_tel" + std::to_string(w);
-      const uint16_t port = ring_port(name);
+      const uint16_t port = loomtest::ring_port(name);
       if (port == UINT16_MAX) return void(error = "port " + name);
       port::PortState ps;
       ps.spec.name = "r" + std::to_string(w);

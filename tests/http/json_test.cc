@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "http/http.h"
 #include "inspect/stage.h"
+#include "join/format.h"
 
 namespace {
 
@@ -131,7 +132,7 @@ TEST(Json, StreamRecord) {
   r.last_ts_ns = 2;
   r.packets = 70;
   for (int i = 0; i < 32; i++) r.sha256[i] = uint8_t(255 - i);
-  EXPECT_EQ(inspect::record_json(r),
+  EXPECT_EQ(join::stream_json(r),
             R"({"src":"192.168.200.255:80","dst":"10.0.0.1:40000","dir":"s2c","bytes":99999,)"
             R"("sha256":"fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0",)"
             R"("gaps":2,"gap_bytes":1460,"capture_loss":730,"first_ts_ns":1,"last_ts_ns":2,"packets":70,"end":"fin",)"

@@ -13,6 +13,7 @@
 
 #include "../stage_harness.h"
 #include "../match/rules_util.h"
+#include "join/format.h"
 
 namespace {
 
@@ -35,8 +36,8 @@ TEST_F(StageTest, FullConnectionGivesTwoRecordsInOrder) {
   EXPECT_EQ(flow::End(r[0].end), flow::End::kFin);
   EXPECT_FALSE(r[0].client_inferred);
   EXPECT_EQ(st->flow_stats.ended_fin.get(), 1u);
-  EXPECT_EQ(inspect::record_json(r[0]).find("\"src\":\"198.18.1.2:40000\",\"dst\":\"198.18.2.2:80\",\"dir\":\"c2s\",\"bytes\":18"), 1u)
-      << inspect::record_json(r[0]);
+  EXPECT_EQ(join::stream_json(r[0]).find("\"src\":\"198.18.1.2:40000\",\"dst\":\"198.18.2.2:80\",\"dir\":\"c2s\",\"bytes\":18"), 1u)
+      << join::stream_json(r[0]);
 }
 
 TEST_F(StageTest, PortReuseStartsANewConnection) {
