@@ -463,7 +463,7 @@ TEST_F(TelemetryTest, CollectorsShowTheProbersViewAndTheWorkersCopies) {
   // A prober on a port of its own, polled once by the test: one ARP
   // request per collector sent, one probe each planned (none can leave
   // without a MAC); the copies are the stages' counters.
-  const uint16_t port = ring_port("net_ring_telm");
+  const uint16_t port = loomtest::ring_port("net_ring_telm");
   ASSERT_NE(port, UINT16_MAX);
   mirror::ProberConfig pc;
   pc.collectors = {{"eu-1", 0x0A62000B, 1.0}, {"us_2", 0x0A62000C, 2.0}};

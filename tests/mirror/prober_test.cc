@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <rte_bus_vdev.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -30,19 +29,9 @@ const rte_ether_addr kMacA = {{0x02, 0xC0, 0, 0, 0, 0x0A}};
 const rte_ether_addr kMacB = {{0x02, 0xC0, 0, 0, 0, 0x0B}};
 const rte_ether_addr kMacA2 = {{0x02, 0xC0, 0, 0, 0, 0xA2}};  // A's next hop, changed
 
-/* A started net_ring port with one queue pair (TX comes back on RX). */
+/* One net_ring port for every test here (TX comes back on RX). */
 uint16_t ring_port() {
-  static const uint16_t id = [] {
-    const char* name = "net_ring_prober";
-    uint16_t p;
-    rte_eth_conf conf{};
-    if (rte_eal_hotplug_add("vdev", name, "") != 0 || rte_eth_dev_get_port_by_name(name, &p) != 0 ||
-        rte_eth_dev_configure(p, 1, 1, &conf) != 0 ||
-        rte_eth_rx_queue_setup(p, 0, 1024, 0, nullptr, loomtest::test_pool()) != 0 ||
-        rte_eth_tx_queue_setup(p, 0, 1024, 0, nullptr) != 0 || rte_eth_dev_start(p) != 0)
-      return uint16_t(UINT16_MAX);
-    return p;
-  }();
+  static const uint16_t id = loomtest::ring_port("net_ring_prober", 1024);
   return id;
 }
 
