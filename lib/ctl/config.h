@@ -210,13 +210,15 @@ using CollectorConfig = mirror::Collector;
 struct ProbeConfig {
   bool udp = defaults::prober().udp;    // method = "udp"; else ICMP echo
   uint16_t udp_port = defaults::prober().udp_port;
-  uint32_t window_ms = uint32_t(defaults::prober().choice.window_ns / 1000000);  // best RTT kept over this window
+  // The best RTT is kept over this window.
+  uint32_t window_ms = uint32_t(defaults::prober().choice.window_ns / 1000000);
   uint32_t full_every_ms = uint32_t(defaults::prober().choice.full_every_ns / 1000000);
   uint32_t incremental_every_ms = uint32_t(defaults::prober().choice.incremental_every_ns / 1000000);
   uint32_t timeout_ms = uint32_t(defaults::prober().timeout_ns / 1000000);
   uint32_t stagger_ms = uint32_t(defaults::prober().choice.stagger_ns / 1000000);
-  uint32_t margin_ms = uint32_t(defaults::prober().choice.margin_ns / 1000000);  // a better collector is faster by this ...
-  double ratio = defaults::prober().choice.ratio;            // ... and at most this times the current
+  // A better collector is faster by margin_ms and at most ratio x the current.
+  uint32_t margin_ms = uint32_t(defaults::prober().choice.margin_ns / 1000000);
+  double ratio = defaults::prober().choice.ratio;
   uint32_t lost_after = defaults::prober().choice.lost_after;  // timeouts in a row
   uint32_t tries = defaults::prober().choice.full_tries;     // probes per collector in a full round
 };
