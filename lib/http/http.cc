@@ -994,7 +994,7 @@ FRAMER_INLINE void Framer::begin_tunnel(Ctx& k) noexcept {
 /* One header line's value bytes, for the few headers framing depends on. */
 FRAMER_INLINE static void header_bytes(Side& s, const uint8_t* p, uint32_t n, uint32_t& flags);
 
-static void word_done(Side& s) {
+FRAMER_INLINE static void word_done(Side& s) {
   if (!s.wtok_len) return;
   const std::string_view w(s.wtok, s.wtok_len);
   if (s.hdr == kHTe) {
@@ -1009,7 +1009,7 @@ static void word_done(Side& s) {
   s.wtok_len = 0;
 }
 
-static void cl_done(Side& s) {
+FRAMER_INLINE static void cl_done(Side& s) {
   if (!s.cl_in) return;
   if (s.cl_bad == 2) s.cl_bad = 0;  // an empty line continued by obs-fold
   if (s.has_cl && s.remaining != s.cl) s.cl_conflict = 1;
@@ -1106,42 +1106,42 @@ uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
   k.raw_from = 0;
   while (i < len && s.state == kParsing) {
     const uint32_t i0 = i;
-    const Stop r = step(k, p, i, len);
+    const Stop r = step(k, s, p, i, len);
     i = r.i;
     // The direction left parsing at p[i] (cut or junk): the message's
     // bytes up to there are already captured where it mattered.
     if (r.then == kLeft) return i;
-    if (r.then == kOn && s.ps <= kHdrSkip && s.in_msg && header_overflow(k, i, i - i0)) return i;
+    if (r.then == kOn && s.ps <= kHdrSkip && s.in_msg && header_overflow(k, s, i, i - i0)) return i;
   }
   if (s.in_msg) capture(s.cur, p + k.raw_from, i - k.raw_from);
   if (i) s.cr = p[i - 1] == '\r';
   return i;
 }
 
-FRAMER_INLINE Framer::Stop Framer::step(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  switch (k.s.ps) {
-    case kStart: return start_line(k, p, i, len);
-    case kMethod: return method(k, p, i, len);
-    case kSpTarget: return before_target(k, p, i, len);
-    case kTarget: return target(k, p, i, len);
-    case kSpVersion: return before_version(k, p, i, len);
+FRAMER_INLINE Framer::Stop Framer::step(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  switch (s.ps) {
+    case kStart: return start_line(k, s, p, i, len);
+    case kMethod: return method(k, s, p, i, len);
+    case kSpTarget: return before_target(k, s, p, i, len);
+    case kTarget: return target(k, s, p, i, len);
+    case kSpVersion: return before_version(k, s, p, i, len);
     case kReqVersion:
-    case kRespVersion: return version(k, p, i, len);
-    case kSpStatus: return before_status(k, p, i, len);
-    case kStatus: return status(k, p, i, len);
+    case kRespVersion: return version(k, s, p, i, len);
+    case kSpStatus: return before_status(k, s, p, i, len);
+    case kStatus: return status(k, s, p, i, len);
     case kEol:
     case kHdrSkip:
-    case kChunkExt: return line_rest(k, p, i, len);
-    case kHdrStart: return header_start(k, p, i, len);
-    case kHdrCr: return header_cr(k, p, i, len);
-    case kHdrName: return header_name(k, p, i, len);
-    case kHdrValueLead: return value_lead(k, p, i, len);
-    case kHdrValue: return header_value(k, p, i, len);
-    case kBodyLen: return body_length(k, p, i, len);
-    case kChunkSize: return chunk_size(k, p, i, len);
-    case kChunkData: return chunk_data(k, p, i, len);
-    case kChunkDataEnd: return chunk_data_end(k, p, i, len);
-    case kBodyClose: return body_close(k, p, i, len);
+    case kChunkExt: return line_rest(k, s, p, i, len);
+    case kHdrStart: return header_start(k, s, p, i, len);
+    case kHdrCr: return header_cr(k, s, p, i, len);
+    case kHdrName: return header_name(k, s, p, i, len);
+    case kHdrValueLead: return value_lead(k, s, p, i, len);
+    case kHdrValue: return header_value(k, s, p, i, len);
+    case kBodyLen: return body_length(k, s, p, i, len);
+    case kChunkSize: return chunk_size(k, s, p, i, len);
+    case kChunkData: return chunk_data(k, s, p, i, len);
+    case kChunkDataEnd: return chunk_data_end(k, s, p, i, len);
+    case kBodyClose: return body_close(k, s, p, i, len);
   }
   return {i, kOn};  // not a PState: nothing read
 }
@@ -1149,8 +1149,7 @@ FRAMER_INLINE Framer::Stop Framer::step(Ctx& k, const uint8_t* p, uint32_t i, ui
 /* The start line and the header block are bounded (max_header_bytes):
  * past it the message is cut and counted, as a server would refuse it,
  * so that a peer cannot make the framer hold a header block forever. */
-FRAMER_INLINE bool Framer::header_overflow(Ctx& k, uint32_t i, uint32_t used) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE bool Framer::header_overflow(Ctx& k, Side& s, uint32_t i, uint32_t used) noexcept {
   s.hdr_bytes += used;
   if (s.hdr_bytes <= max_header_bytes_ || s.trailers) return false;
   flag(s, kOversizeHeaders);
@@ -1169,8 +1168,7 @@ FRAMER_INLINE void Framer::capture_upto(Ctx& k, uint32_t end) noexcept {
 /* At a message boundary. Empty lines between messages are tolerated (and
  * counted), as servers do; a request begins with a token, a response with
  * "h" (any case); anything else is junk. */
-FRAMER_INLINE Framer::Stop Framer::start_line(Ctx& k, const uint8_t* p, uint32_t i, uint32_t) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::start_line(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
   const uint8_t ch = p[i];
   if (ch == '\r' || ch == '\n') {
     if (ch == '\n') s_->empty_lines.add(1);
@@ -1211,8 +1209,7 @@ FRAMER_INLINE void Framer::mark_http09(Side& s) noexcept {
 
 /* The method: its first bytes are kept for the record and its kind
  * decides the response's framing (HEAD, CONNECT). */
-FRAMER_INLINE Framer::Stop Framer::method(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::method(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   while (i < len && kTchar.t[p[i]]) {
     if (s.tok_len < 15) s.tok[s.tok_len++] = char(p[i]);
     i++;
@@ -1232,8 +1229,7 @@ FRAMER_INLINE Framer::Stop Framer::method(Ctx& k, const uint8_t* p, uint32_t i, 
 }
 
 /* Blanks after the method; a line that ends there is no request. */
-FRAMER_INLINE Framer::Stop Framer::before_target(Ctx& k, const uint8_t* p, uint32_t i, uint32_t) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::before_target(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
   const uint8_t ch = p[i];
   if (ch == ' ' || ch == '\t') return {i + 1, kOn};
   if (ch == '\r' || ch == '\n') {
@@ -1248,8 +1244,7 @@ FRAMER_INLINE Framer::Stop Framer::before_target(Ctx& k, const uint8_t* p, uint3
 
 /* The target, into the record (cut at kUriMax); its first bytes are kept
  * in case the line ends after it (one_word_request). */
-FRAMER_INLINE Framer::Stop Framer::target(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::target(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   uint32_t j = i;
   while (j < len && !kWordEnd.t[p[j]]) j++;
   if (Message* m = s.cur) append(m->uri, m->uri_len, kUriMax, p + i, j - i, m->flags, kUriTruncated);
@@ -1286,8 +1281,7 @@ FRAMER_INLINE void Framer::one_word_request(Side& s) noexcept {
 }
 
 /* Blanks after the target; "GET / " with no version is HTTP/0.9. */
-FRAMER_INLINE Framer::Stop Framer::before_version(Ctx& k, const uint8_t* p, uint32_t i, uint32_t) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::before_version(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
   const uint8_t ch = p[i];
   if (ch == ' ' || ch == '\t') return {i + 1, kOn};
   if (ch == '\r' || ch == '\n') {
@@ -1305,8 +1299,7 @@ FRAMER_INLINE Framer::Stop Framer::before_version(Ctx& k, const uint8_t* p, uint
 /* "HTTP/x.y" of a request or a response; any other version is framed as
  * written and flagged, but a response must start with "http/" (else it
  * is not one). */
-FRAMER_INLINE Framer::Stop Framer::version(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::version(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   while (i < len && p[i] != ' ' && p[i] != '\r' && p[i] != '\n') {
     if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(p[i]);
     i++;
@@ -1325,21 +1318,19 @@ FRAMER_INLINE Framer::Stop Framer::version(Ctx& k, const uint8_t* p, uint32_t i,
   return {i, kOn};
 }
 
-FRAMER_INLINE Framer::Stop Framer::before_status(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::before_status(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   while (i < len && p[i] == ' ') i++;
   if (i == len) return {i, kOn};
   s.ps = kStatus;
   s.status = 0;
   s.tok_len = 0;
-  return status(k, p, i, len);
+  return status(k, s, p, i, len);
 }
 
 /* Three digits, then a space or the line's end: anything else is an
  * error, since the body's framing depends on the code. Whole status
  * codes are the rule: one pass, not one step per digit. */
-FRAMER_INLINE Framer::Stop Framer::status(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::status(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   while (i < len && digit(p[i]) && s.tok_len < 3) {
     s.status = uint16_t(s.status * 10 + (p[i] - '0'));
     s.tok_len++;
@@ -1358,14 +1349,13 @@ FRAMER_INLINE Framer::Stop Framer::status(Ctx& k, const uint8_t* p, uint32_t i, 
 
 /* The rest of a line nothing is read from (the start line's reason or
  * tail, a header line to skip, chunk extensions): one scan to its LF. */
-FRAMER_INLINE Framer::Stop Framer::line_rest(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::line_rest(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   const void* lf = std::memchr(p + i, '\n', len - i);
   if (!lf) return {len, kOn};
   const uint32_t j = uint32_t(static_cast<const uint8_t*>(lf) - p);
   line_end(s, p, j);
   i = j + 1;
-  if (s.ps == kChunkExt) return chunk_line(k, p, i, len);
+  if (s.ps == kChunkExt) return chunk_line(k, s, p, i, len);
   if (s.ps == kHdrSkip) {
     s.ps = kHdrStart;
   } else if (!k.request || !s.http09) {
@@ -1381,8 +1371,7 @@ FRAMER_INLINE Framer::Stop Framer::line_rest(Ctx& k, const uint8_t* p, uint32_t 
 }
 
 /* A header line begins, or the empty line that ends the block. */
-FRAMER_INLINE Framer::Stop Framer::header_start(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::header_start(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   const uint8_t ch = p[i];
   if (ch == '\r') {
     s.ps = kHdrCr;
@@ -1390,11 +1379,11 @@ FRAMER_INLINE Framer::Stop Framer::header_start(Ctx& k, const uint8_t* p, uint32
   }
   if (ch == '\n') {
     line_end(s, p, i);
-    return headers_end(k, i + 1);
+    return headers_end(k, s, i + 1);
   }
-  if (ch == ' ' || ch == '\t') return obs_fold(k, i);
+  if (ch == ' ' || ch == '\t') return obs_fold(k, s, i);
   if (const void* lf = std::memchr(p + i, '\n', len - i))
-    return header_line(k, p, i, uint32_t(static_cast<const uint8_t*>(lf) - p));
+    return header_line(k, s, p, i, uint32_t(static_cast<const uint8_t*>(lf) - p));
   // The line runs past the data: its name is read a byte at a time.
   s.ps = kHdrName;
   s.tok_len = 0;
@@ -1403,16 +1392,15 @@ FRAMER_INLINE Framer::Stop Framer::header_start(Ctx& k, const uint8_t* p, uint32
 }
 
 /* The header block ended before p[i] (its LF was the step's one byte). */
-FRAMER_INLINE Framer::Stop Framer::headers_end(Ctx& k, uint32_t i) noexcept {
-  k.s.hdr_bytes += 1;
+FRAMER_INLINE Framer::Stop Framer::headers_end(Ctx& k, Side& s, uint32_t i) noexcept {
+  s.hdr_bytes += 1;
   capture_upto(k, i);
   headers_done(k);
   return {i, kNext};
 }
 
 /* obs-fold (RFC 9112 5.2): the previous value goes on, after a space. */
-FRAMER_INLINE Framer::Stop Framer::obs_fold(Ctx& k, uint32_t i) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::obs_fold(Ctx&, Side& s, uint32_t i) noexcept {
   const uint8_t* sp = reinterpret_cast<const uint8_t*>(" ");
   s_->obs_fold.add(1);
   s.ps = s.tok_len ? kHdrValue : kHdrSkip;
@@ -1424,8 +1412,7 @@ FRAMER_INLINE Framer::Stop Framer::obs_fold(Ctx& k, uint32_t i) noexcept {
 /* The whole line p[i..j] is here (the common case): find the colon,
  * classify the name by its length, and skip the lines framing and the
  * record do not depend on in one step. */
-FRAMER_INLINE Framer::Stop Framer::header_line(Ctx& k, const uint8_t* p, uint32_t i, uint32_t j) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::header_line(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t j) noexcept {
   const void* colon = std::memchr(p + i, ':', j - i);
   line_end(s, p, j);
   if (!colon) {
@@ -1450,9 +1437,8 @@ FRAMER_INLINE Framer::Stop Framer::header_line(Ctx& k, const uint8_t* p, uint32_
 
 /* After a CR at a line's start: LF ends the header block; a lone CR is
  * part of a (broken) header line. */
-FRAMER_INLINE Framer::Stop Framer::header_cr(Ctx& k, const uint8_t* p, uint32_t i, uint32_t) noexcept {
-  Side& s = k.s;
-  if (p[i] == '\n') return headers_end(k, i + 1);
+FRAMER_INLINE Framer::Stop Framer::header_cr(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
+  if (p[i] == '\n') return headers_end(k, s, i + 1);
   s.ps = kHdrName;
   s.tok_len = 0;
   s.hdr = kHOther;
@@ -1461,8 +1447,7 @@ FRAMER_INLINE Framer::Stop Framer::header_cr(Ctx& k, const uint8_t* p, uint32_t 
 
 /* A name read a byte at a time (its line was cut by the data's end),
  * lower-cased into tok: classified at its colon as header_line does. */
-FRAMER_INLINE Framer::Stop Framer::header_name(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::header_name(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   while (i < len && p[i] != ':' && p[i] != '\n') {
     if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(lower(p[i]));
     i++;
@@ -1486,18 +1471,16 @@ FRAMER_INLINE Framer::Stop Framer::header_name(Ctx& k, const uint8_t* p, uint32_
   return {i + 1, kOn};
 }
 
-FRAMER_INLINE Framer::Stop Framer::value_lead(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::value_lead(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
   if (i == len) return {i, kOn};
   s.ps = kHdrValue;
-  return header_value(k, p, i, len);
+  return header_value(k, s, p, i, len);
 }
 
 /* The value of a header framing or the record reads (Host, the carried
  * ones, the few framing depends on), to its LF or the data's end. */
-FRAMER_INLINE Framer::Stop Framer::header_value(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::header_value(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   const void* lf = std::memchr(p + i, '\n', len - i);
   const uint32_t j = lf ? uint32_t(static_cast<const uint8_t*>(lf) - p) : len;
   if (s.hdr == kHHost) {
@@ -1523,8 +1506,7 @@ FRAMER_INLINE static uint32_t body_run(Side& s, uint32_t i, uint32_t len) noexce
   return n;
 }
 
-FRAMER_INLINE Framer::Stop Framer::body_length(Ctx& k, const uint8_t*, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::body_length(Ctx& k, Side& s, const uint8_t*, uint32_t i, uint32_t len) noexcept {
   i += body_run(s, i, len);
   if (s.remaining) return {i, kOn};
   s.ps = kStart;
@@ -1536,8 +1518,7 @@ FRAMER_INLINE Framer::Stop Framer::body_length(Ctx& k, const uint8_t*, uint32_t 
 /* A chunk size, one hex digit a step (sizes are short); a line with no
  * digit or with other bytes after them is an error, since a wrong size
  * would frame the rest of the connection wrong. */
-FRAMER_INLINE Framer::Stop Framer::chunk_size(Ctx& k, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::chunk_size(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
   const uint8_t ch = p[i];
   const uint8_t d = lower(ch);
   if (digit(d) || (d >= 'a' && d <= 'f')) {
@@ -1548,7 +1529,7 @@ FRAMER_INLINE Framer::Stop Framer::chunk_size(Ctx& k, const uint8_t* p, uint32_t
   }
   if (s.tok_len && ch == '\n') {
     line_end(s, p, i);
-    return chunk_line(k, p, i + 1, len);
+    return chunk_line(k, s, p, i + 1, len);
   }
   if (s.tok_len && (ch == '\r' || ch == ';' || ch == ' ' || ch == '\t')) {
     s.ps = kChunkExt;  // extensions: skipped to the line's end
@@ -1562,8 +1543,7 @@ FRAMER_INLINE Framer::Stop Framer::chunk_size(Ctx& k, const uint8_t* p, uint32_t
  * trailers after the last chunk. A size past the body limit is no size a
  * peer can mean: flagged, and the message is cut there (as headers_done
  * does with such a length). */
-FRAMER_INLINE Framer::Stop Framer::chunk_line(Ctx& k, const uint8_t*, uint32_t i, uint32_t) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::chunk_line(Ctx& k, Side& s, const uint8_t*, uint32_t i, uint32_t) noexcept {
   if (s.cl_big || s.remaining > body_limit_) {
     s_->implausible_length.add(1);
     ambiguous(s);
@@ -1582,16 +1562,14 @@ FRAMER_INLINE Framer::Stop Framer::chunk_line(Ctx& k, const uint8_t*, uint32_t i
   return {i, kOn};
 }
 
-FRAMER_INLINE Framer::Stop Framer::chunk_data(Ctx& k, const uint8_t*, uint32_t i, uint32_t len) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::chunk_data(Ctx&, Side& s, const uint8_t*, uint32_t i, uint32_t len) noexcept {
   i += body_run(s, i, len);
   if (!s.remaining) s.ps = kChunkDataEnd;
   return {i, kOn};
 }
 
 /* The CRLF after a chunk's data (a bare LF is taken). */
-FRAMER_INLINE Framer::Stop Framer::chunk_data_end(Ctx& k, const uint8_t* p, uint32_t i, uint32_t) noexcept {
-  Side& s = k.s;
+FRAMER_INLINE Framer::Stop Framer::chunk_data_end(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
   if (p[i] == '\r') return {i + 1, kOn};
   if (p[i] != '\n') {
     fail(k, kErr_lf_expected, kParseError);
@@ -1604,8 +1582,8 @@ FRAMER_INLINE Framer::Stop Framer::chunk_data_end(Ctx& k, const uint8_t* p, uint
 }
 
 /* A body that runs to the close (end() finishes it): all of the data. */
-FRAMER_INLINE Framer::Stop Framer::body_close(Ctx& k, const uint8_t*, uint32_t i, uint32_t len) noexcept {
-  if (k.s.cur) k.s.cur->body_len += len - i;
+FRAMER_INLINE Framer::Stop Framer::body_close(Ctx&, Side& s, const uint8_t*, uint32_t i, uint32_t len) noexcept {
+  if (s.cur) s.cur->body_len += len - i;
   return {len, kOn};
 }
 
