@@ -1724,22 +1724,11 @@ std::string message_gor(const Message& m) {
   return o;
 }
 
-std::string message_json(const Message& m) {
+namespace {
+
+/* The fields only a request or only a response has, each with its comma. */
+void json_start_line(std::string& o, const Message& m) {
   namespace j = core::json;
-  std::string o;
-  o.reserve(512);
-  char ep[64];
-  j::lit(o, "{\"id\":\"");
-  j::hex(o, m.id, 12);
-  j::lit(o, "\",\"kind\":\"");
-  o += m.request ? "request" : "response";
-  j::lit(o, "\",\"client\":\"");
-  o.append(ep, flow::endpoint_str(m.key, m.client_side, ep, sizeof ep));
-  j::lit(o, "\",\"server\":\"");
-  o.append(ep, flow::endpoint_str(m.key, 1 - m.client_side, ep, sizeof ep));
-  j::lit(o, "\",\"index\":");
-  j::num(o, uint64_t(m.index));
-  o += ',';
   if (m.request) {
     j::lit(o, "\"method\":");
     j::str(o, m.method, std::strlen(m.method));
@@ -1755,17 +1744,13 @@ std::string message_json(const Message& m) {
     j::boolean(o, m.flags & kInterim);
     o += ',';
   }
-  j::lit(o, "\"body_len\":");
-  j::num(o, uint64_t(m.body_len));
-  j::lit(o, ",\"chunked\":");
-  j::boolean(o, m.chunked);
-  j::lit(o, ",\"complete\":");
-  j::boolean(o, !(m.flags & kIncomplete));
-  j::lit(o, ",\"ts_first_ns\":");
-  j::num(o, uint64_t(m.ts_first_ns));
-  j::lit(o, ",\"ts_last_ns\":");
-  j::num(o, uint64_t(m.ts_last_ns));
-  o += ',';
+}
+
+/* The fields written only when they have a value (latency, the rule's
+ * verdict, a tag, a tunnel's outer message), so that records without
+ * them keep their keys. */
+void json_optional(std::string& o, const Message& m) {
+  namespace j = core::json;
   if (!m.request && m.latency_ns >= 0) {
     j::lit(o, "\"latency_ns\":");
     j::num(o, int64_t(m.latency_ns));
@@ -1783,11 +1768,65 @@ std::string message_json(const Message& m) {
     j::str(o, m.tag, std::strlen(m.tag));
     o += ',';
   }
-  if (m.flags & kInner) {  // only when set: records outside tunnels keep their keys
+  if (m.flags & kInner) {
     j::lit(o, "\"outer\":\"");
     j::hex(o, m.outer, 12);
     j::lit(o, "\",");
   }
+}
+
+/* The flags by name, in bit order (Flag). */
+void json_flags(std::string& o, uint32_t flags) {
+  namespace j = core::json;
+  static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
+                                "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
+                                "raw_truncated", "no_raw", "oversize_headers", "bare_lf", "http09",
+                                "odd_version", "junk_skipped", "after_close", "inner",
+                                "headers_truncated"};
+  j::lit(o, ",\"flags\":[");
+  bool first = true;
+  for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+    if (!(flags & (1u << i))) continue;
+    if (!first) o += ',';
+    first = false;
+    o += '"';
+    o += names[i];
+    o += '"';
+  }
+  j::lit(o, "]");
+}
+
+}  // namespace
+
+std::string message_json(const Message& m) {
+  namespace j = core::json;
+  std::string o;
+  o.reserve(512);
+  char ep[64];
+  j::lit(o, "{\"id\":\"");
+  j::hex(o, m.id, 12);
+  j::lit(o, "\",\"kind\":\"");
+  o += m.request ? "request" : "response";
+  j::lit(o, "\",\"client\":\"");
+  o.append(ep, flow::endpoint_str(m.key, m.client_side, ep, sizeof ep));
+  j::lit(o, "\",\"server\":\"");
+  o.append(ep, flow::endpoint_str(m.key, 1 - m.client_side, ep, sizeof ep));
+  j::lit(o, "\",\"index\":");
+  j::num(o, uint64_t(m.index));
+  o += ',';
+  json_start_line(o, m);
+  j::lit(o, "\"body_len\":");
+  j::num(o, uint64_t(m.body_len));
+  j::lit(o, ",\"chunked\":");
+  j::boolean(o, m.chunked);
+  j::lit(o, ",\"complete\":");
+  j::boolean(o, !(m.flags & kIncomplete));
+  j::lit(o, ",\"ts_first_ns\":");
+  j::num(o, uint64_t(m.ts_first_ns));
+  j::lit(o, ",\"ts_last_ns\":");
+  j::num(o, uint64_t(m.ts_last_ns));
+  o += ',';
+  json_optional(o, m);
   j::lit(o, "\"after_gap\":");
   j::boolean(o, m.flags & kAfterGap);
   j::lit(o, ",\"paired\":");
@@ -1796,22 +1835,7 @@ std::string message_json(const Message& m) {
   j::num(o, uint64_t(m.generation));
   j::lit(o, ",\"vlan\":");
   j::num(o, uint64_t(m.key.vlan));
-  j::lit(o, ",\"flags\":[");
-  static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
-                                "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
-                                "raw_truncated", "no_raw", "oversize_headers", "bare_lf", "http09",
-                                "odd_version", "junk_skipped", "after_close", "inner",
-                                "headers_truncated"};
-  bool first = true;
-  for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
-    if (!(m.flags & (1u << i))) continue;
-    if (!first) o += ',';
-    first = false;
-    o += '"';
-    o += names[i];
-    o += '"';
-  }
-  j::lit(o, "]");
+  json_flags(o, m.flags);
   flow::encap_json(o, m.key);
   j::lit(o, "}\n");
   return o;
