@@ -218,9 +218,11 @@ struct Framer::Stop {
   Then then;
 };
 
+/* How a message's body is framed (RFC 9112 6.3); hostile: not at all. */
 enum class Framer::Body : uint8_t { kNone, kLength, kChunked, kClose, kTunnel, kHostile };
 
-/* Framing two ways at once (RFC 9112 11.2): flagged and counted. */
+/* Framing that peers may read differently (RFC 9112 11.2): flagged and
+ * counted. */
 FRAMER_INLINE void Framer::ambiguous(Side& s) noexcept {
   flag(s, kAmbiguous);
   s_->ambiguous.add(1);

@@ -321,10 +321,10 @@ class Framer {
   void headers_done(Ctx& k) noexcept;
   void finish_message(Ctx& k, bool cut) noexcept;
 
-  // The parts of the functions above (http.cc, inlined into them): each
-  // decides one thing, named for it.
-  struct Stop;         // where a parse step stopped, and how parse() goes on
-  enum class Body : uint8_t;  // how a message's body is framed
+  // parse()'s steps (http.cc, all inlined into it), one per part of a
+  // message, in the order a message runs: each frames direction s from
+  // p[i] and says where it stopped and how parse() goes on.
+  struct Stop;
   inline Stop step(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
   inline Stop start_line(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
   inline Stop method(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
@@ -355,6 +355,9 @@ class Framer {
   inline void mark_http09(Side& s) noexcept;
   inline void one_word_request(Side& s) noexcept;
   inline void ambiguous(Side& s) noexcept;
+  // The parts of begin_message, finish_message and headers_done (inlined
+  // into them): who a message pairs with, and how its body is framed.
+  enum class Body : uint8_t;
   inline void open_record(Ctx& k, Message* m) noexcept;
   inline void queue_request(Ctx& k, Message* m) noexcept;
   inline void take_held(Conn& c, Pending& p) noexcept;
@@ -370,6 +373,7 @@ class Framer {
   inline Body length_body(Ctx& k, Body body) noexcept;
   inline bool frame_body(Ctx& k, Body body) noexcept;
   inline void begin_tunnel(Ctx& k) noexcept;
+
   void emit_request(Conn& c, Pending& p) noexcept;
   void judge_request(Conn& c, Pending& p) noexcept;
   void release_held(Conn& c, uint32_t e, bool paired) noexcept;
