@@ -185,6 +185,49 @@ struct Framer::Ctx {
   const reasm::HalfStream* hs = nullptr;  // the connection's reassembly halves (data() only)
 };
 
+/* The framer's steps and their helpers run per byte or per token: they
+ * are inlined into parse() (and the message-level ones into theirs), so
+ * that splitting them costs no call. */
+#define FRAMER_INLINE [[gnu::always_inline]] inline
+
+namespace {
+
+/* How parse() goes on after a step. */
+enum Then : uint8_t {
+  kOn,    // from where the step stopped; its bytes count toward the header block
+  kNext,  // the same, without the count: a message began or ended (counted there)
+  kLeft,  // the direction left parsing at the stop (cut, junk, error)
+};
+
+/* A flag of the message under way, with or without a record. */
+FRAMER_INLINE void flag(Side& s, uint32_t f) noexcept {
+  s.mflags |= f;
+  if (s.cur) s.cur->flags |= f;
+}
+
+/* An LF at p[j] ends a line: flagged if bare (s.cr: the byte before p). */
+FRAMER_INLINE void line_end(Side& s, const uint8_t* p, uint32_t j) noexcept {
+  const bool cr = j > 0 ? p[j - 1] == '\r' : s.cr;
+  if (!cr) flag(s, kBareLf);
+}
+
+}  // namespace
+
+struct Framer::Stop {
+  uint32_t i;  // where the step stopped in the data
+  Then then;
+};
+
+/* How a message's body is framed (RFC 9112 6.3); hostile: not at all. */
+enum class Framer::Body : uint8_t { kNone, kLength, kChunked, kClose, kTunnel, kHostile };
+
+/* Framing that peers may read differently (RFC 9112 11.2): flagged and
+ * counted. */
+FRAMER_INLINE void Framer::ambiguous(Side& s) noexcept {
+  flag(s, kAmbiguous);
+  s_->ambiguous.add(1);
+}
+
 const char* verdict_name(Verdict v) noexcept {
   static const char* const names[kNumVerdicts] = {"record", "skip", "tag", "mirror", "drop"};
   return size_t(v) < kNumVerdicts ? names[size_t(v)] : "record";
@@ -450,46 +493,12 @@ void Framer::release_held(Conn& c, uint32_t e, bool paired) noexcept {
 }
 
 void Framer::begin_message(Ctx& k) noexcept {
-  Conn& c = k.c;
   Side& s = k.s;
-  const bool req = k.request;
   Message* m = take_record();
   if (!m) s_->records_dropped.add(1);
   s.mflags = (s.after_gap ? uint32_t(kAfterGap) : 0u) | (s.junk ? uint32_t(kJunkSkipped) : 0u) |
              (s.after_close ? uint32_t(kAfterClose) : 0u) | (s.inner ? uint32_t(kInner) : 0u);
-  if (m) {
-    // Zero the fields, not the ~500 bytes of text arrays: those are read up
-    // to their recorded length or NUL. The record crosses to the sink
-    // thread and comes back through the pool, so each cache line written
-    // here is a miss on another core's line.
-    static_assert(offsetof(Message, uri) < offsetof(Message, body_len) &&
-                  offsetof(Message, body_len) < offsetof(Message, rule) &&
-                  offsetof(Message, rule) < offsetof(Message, tag));
-    std::memset(static_cast<void*>(m), 0, offsetof(Message, uri));
-    std::memset(static_cast<void*>(&m->body_len), 0, offsetof(Message, rule) - offsetof(Message, body_len));
-    m->uri[0] = m->host[0] = m->rule[0] = m->tag[0] = 0;
-    m->key = k.f.key;
-    m->client_side = c.client;
-    m->request = req;
-    m->generation = k.f.generation;
-    m->conn_id = c.conn_id;
-    m->index = s.msgs;
-    m->ts_first_ns = k.ts;
-    m->latency_ns = -1;
-    m->rule_index = -1;
-    m->flags = s.mflags;
-    if (s.inner) set_id(m->outer, *m, c, c.outer);
-    if (rec_.raw) {
-      // No record of a message may differ between two offline runs, so
-      // offline waits for a buffer like for a record; live goes without.
-      m->raw = static_cast<uint8_t*>(rec_.raw->take());
-      m->raw_cap = m->raw ? rec_.raw_cap : 0;
-      if (!m->raw) {
-        m->flags |= kNoRaw;
-        s_->raw_dropped.add(1);
-      }
-    }
-  }
+  if (m) open_record(k, m);
   if (s.after_gap) s_->after_gap.add(1);
   if (s.after_close) s_->after_close.add(1);
   if (s.inner) s_->inner_messages.add(1);
@@ -511,60 +520,93 @@ void Framer::begin_message(Ctx& k) noexcept {
   s.has_cl = s.cl_bad = s.cl_in = s.chunked = s.te = s.te_other = 0;
   s.conn_close = s.conn_keep = s.conn_upgrade = s.upgrade_hdr = s.method_kind = 0;
   s.http09 = s.trailers = s.cl_conflict = s.cl_big = 0;
-  if (req) {
-    const uint32_t exchange = c.exchanges++;
-    if (m) set_id(m->id, *m, c, exchange);
-    const uint32_t e = take();
-    s.slot = e;
-    if (e == kNil) {
-      s_->pipeline_overflow.add(1);  // its response is marked unpaired (Conn::answer)
-      return;
+  if (k.request) queue_request(k, m);
+  else pair_response(k, m);
+}
+
+/* A new message's record: what is known when its first byte is. */
+FRAMER_INLINE void Framer::open_record(Ctx& k, Message* m) noexcept {
+  const Conn& c = k.c;
+  const Side& s = k.s;
+  // Zero the fields, not the ~500 bytes of text arrays: those are read up
+  // to their recorded length or NUL. The record crosses to the sink
+  // thread and comes back through the pool, so each cache line written
+  // here is a miss on another core's line.
+  static_assert(offsetof(Message, uri) < offsetof(Message, body_len) &&
+                offsetof(Message, body_len) < offsetof(Message, rule) &&
+                offsetof(Message, rule) < offsetof(Message, tag));
+  std::memset(static_cast<void*>(m), 0, offsetof(Message, uri));
+  std::memset(static_cast<void*>(&m->body_len), 0, offsetof(Message, rule) - offsetof(Message, body_len));
+  m->uri[0] = m->host[0] = m->rule[0] = m->tag[0] = 0;
+  m->key = k.f.key;
+  m->client_side = c.client;
+  m->request = k.request;
+  m->generation = k.f.generation;
+  m->conn_id = c.conn_id;
+  m->index = s.msgs;
+  m->ts_first_ns = k.ts;
+  m->latency_ns = -1;
+  m->rule_index = -1;
+  m->flags = s.mflags;
+  if (s.inner) set_id(m->outer, *m, c, c.outer);
+  if (rec_.raw) {
+    // No record of a message may differ between two offline runs, so
+    // offline waits for a buffer like for a record; live goes without.
+    m->raw = static_cast<uint8_t*>(rec_.raw->take());
+    m->raw_cap = m->raw ? rec_.raw_cap : 0;
+    if (!m->raw) {
+      m->flags |= kNoRaw;
+      s_->raw_dropped.add(1);
     }
-    Pending& p = pool_[e];
-    p.rec = m;
-    p.exchange = exchange;
-    p.method = 0xFF;
-    p.rule = -1;
-    if (c.tail == kNil) c.head = e; else pool_[c.tail].next = e;
-    c.tail = e;
-    c.n++;
-    if (c.held != kNil) {
-      // Responses that came first answer this request: up to the first
-      // final one. It is emitted before them, when it ends.
-      uint32_t last = c.held;
-      while (!pool_[last].final && pool_[last].next != kNil) last = pool_[last].next;
-      p.held = c.held;
-      c.held = pool_[last].next;
-      if (c.held == kNil) c.held_tail = kNil;
-      pool_[last].next = kNil;
-      p.answered = 1;
-      for (uint32_t h = p.held; h != kNil; h = pool_[h].next) {
-        if (pool_[h].rec) set_id(pool_[h].rec->id, *pool_[h].rec, c, exchange);
-        if (pool_[h].final) c.answer = exchange + 1;
-      }
-    }
+  }
+}
+
+/* A request begins: the next exchange, at the tail of the connection's
+ * queue (its pending entry), and the answer to responses that came
+ * before it. */
+FRAMER_INLINE void Framer::queue_request(Ctx& k, Message* m) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
+  const uint32_t exchange = c.exchanges++;
+  if (m) set_id(m->id, *m, c, exchange);
+  const uint32_t e = take();
+  s.slot = e;
+  if (e == kNil) {
+    s_->pipeline_overflow.add(1);  // its response is marked unpaired (Conn::answer)
     return;
   }
-  if (c.n && pool_[c.head].exchange == c.answer) {
-    Pending& p = pool_[c.head];
-    s.pair = kPairHead;
-    // The exchange is what the operator selects: a response takes its
-    // request's verdict. A request answered before it ended (100 Continue,
-    // an early error) is judged now, on its headers and what came of its
-    // body.
-    if (p.method != 0xFF) judge_request(c, p);
-    if (m && p.judged) {
-      m->judged = 1;
-      m->verdict = p.verdict;
-      m->rule_index = p.rule;
-      if (rules_) http::describe(*rules_, *m);
-      s_->verdicts[m->verdict].add(1);
-    }
-    p.answered = 1;
-    if (p.completed) emit_request(c, p);
-    if (m) set_id(m->id, *m, c, p.exchange);
-    return;
+  Pending& p = pool_[e];
+  p.rec = m;
+  p.exchange = exchange;
+  p.method = 0xFF;
+  p.rule = -1;
+  if (c.tail == kNil) c.head = e; else pool_[c.tail].next = e;
+  c.tail = e;
+  c.n++;
+  if (c.held != kNil) take_held(c, p);
+}
+
+/* Responses that came first answer this request: up to the first final
+ * one, which they get the id of. It is emitted before them, when it ends. */
+FRAMER_INLINE void Framer::take_held(Conn& c, Pending& p) noexcept {
+  uint32_t last = c.held;
+  while (!pool_[last].final && pool_[last].next != kNil) last = pool_[last].next;
+  p.held = c.held;
+  c.held = pool_[last].next;
+  if (c.held == kNil) c.held_tail = kNil;
+  pool_[last].next = kNil;
+  p.answered = 1;
+  for (uint32_t h = p.held; h != kNil; h = pool_[h].next) {
+    if (pool_[h].rec) set_id(pool_[h].rec->id, *pool_[h].rec, c, p.exchange);
+    if (pool_[h].final) c.answer = p.exchange + 1;
   }
+}
+
+/* A response begins: which request it answers (Pair), decided now. */
+FRAMER_INLINE void Framer::pair_response(Ctx& k, Message* m) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
+  if (c.n && pool_[c.head].exchange == c.answer) return answer_head(k, m);
   const reasm::HalfStream* cs = k.hs ? &k.hs[c.client] : nullptr;
   if (cs && cs->ack_known && cs->seq_known && reasm::seq_gt(cs->peer_ack, cs->next_seq) &&
       cs->peer_ack - cs->next_seq < (1u << 30)) {
@@ -583,8 +625,28 @@ void Framer::begin_message(Ctx& k) noexcept {
   if (m) set_id(m->id, *m, c, 0x80000000u | s.msgs);
 }
 
-void Framer::finish_message(Ctx& k, bool cut) noexcept {
+/* The response answers the oldest request waiting. The exchange is what
+ * the operator selects: a response takes its request's verdict. A request
+ * answered before it ended (100 Continue, an early error) is judged now,
+ * on its headers and what came of its body. */
+FRAMER_INLINE void Framer::answer_head(Ctx& k, Message* m) noexcept {
   Conn& c = k.c;
+  Pending& p = pool_[c.head];
+  k.s.pair = kPairHead;
+  if (p.method != 0xFF) judge_request(c, p);
+  if (m && p.judged) {
+    m->judged = 1;
+    m->verdict = p.verdict;
+    m->rule_index = p.rule;
+    if (rules_) http::describe(*rules_, *m);
+    s_->verdicts[m->verdict].add(1);
+  }
+  p.answered = 1;
+  if (p.completed) emit_request(c, p);
+  if (m) set_id(m->id, *m, c, p.exchange);
+}
+
+void Framer::finish_message(Ctx& k, bool cut) noexcept {
   Side& s = k.s;
   Message* m = s.cur;
   s.cur = nullptr;
@@ -592,37 +654,54 @@ void Framer::finish_message(Ctx& k, bool cut) noexcept {
   if (m) m->ts_last_ns = k.ts;
   if (s.mflags & kBareLf) s_->bare_lf.add(1);
   if (s.mflags & kOddVersion) s_->odd_version.add(1);
-  if (k.request) {
-    if (!cut) s_->requests.add(1);
-    if (s.slot == kNil) {
-      if (m) {
-        m->flags |= kUnpaired;
-        deliver(c, m);
-      }
-      return;
-    }
-    Pending& p = pool_[s.slot];
-    const uint32_t e = s.slot;
-    s.slot = kNil;
-    p.completed = 1;
-    p.ts_last_ns = k.ts;
-    if (s.http09) p.method = kM09;
-    judge_request(c, p);  // now, while the packet that ended it can still be withheld
-    if (p.answered) emit_request(c, p);
-    if (p.held != kNil) {
-      bool final = false;
-      for (uint32_t h = p.held; h != kNil; h = pool_[h].next) final |= pool_[h].final;
-      release_held(c, p.held, true);
-      p.held = kNil;
-      if (final && c.head == e) {  // answered in full: off the queue
-        c.head = p.next;
-        if (c.head == kNil) c.tail = kNil;
-        c.n--;
-        give(e);
-      }
+  if (k.request) finish_request(k, m, cut);
+  else finish_response(k, m, cut);
+}
+
+/* A request ends: judged now, while the packet that ended it can still be
+ * withheld; emitted if a response to it began, with the responses held
+ * for it. */
+FRAMER_INLINE void Framer::finish_request(Ctx& k, Message* m, bool cut) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
+  if (!cut) s_->requests.add(1);
+  if (s.slot == kNil) {
+    if (m) {
+      m->flags |= kUnpaired;
+      deliver(c, m);
     }
     return;
   }
+  Pending& p = pool_[s.slot];
+  const uint32_t e = s.slot;
+  s.slot = kNil;
+  p.completed = 1;
+  p.ts_last_ns = k.ts;
+  if (s.http09) p.method = kM09;
+  judge_request(c, p);
+  if (p.answered) emit_request(c, p);
+  if (p.held == kNil) return;
+  bool final = false;
+  for (uint32_t h = p.held; h != kNil; h = pool_[h].next) final |= pool_[h].final;
+  release_held(c, p.held, true);
+  p.held = kNil;
+  if (final && c.head == e) drop_head(c);  // answered in full: off the queue
+}
+
+/* The oldest pending request is done with: off the queue, back to the pool. */
+FRAMER_INLINE void Framer::drop_head(Conn& c) noexcept {
+  const uint32_t e = c.head;
+  c.head = pool_[e].next;
+  if (c.head == kNil) c.tail = kNil;
+  c.n--;
+  give(e);
+}
+
+/* A response ends: counted, held if its request is still to come, and a
+ * final one settles its exchange. */
+FRAMER_INLINE void Framer::finish_response(Ctx& k, Message* m, bool cut) noexcept {
+  Conn& c = k.c;
+  Side& s = k.s;
   const uint16_t status = s.status;
   const bool interim = s.has_start && status >= 100 && status < 200 && status != 101;
   if (interim) {
@@ -639,48 +718,55 @@ void Framer::finish_message(Ctx& k, bool cut) noexcept {
     if (m) set_id(m->id, *m, c, p.exchange);
     s.pair = kPairHead;
   }
-  if (s.pair == kPairHeld) {
-    const uint32_t e = take();
-    if (e != kNil) {
-      pool_[e].rec = m;
-      pool_[e].final = !interim;
-      if (c.held_tail == kNil) c.held = e; else pool_[c.held_tail].next = e;
-      c.held_tail = e;
-      return;
-    }
-    s_->pipeline_overflow.add(1);
-    s.pair = kPairNone;
-  }
-  if (!interim) {
-    if (s.pair == kPairHead && c.n) {
-      const uint32_t e = c.head;
-      Pending& p = pool_[e];
-      if (p.rec) {
-        // Answered before it ended (an early error response): report it now.
-        if (c.side[c.client].cur == p.rec) {
-          // The request side keeps parsing it, without a record.
-          c.side[c.client].cur = nullptr;
-          c.side[c.client].slot = kNil;
-        }
-        if (!p.completed) {
-          p.rec->flags |= kIncomplete;
-          s_->incomplete.add(1);
-        }
-        emit_request(c, p);
-      }
-      if (c.side[c.client].slot == e) c.side[c.client].slot = kNil;
-      c.answer = p.exchange + 1;
-      c.head = p.next;
-      if (c.head == kNil) c.tail = kNil;
-      c.n--;
-      give(e);
-    } else {
-      if (s.pair == kPairLost) c.answer++;
-      s_->unpaired_responses.add(1);
-      if (m) m->flags |= kUnpaired;
-    }
-  }
+  if (s.pair == kPairHeld && hold_response(c, s, m, interim)) return;
+  if (!interim) settle_exchange(c, s, m);
   if (m) deliver(c, m);
+}
+
+/* A response whose request is on its way waits for it in the connection's
+ * held list; false when the pool is dry (then it goes unpaired). */
+FRAMER_INLINE bool Framer::hold_response(Conn& c, Side& s, Message* m, bool interim) noexcept {
+  const uint32_t e = take();
+  if (e != kNil) {
+    pool_[e].rec = m;
+    pool_[e].final = !interim;
+    if (c.held_tail == kNil) c.held = e; else pool_[c.held_tail].next = e;
+    c.held_tail = e;
+    return true;
+  }
+  s_->pipeline_overflow.add(1);
+  s.pair = kPairNone;
+  return false;
+}
+
+/* A final response ends its exchange: the request it answers is off the
+ * queue (emitted now if it had not been), or it answers none. */
+FRAMER_INLINE void Framer::settle_exchange(Conn& c, const Side& s, Message* m) noexcept {
+  if (!(s.pair == kPairHead && c.n)) {
+    if (s.pair == kPairLost) c.answer++;
+    s_->unpaired_responses.add(1);
+    if (m) m->flags |= kUnpaired;
+    return;
+  }
+  const uint32_t e = c.head;
+  Pending& p = pool_[e];
+  Side& rq = c.side[c.client];
+  if (p.rec) {
+    // Answered before it ended (an early error response): report it now.
+    if (rq.cur == p.rec) {
+      // The request side keeps parsing it, without a record.
+      rq.cur = nullptr;
+      rq.slot = kNil;
+    }
+    if (!p.completed) {
+      p.rec->flags |= kIncomplete;
+      s_->incomplete.add(1);
+    }
+    emit_request(c, p);
+  }
+  if (rq.slot == e) rq.slot = kNil;
+  c.answer = p.exchange + 1;
+  drop_head(c);
 }
 
 /* The message under way ends here, cut; then the direction searches. */
@@ -791,113 +877,126 @@ void Framer::headers_done(Ctx& k) noexcept {
   const bool close = s.conn_close || s.major == 0 || (s.major == 1 && s.minor == 0 && !s.conn_keep);
   if (s.cl_bad) return fail(k, kErr_invalid_content_length, kParseError);
   if (s.cl_conflict) {
-    s.mflags |= kAmbiguous;
-    if (m) m->flags |= kAmbiguous;
-    s_->ambiguous.add(1);
+    ambiguous(s);
     return fail(k, kErr_unexpected_content_length, kParseError);
   }
-  enum { kNone, kLength, kChunked, kClose, kTunnel, kHostile } body = kNone;
-  if (k.request) {
-    if (s.slot != kNil) pool_[s.slot].method = s.method_kind;
-    if (s.method_kind == kMConnect || (s.upgrade_hdr && s.conn_upgrade)) {
-      s.mflags |= kUpgrade;
-      if (m) m->flags |= kUpgrade;
-    }
-  } else {
-    const Pending* head = s.pair == kPairHead && c.n ? &pool_[c.head] : nullptr;
-    if (head && m && head->ts_last_ns && m->ts_first_ns >= head->ts_last_ns)
-      m->latency_ns = int64_t(m->ts_first_ns - head->ts_last_ns);
-    if (s.status == 101 || (head && head->method == kMConnect && s.status / 100 == 2)) body = kTunnel;
-    // RFC 9110 15.3.5, 15.4.5: never a body, whatever Content-Length says
-    // (a 304 repeats the representation's length). The response cannot say
-    // it answers HEAD; the request can.
-    else if (s.status < 200 || s.status == 204 || s.status == 304 || (head && head->method == kMHead))
-      body = kNone;
-    else
-      body = kClose;
-  }
-  if (body != kTunnel && !(k.request ? false : body == kNone)) {
-    if (s.te) {
-      if (s.chunked) {
-        body = kChunked;
-        // Content-Length with chunked: the transfer coding wins (RFC 9112
-        // 6.3, as at most servers); flagged.
-        if (s.has_cl) {
-          s.mflags |= kAmbiguous;
-          if (m) m->flags |= kAmbiguous;
-          s_->ambiguous.add(1);
-        }
-      } else if (k.request || s.has_cl) {
-        s_->unknown_coding.add(1);
-        body = kHostile;
-      } else {
-        body = kClose;  // RFC 9112 6.3 item 4: a response runs to the close
-      }
-    } else if (s.has_cl) {
-      if (s.cl_big || s.cl > body_limit_) {
-        s_->implausible_length.add(1);
-        body = kHostile;
-      } else {
-        body = s.cl ? kLength : kNone;
-        s.remaining = s.cl;
-      }
-    }
-  }
-  if (m && body == kChunked) m->chunked = 1;
-  switch (body) {
-    case kNone:
-      s.ps = kStart;
-      finish_message(k, false);
-      break;
-    case kLength: s.ps = kBodyLen; break;
-    case kChunked:
-      s.ps = kChunkSize;
-      s.remaining = 0;
-      s.tok_len = 0;
-      break;
-    case kClose: s.ps = kBodyClose; break;
-    case kTunnel: {
-      s.mflags |= kUpgrade;
-      if (m) m->flags |= kUpgrade;
-      const uint32_t outer = c.n ? pool_[c.head].exchange : c.answer;
-      s.ps = kStart;
-      finish_message(k, false);
-      // Both directions now carry the tunnel: framed if HTTP, else stopped.
-      s_->upgrades.add(1);
-      c.tunnel = 1;
-      c.outer = outer;
-      for (Side& x : c.side) {
-        x.inner = 1;
-        x.tunnel = 1;
-        if (!x.in_msg) {
-          x.state = kParsing;
-          x.ps = kStart;
-        }
-      }
-      return;
-    }
-    case kHostile:
-      // Not a length a peer can mean: flagged, cut, and the framing goes
-      // on at the next start line (a request hidden in the "body" shows).
-      s.mflags |= kAmbiguous;
-      if (m) m->flags |= kAmbiguous;
-      s_->ambiguous.add(1);
-      cut(k, 0);
-      return;
-  }
-  if (close && body != kClose) {
+  const Body body = length_body(k, k.request ? request_body(k) : response_body(k));
+  if (m && body == Body::kChunked) m->chunked = 1;
+  if (!frame_body(k, body)) return;
+  if (close && body != Body::kClose) {
     if (k.request) s.after_close = 1;
     else if (s.status >= 200) c.side[0].after_close = c.side[1].after_close = 1;
   }
 }
 
-/* Chunk size line done (at its LF). */
-static inline bool chunk_hostile(const Side& s, uint64_t limit) { return s.cl_big || s.remaining > limit; }
+/* A request has a body only if its headers give a length (RFC 9112 6.3
+ * item 7); what its method and Upgrade say is kept for its response. */
+FRAMER_INLINE Framer::Body Framer::request_body(Ctx& k) noexcept {
+  Side& s = k.s;
+  if (s.slot != kNil) pool_[s.slot].method = s.method_kind;
+  if (s.method_kind == kMConnect || (s.upgrade_hdr && s.conn_upgrade)) flag(s, kUpgrade);
+  return Body::kNone;
+}
+
+/* A response's body by its status and its request (before its headers
+ * have a say); its latency, now that its headers are in. */
+FRAMER_INLINE Framer::Body Framer::response_body(Ctx& k) noexcept {
+  const Conn& c = k.c;
+  const Side& s = k.s;
+  Message* m = s.cur;
+  const Pending* head = s.pair == kPairHead && c.n ? &pool_[c.head] : nullptr;
+  if (head && m && head->ts_last_ns && m->ts_first_ns >= head->ts_last_ns)
+    m->latency_ns = int64_t(m->ts_first_ns - head->ts_last_ns);
+  if (s.status == 101 || (head && head->method == kMConnect && s.status / 100 == 2)) return Body::kTunnel;
+  // RFC 9110 15.3.5, 15.4.5: never a body, whatever Content-Length says
+  // (a 304 repeats the representation's length). The response cannot say
+  // it answers HEAD; the request can.
+  if (s.status < 200 || s.status == 204 || s.status == 304 || (head && head->method == kMHead))
+    return Body::kNone;
+  return Body::kClose;
+}
+
+/* What Transfer-Encoding and Content-Length make of the body, where they
+ * have a say (not for a tunnel or a bodiless response). */
+FRAMER_INLINE Framer::Body Framer::length_body(Ctx& k, Body body) noexcept {
+  Side& s = k.s;
+  if (body == Body::kTunnel || (!k.request && body == Body::kNone)) return body;
+  if (s.te) {
+    if (s.chunked) {
+      // Content-Length with chunked: the transfer coding wins (RFC 9112
+      // 6.3, as at most servers); flagged.
+      if (s.has_cl) ambiguous(s);
+      return Body::kChunked;
+    }
+    if (k.request || s.has_cl) {
+      s_->unknown_coding.add(1);
+      return Body::kHostile;
+    }
+    return Body::kClose;  // RFC 9112 6.3 item 4: a response runs to the close
+  }
+  if (!s.has_cl) return body;
+  if (s.cl_big || s.cl > body_limit_) {
+    s_->implausible_length.add(1);
+    return Body::kHostile;
+  }
+  s.remaining = s.cl;
+  return s.cl ? Body::kLength : Body::kNone;
+}
+
+/* The parser goes on to the body; false when the message is over and
+ * the direction is elsewhere (a tunnel, hostile framing cut). */
+FRAMER_INLINE bool Framer::frame_body(Ctx& k, Body body) noexcept {
+  Side& s = k.s;
+  switch (body) {
+    case Body::kNone:
+      s.ps = kStart;
+      finish_message(k, false);
+      break;
+    case Body::kLength: s.ps = kBodyLen; break;
+    case Body::kChunked:
+      s.ps = kChunkSize;
+      s.remaining = 0;
+      s.tok_len = 0;
+      break;
+    case Body::kClose: s.ps = kBodyClose; break;
+    case Body::kTunnel:
+      begin_tunnel(k);
+      return false;
+    case Body::kHostile:
+      // Not a length a peer can mean: flagged, cut, and the framing goes
+      // on at the next start line (a request hidden in the "body" shows).
+      ambiguous(s);
+      cut(k, 0);
+      return false;
+  }
+  return true;
+}
+
+/* A 101 or a 2xx to CONNECT: both directions now carry the tunnel,
+ * framed as inner messages if HTTP, else stopped (junk()). */
+FRAMER_INLINE void Framer::begin_tunnel(Ctx& k) noexcept {
+  Conn& c = k.c;
+  flag(k.s, kUpgrade);
+  const uint32_t outer = c.n ? pool_[c.head].exchange : c.answer;
+  k.s.ps = kStart;
+  finish_message(k, false);
+  s_->upgrades.add(1);
+  c.tunnel = 1;
+  c.outer = outer;
+  for (Side& x : c.side) {
+    x.inner = 1;
+    x.tunnel = 1;
+    if (!x.in_msg) {
+      x.state = kParsing;
+      x.ps = kStart;
+    }
+  }
+}
 
 /* One header line's value bytes, for the few headers framing depends on. */
-static void header_bytes(Side& s, const uint8_t* p, uint32_t n, uint32_t& flags);
+FRAMER_INLINE static void header_bytes(Side& s, const uint8_t* p, uint32_t n, uint32_t& flags);
 
-static void word_done(Side& s) {
+FRAMER_INLINE static void word_done(Side& s) {
   if (!s.wtok_len) return;
   const std::string_view w(s.wtok, s.wtok_len);
   if (s.hdr == kHTe) {
@@ -912,7 +1011,7 @@ static void word_done(Side& s) {
   s.wtok_len = 0;
 }
 
-static void cl_done(Side& s) {
+FRAMER_INLINE static void cl_done(Side& s) {
   if (!s.cl_in) return;
   if (s.cl_bad == 2) s.cl_bad = 0;  // an empty line continued by obs-fold
   if (s.has_cl && s.remaining != s.cl) s.cl_conflict = 1;
@@ -922,7 +1021,7 @@ static void cl_done(Side& s) {
   s.remaining = 0;
 }
 
-static void header_bytes(Side& s, const uint8_t* p, uint32_t n, uint32_t&) {
+FRAMER_INLINE static void header_bytes(Side& s, const uint8_t* p, uint32_t n, uint32_t&) {
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t ch = p[i];
     if (s.hdr == kHCl) {
@@ -980,7 +1079,7 @@ static uint8_t header_kind_ci(const uint8_t* p, size_t n) {
 }
 
 /* The end of a header line (its LF at p[j]). */
-static void header_line_done(Side& s) {
+FRAMER_INLINE static void header_line_done(Side& s) {
   if (s.hdr == kHCl) {
     if (!s.cl_in && !s.has_cl && !s.cl_bad) s.cl_bad = 2;  // empty: bad unless folded on
     cl_done(s);
@@ -997,439 +1096,497 @@ static void header_line_done(Side& s) {
 }
 
 /* Frames from p until the data ends or the direction must search;
- * returns the bytes used. Hot states scan with memchr or take a whole
- * body run; the rest go a byte at a time (start lines and the headers
- * framing depends on are short). */
+ * returns the bytes used. One step per part of a message (below, in the
+ * order a message runs), all inlined here so that the framing stays one
+ * loop: hot steps scan with memchr or take a whole body run, the rest go
+ * a byte at a time (start lines and the headers framing depends on are
+ * short). */
 uint32_t Framer::parse(Ctx& k, const uint8_t* p, uint32_t len) noexcept {
   Side& s = k.s;
   uint32_t i = 0;
   k.p = p;
   k.raw_from = 0;
-  auto line_end = [&](uint32_t j) {  // LF at j: was it bare?
-    const bool cr = j > 0 ? p[j - 1] == '\r' : s.cr;
-    if (!cr) {
-      s.mflags |= kBareLf;
-      if (s.cur) s.cur->flags |= kBareLf;
-    }
-  };
-  auto done = [&](uint32_t end) {  // the message ends before p[end]
-    capture(s.cur, p + k.raw_from, end - k.raw_from);
-    k.raw_from = end;
-  };
   while (i < len && s.state == kParsing) {
     const uint32_t i0 = i;
-    const uint8_t ch = p[i];
-    switch (s.ps) {
-      case kStart:
-        if (ch == '\r' || ch == '\n') {
-          if (ch == '\n') s_->empty_lines.add(1);
-          i++;
-          k.raw_from = i;
-          continue;
-        }
-        k.raw_from = i;
-        if (k.request) {
-          if (!kTchar.t[ch]) {
-            junk(k);
-            goto out;
-          }
-          begin_message(k);
-          s.ps = kMethod;
-          s.tok_len = 0;
-        } else {
-          const bool h09 = k.c.n && pool_[k.c.head].method != 0xFF && (pool_[k.c.head].method & kM09);
-          if (lower(ch) != 'h' && h09) {
-            // The raw answer to an HTTP/0.9 request: no status line, no
-            // headers, the body runs to the close.
-            begin_message(k);
-            s.has_start = 1;
-            s.http09 = 1;
-            s.mflags |= kHttp09;
-            if (s.cur) s.cur->flags |= kHttp09;
-            s_->http09.add(1);
-            s.ps = kBodyClose;
-            continue;
-          }
-          if (lower(ch) != 'h') {
-            junk(k);
-            goto out;
-          }
-          begin_message(k);
-          s.ps = kRespVersion;
-          s.tok_len = 0;
-        }
-        continue;
-      case kMethod:
-        while (i < len && kTchar.t[p[i]]) {
-          if (s.tok_len < 15) s.tok[s.tok_len++] = char(p[i]);
-          i++;
-        }
-        if (i == len) break;
-        if (p[i] != ' ' && p[i] != '\t') {
-          junk(k);
-          goto out;
-        }
-        {
-          s.tok[s.tok_len] = 0;
-          const std::string_view mv(s.tok, s.tok_len);
-          if (Message* m = s.cur) std::memcpy(m->method, s.tok, s.tok_len + 1u);
-          s.method_kind = mv == "HEAD" ? kMHead : mv == "CONNECT" ? kMConnect : kMOther;
-          if (!known_method(mv)) s_->extension_methods.add(1);
-        }
-        s.ps = kSpTarget;
-        i++;
-        break;
-      case kSpTarget:
-        if (ch == ' ' || ch == '\t') {
-          i++;
-        } else if (ch == '\r' || ch == '\n') {
-          junk(k);  // a method and nothing else
-          goto out;
-        } else {
-          s.ps = kTarget;
-          s.has_start = 1;
-          s.tok_len = 0;
-        }
-        break;
-      case kTarget: {
-        uint32_t j = i;
-        while (j < len && !kWordEnd.t[p[j]]) j++;
-        if (Message* m = s.cur) append(m->uri, m->uri_len, kUriMax, p + i, j - i, m->flags, kUriTruncated);
-        const uint32_t keep = std::min<uint32_t>(j - i, uint32_t(sizeof s.tok - s.tok_len));
-        std::memcpy(s.tok + s.tok_len, p + i, keep);
-        s.tok_len = uint8_t(s.tok_len + keep);
-        i = j;
-        if (i == len) break;
-        if (p[i] == ' ' || p[i] == '\t') {
-          s.ps = kSpVersion;
-          break;
-        }
-        // The line ends after one word: "GET HTTP/1.1" (no target) or an
-        // HTTP/0.9 simple request.
-        const uint8_t* t = reinterpret_cast<const uint8_t*>(s.tok);
-        if (s.tok_len >= 6 && ieq(t, "http/", 5) && digit(t[5])) {
-          parse_version(s.tok, s.tok_len, s.major, s.minor);
-          s.mflags |= kOddVersion;
-          if (Message* m = s.cur) {
-            m->flags |= kOddVersion;
-            m->uri_len = 0;
-            m->uri[0] = 0;
-          }
-          s_->no_target.add(1);
-        } else {
-          s.http09 = 1;
-          s.major = 0;
-          s.minor = 9;
-          s.mflags |= kHttp09;
-          if (s.cur) s.cur->flags |= kHttp09;
-          s_->http09.add(1);
-        }
-        s.ps = kEol;
-        break;
-      }
-      case kSpVersion:
-        if (ch == ' ' || ch == '\t') {
-          i++;
-        } else if (ch == '\r' || ch == '\n') {
-          s.http09 = 1;  // "GET / ": no version is HTTP/0.9
-          s.major = 0;
-          s.minor = 9;
-          s.mflags |= kHttp09;
-          if (s.cur) s.cur->flags |= kHttp09;
-          s_->http09.add(1);
-          s.ps = kEol;
-        } else {
-          s.ps = kReqVersion;
-          s.tok_len = 0;
-        }
-        break;
-      case kReqVersion:
-      case kRespVersion:
-        while (i < len && p[i] != ' ' && p[i] != '\r' && p[i] != '\n') {
-          if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(p[i]);
-          i++;
-        }
-        if (i == len) break;
-        if (s.ps == kRespVersion) {
-          if (p[i] != ' ' || s.tok_len < 5 || !ieq(reinterpret_cast<const uint8_t*>(s.tok), "http/", 5)) {
-            junk(k);
-            goto out;
-          }
-          s.ps = kSpStatus;
-        } else {
-          s.ps = kEol;
-        }
-        if (!parse_version(s.tok, s.tok_len, s.major, s.minor)) {
-          s.mflags |= kOddVersion;
-          if (s.cur) s.cur->flags |= kOddVersion;
-        }
-        break;
-      case kSpStatus:
-        while (i < len && p[i] == ' ') i++;
-        if (i == len) break;
-        s.ps = kStatus;
-        s.status = 0;
-        s.tok_len = 0;
-        [[fallthrough]];
-      case kStatus:
-        // Whole status codes are the rule: one pass, not one per digit.
-        while (i < len && digit(p[i]) && s.tok_len < 3) {
-          s.status = uint16_t(s.status * 10 + (p[i] - '0'));
-          s.tok_len++;
-          i++;
-        }
-        if (i == len) break;
-        if (s.tok_len != 3 || (p[i] != ' ' && p[i] != '\r' && p[i] != '\n')) {
-          fail(k, kErr_invalid_status, kParseError);
-          goto out;
-        }
-        s.has_start = 1;
-        if (s.cur) s.cur->status = s.status;
-        s.ps = kEol;
-        break;
-      case kEol:
-      case kHdrSkip:
-      case kChunkExt: {
-        const void* lf = std::memchr(p + i, '\n', len - i);
-        if (!lf) {
-          i = len;
-          break;
-        }
-        const uint32_t j = uint32_t(static_cast<const uint8_t*>(lf) - p);
-        line_end(j);
-        i = j + 1;
-        if (s.ps == kChunkExt) {
-          goto chunk_line;
-        } else if (s.ps == kHdrSkip) {
-          s.ps = kHdrStart;
-        } else if (!k.request || !s.http09) {
-          s.ps = kHdrStart;
-          s.tok_len = 0;  // no header yet for an obs-fold to continue
-          s.hdr = kHOther;
-        } else {
-          s.ps = kStart;  // HTTP/0.9: the request is its line
-          done(i);
-          finish_message(k, false);
-        }
-        break;
-      }
-      case kHdrStart:
-        if (ch == '\r') {
-          s.ps = kHdrCr;
-          i++;
-        } else if (ch == '\n') {
-          line_end(i);
-          i++;
-          s.hdr_bytes += i - i0;
-          done(i);
-          headers_done(k);
-          goto next;
-        } else if (ch == ' ' || ch == '\t') {
-          // obs-fold (RFC 9112 5.2): the previous value goes on.
-          s_->obs_fold.add(1);
-          s.ps = s.tok_len ? kHdrValue : kHdrSkip;
-          if (s.hdr == kHHost && s.cur) append(s.cur->host, s.cur->host_len, kHostMax,
-                                               reinterpret_cast<const uint8_t*>(" "), 1,
-                                               s.cur->flags, kHostTruncated);
-          if (s.hdr == kHCarry)
-            carry_bytes(s_, s, reinterpret_cast<const uint8_t*>(" "), 1, carry_max_);
-          i++;
-        } else if (const void* lf = std::memchr(p + i, '\n', len - i)) {
-          // The whole line is here (the common case): find the colon,
-          // classify the name by its length, and skip the lines framing
-          // does not depend on in one step.
-          const uint32_t j = uint32_t(static_cast<const uint8_t*>(lf) - p);
-          const void* colon = std::memchr(p + i, ':', j - i);
-          line_end(j);
-          if (!colon) {
-            s_->header_no_colon.add(1);
-            s.tok_len = 0;
-            i = j + 1;
-            break;
-          }
-          const uint32_t c = uint32_t(static_cast<const uint8_t*>(colon) - p);
-          uint8_t kind = s.trailers ? uint8_t(kHOther) : header_kind_ci(p + i, c - i);
-          if (kind == kHHost && s.cur && s.cur->host_len) kind = kHOther;  // the first Host counts
-          s.hdr = kind;
-          s.tok_len = 1;  // a header was seen (obs-fold continues it)
-          if (kind == kHOther && carry_n_ && s.cur && !s.trailers) {
-            const int ci = carry_of(p + i, c - i, false);
-            if (ci >= 0) carry_begin(s, uint8_t(ci));
-            kind = s.hdr;
-          }
-          if (kind == kHOther) {
-            i = j + 1;
-          } else {
-            i = c + 1;
-            s.ps = kHdrValueLead;
-          }
-        } else {
-          s.ps = kHdrName;
-          s.tok_len = 0;
-          s.hdr = kHOther;
-        }
-        break;
-      case kHdrCr:
-        if (ch == '\n') {
-          i++;
-          s.hdr_bytes += i - i0;
-          done(i);
-          headers_done(k);
-          goto next;
-        }
-        s.ps = kHdrName;  // a lone CR: part of a (broken) header line
-        s.tok_len = 0;
-        s.hdr = kHOther;
-        break;
-      case kHdrName:
-        while (i < len && p[i] != ':' && p[i] != '\n') {
-          if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(lower(p[i]));
-          i++;
-        }
-        if (i == len) break;
-        if (p[i] == '\n') {
-          s_->header_no_colon.add(1);
-          line_end(i);
-          s.tok_len = 0;
-          s.ps = kHdrStart;
-          i++;
-          break;
-        }
-        s.hdr = header_kind(s);
-        if (s.hdr == kHOther && carry_n_ && s.cur && !s.trailers && s.tok_len < sizeof s.tok) {
-          const int ci = carry_of(reinterpret_cast<const uint8_t*>(s.tok), s.tok_len, true);
-          if (ci >= 0) carry_begin(s, uint8_t(ci));
-        }
-        s.tok_len = 1;  // a header was seen (obs-fold continues it)
-        if (s.hdr == kHHost && s.cur && s.cur->host_len) s.hdr = kHOther;  // the first Host counts
-        s.ps = kHdrValueLead;
-        i++;
-        break;
-      case kHdrValueLead:
-        while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
-        if (i == len) break;
-        s.ps = kHdrValue;
-        [[fallthrough]];
-      case kHdrValue: {
-        const void* lf = std::memchr(p + i, '\n', len - i);
-        const uint32_t j = lf ? uint32_t(static_cast<const uint8_t*>(lf) - p) : len;
-        if (s.hdr == kHHost) {
-          if (s.cur) append(s.cur->host, s.cur->host_len, kHostMax, p + i, j - i, s.cur->flags, kHostTruncated);
-        } else if (s.hdr == kHCarry) {
-          carry_bytes(s_, s, p + i, j - i, carry_max_);
-        } else if (s.hdr != kHOther) {
-          header_bytes(s, p + i, j - i, s.mflags);
-        }
-        i = j;
-        if (!lf) break;
-        line_end(j);
-        header_line_done(s);
-        i++;
-        s.ps = kHdrStart;
-        break;
-      }
-      case kBodyLen: {
-        const uint32_t n = uint32_t(std::min<uint64_t>(s.remaining, len - i));
-        if (s.cur) s.cur->body_len += n;
-        s.remaining -= n;
-        i += n;
-        if (s.remaining) break;
-        s.ps = kStart;
-        done(i);
-        finish_message(k, false);
-        goto next;
-      }
-      case kChunkSize: {
-        const uint8_t d = lower(ch);
-        if (digit(d) || (d >= 'a' && d <= 'f')) {
-          if (s.remaining >> 60) s.cl_big = 1;
-          else s.remaining = s.remaining * 16 + (digit(d) ? d - '0' : d - 'a' + 10);
-          s.tok_len = 1;
-          i++;
-          break;
-        }
-        if (!s.tok_len) {
-          fail(k, kErr_invalid_chunk_size, kParseError);
-          goto out;
-        }
-        if (ch == '\n') {
-          line_end(i);
-          i++;
-          goto chunk_line;
-        }
-        if (ch == '\r' || ch == ';' || ch == ' ' || ch == '\t') {
-          s.ps = kChunkExt;  // extensions: skipped to the line's end
-          break;
-        }
-        fail(k, kErr_invalid_chunk_size, kParseError);
-        goto out;
-      }
-      chunk_line:
-        if (chunk_hostile(s, body_limit_)) {
-          s_->implausible_length.add(1);
-          s.mflags |= kAmbiguous;
-          if (s.cur) s.cur->flags |= kAmbiguous;
-          s_->ambiguous.add(1);
-          done(i);
-          cut(k, 0);
-          goto out;
-        }
-        if (s.remaining == 0) {
-          s.trailers = 1;
-          s.tok_len = 0;
-          s.hdr = kHOther;
-          s.ps = kHdrStart;
-        } else {
-          s.ps = kChunkData;
-        }
-        break;
-      case kChunkData: {
-        const uint32_t n = uint32_t(std::min<uint64_t>(s.remaining, len - i));
-        if (s.cur) s.cur->body_len += n;
-        s.remaining -= n;
-        i += n;
-        if (!s.remaining) s.ps = kChunkDataEnd;
-        break;
-      }
-      case kChunkDataEnd:
-        if (ch == '\r') {
-          i++;
-          break;
-        }
-        if (ch != '\n') {
-          fail(k, kErr_lf_expected, kParseError);
-          goto out;
-        }
-        i++;
-        s.ps = kChunkSize;
-        s.remaining = 0;
-        s.tok_len = 0;
-        break;
-      case kBodyClose:
-        if (s.cur) s.cur->body_len += len - i;
-        i = len;
-        break;
-    }
-    if (s.ps <= kHdrSkip && s.in_msg) {
-      s.hdr_bytes += i - i0;
-      if (s.hdr_bytes > max_header_bytes_ && !s.trailers) {
-        s.mflags |= kOversizeHeaders;
-        if (s.cur) s.cur->flags |= kOversizeHeaders;
-        s_->oversize_headers.add(1);
-        done(i);
-        fail(k, kErr_user, kOversizeHeaders);
-        goto out;
-      }
-    }
-  next:;
+    const Stop r = step(k, s, p, i, len);
+    i = r.i;
+    // The direction left parsing at p[i] (cut or junk): the message's
+    // bytes up to there are already captured where it mattered.
+    if (r.then == kLeft) return i;
+    if (r.then == kOn && s.ps <= kHdrSkip && s.in_msg && header_overflow(k, s, i, i - i0)) return i;
   }
   if (s.in_msg) capture(s.cur, p + k.raw_from, i - k.raw_from);
   if (i) s.cr = p[i - 1] == '\r';
   return i;
-out:
-  // The direction left parsing at p[i] (cut or junk): the message's bytes
-  // up to there are already captured where it mattered.
-  return i;
+}
+
+FRAMER_INLINE Framer::Stop Framer::step(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  switch (s.ps) {
+    case kStart: return start_line(k, s, p, i, len);
+    case kMethod: return method(k, s, p, i, len);
+    case kSpTarget: return before_target(k, s, p, i, len);
+    case kTarget: return target(k, s, p, i, len);
+    case kSpVersion: return before_version(k, s, p, i, len);
+    case kReqVersion:
+    case kRespVersion: return version(k, s, p, i, len);
+    case kSpStatus: return before_status(k, s, p, i, len);
+    case kStatus: return status(k, s, p, i, len);
+    case kEol:
+    case kHdrSkip:
+    case kChunkExt: return line_rest(k, s, p, i, len);
+    case kHdrStart: return header_start(k, s, p, i, len);
+    case kHdrCr: return header_cr(k, s, p, i, len);
+    case kHdrName: return header_name(k, s, p, i, len);
+    case kHdrValueLead: return value_lead(k, s, p, i, len);
+    case kHdrValue: return header_value(k, s, p, i, len);
+    case kBodyLen: return body_length(k, s, p, i, len);
+    case kChunkSize: return chunk_size(k, s, p, i, len);
+    case kChunkData: return chunk_data(k, s, p, i, len);
+    case kChunkDataEnd: return chunk_data_end(k, s, p, i, len);
+    case kBodyClose: return body_close(k, s, p, i, len);
+  }
+  return {i, kOn};  // not a PState: nothing read
+}
+
+/* The start line and the header block are bounded (max_header_bytes):
+ * past it the message is cut and counted, as a server would refuse it,
+ * so that a peer cannot make the framer hold a header block forever. */
+FRAMER_INLINE bool Framer::header_overflow(Ctx& k, Side& s, uint32_t i, uint32_t used) noexcept {
+  s.hdr_bytes += used;
+  if (s.hdr_bytes <= max_header_bytes_ || s.trailers) return false;
+  flag(s, kOversizeHeaders);
+  s_->oversize_headers.add(1);
+  capture_upto(k, i);
+  fail(k, kErr_user, kOversizeHeaders);
+  return true;
+}
+
+/* The message under way ends before p[end]: its raw bytes so far. */
+FRAMER_INLINE void Framer::capture_upto(Ctx& k, uint32_t end) noexcept {
+  capture(k.s.cur, k.p + k.raw_from, end - k.raw_from);
+  k.raw_from = end;
+}
+
+/* At a message boundary. Empty lines between messages are tolerated (and
+ * counted), as servers do; a request begins with a token, a response with
+ * "h" (any case); anything else is junk. */
+FRAMER_INLINE Framer::Stop Framer::start_line(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
+  const uint8_t ch = p[i];
+  if (ch == '\r' || ch == '\n') {
+    if (ch == '\n') s_->empty_lines.add(1);
+    k.raw_from = i + 1;
+    return {i + 1, kNext};
+  }
+  k.raw_from = i;
+  if (k.request ? !kTchar.t[ch] : lower(ch) != 'h' && !answers_http09(k)) {
+    junk(k);
+    return {i, kLeft};
+  }
+  begin_message(k);
+  if (k.request || lower(ch) == 'h') {
+    s.ps = k.request ? kMethod : kRespVersion;
+    s.tok_len = 0;
+    return {i, kNext};
+  }
+  // The raw answer to an HTTP/0.9 request: no status line, no headers,
+  // the body runs to the close.
+  s.has_start = 1;
+  mark_http09(s);
+  s.ps = kBodyClose;
+  return {i, kNext};
+}
+
+/* Whether the response due answers an HTTP/0.9 request (which has no
+ * status line to wait for). */
+FRAMER_INLINE bool Framer::answers_http09(const Ctx& k) const noexcept {
+  return k.c.n && pool_[k.c.head].method != 0xFF && (pool_[k.c.head].method & kM09);
+}
+
+/* An HTTP/0.9 message: flagged and counted, whichever side. */
+FRAMER_INLINE void Framer::mark_http09(Side& s) noexcept {
+  s.http09 = 1;
+  flag(s, kHttp09);
+  s_->http09.add(1);
+}
+
+/* The method: its first bytes are kept for the record and its kind
+ * decides the response's framing (HEAD, CONNECT). */
+FRAMER_INLINE Framer::Stop Framer::method(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  while (i < len && kTchar.t[p[i]]) {
+    if (s.tok_len < 15) s.tok[s.tok_len++] = char(p[i]);
+    i++;
+  }
+  if (i == len) return {i, kOn};
+  if (p[i] != ' ' && p[i] != '\t') {
+    junk(k);
+    return {i, kLeft};
+  }
+  s.tok[s.tok_len] = 0;
+  const std::string_view mv(s.tok, s.tok_len);
+  if (Message* m = s.cur) std::memcpy(m->method, s.tok, s.tok_len + 1u);
+  s.method_kind = mv == "HEAD" ? kMHead : mv == "CONNECT" ? kMConnect : kMOther;
+  if (!known_method(mv)) s_->extension_methods.add(1);
+  s.ps = kSpTarget;
+  return {i + 1, kOn};
+}
+
+/* Blanks after the method; a line that ends there is no request. */
+FRAMER_INLINE Framer::Stop Framer::before_target(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
+  const uint8_t ch = p[i];
+  if (ch == ' ' || ch == '\t') return {i + 1, kOn};
+  if (ch == '\r' || ch == '\n') {
+    junk(k);  // a method and nothing else
+    return {i, kLeft};
+  }
+  s.ps = kTarget;
+  s.has_start = 1;
+  s.tok_len = 0;
+  return {i, kOn};
+}
+
+/* The target, into the record (cut at kUriMax); its first bytes are kept
+ * in case the line ends after it (one_word_request). */
+FRAMER_INLINE Framer::Stop Framer::target(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  uint32_t j = i;
+  while (j < len && !kWordEnd.t[p[j]]) j++;
+  if (Message* m = s.cur) append(m->uri, m->uri_len, kUriMax, p + i, j - i, m->flags, kUriTruncated);
+  const uint32_t keep = std::min<uint32_t>(j - i, uint32_t(sizeof s.tok - s.tok_len));
+  std::memcpy(s.tok + s.tok_len, p + i, keep);
+  s.tok_len = uint8_t(s.tok_len + keep);
+  if (j == len) return {j, kOn};
+  if (p[j] == ' ' || p[j] == '\t') {
+    s.ps = kSpVersion;
+    return {j, kOn};
+  }
+  one_word_request(s);
+  return {j, kOn};
+}
+
+/* The line ends after one word: "GET HTTP/1.1" (no target, the word is
+ * the version) or an HTTP/0.9 simple request. */
+FRAMER_INLINE void Framer::one_word_request(Side& s) noexcept {
+  const uint8_t* t = reinterpret_cast<const uint8_t*>(s.tok);
+  if (s.tok_len >= 6 && ieq(t, "http/", 5) && digit(t[5])) {
+    parse_version(s.tok, s.tok_len, s.major, s.minor);
+    flag(s, kOddVersion);
+    if (Message* m = s.cur) {
+      m->uri_len = 0;
+      m->uri[0] = 0;
+    }
+    s_->no_target.add(1);
+  } else {
+    s.major = 0;
+    s.minor = 9;
+    mark_http09(s);
+  }
+  s.ps = kEol;
+}
+
+/* Blanks after the target; "GET / " with no version is HTTP/0.9. */
+FRAMER_INLINE Framer::Stop Framer::before_version(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
+  const uint8_t ch = p[i];
+  if (ch == ' ' || ch == '\t') return {i + 1, kOn};
+  if (ch == '\r' || ch == '\n') {
+    s.major = 0;
+    s.minor = 9;
+    mark_http09(s);
+    s.ps = kEol;
+  } else {
+    s.ps = kReqVersion;
+    s.tok_len = 0;
+  }
+  return {i, kOn};
+}
+
+/* "HTTP/x.y" of a request or a response; any other version is framed as
+ * written and flagged, but a response must start with "http/" (else it
+ * is not one). */
+FRAMER_INLINE Framer::Stop Framer::version(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  while (i < len && p[i] != ' ' && p[i] != '\r' && p[i] != '\n') {
+    if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(p[i]);
+    i++;
+  }
+  if (i == len) return {i, kOn};
+  if (s.ps == kRespVersion) {
+    if (p[i] != ' ' || s.tok_len < 5 || !ieq(reinterpret_cast<const uint8_t*>(s.tok), "http/", 5)) {
+      junk(k);
+      return {i, kLeft};
+    }
+    s.ps = kSpStatus;
+  } else {
+    s.ps = kEol;
+  }
+  if (!parse_version(s.tok, s.tok_len, s.major, s.minor)) flag(s, kOddVersion);
+  return {i, kOn};
+}
+
+FRAMER_INLINE Framer::Stop Framer::before_status(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  while (i < len && p[i] == ' ') i++;
+  if (i == len) return {i, kOn};
+  s.ps = kStatus;
+  s.status = 0;
+  s.tok_len = 0;
+  return status(k, s, p, i, len);
+}
+
+/* Three digits, then a space or the line's end: anything else is an
+ * error, since the body's framing depends on the code. Whole status
+ * codes are the rule: one pass, not one step per digit. */
+FRAMER_INLINE Framer::Stop Framer::status(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  while (i < len && digit(p[i]) && s.tok_len < 3) {
+    s.status = uint16_t(s.status * 10 + (p[i] - '0'));
+    s.tok_len++;
+    i++;
+  }
+  if (i == len) return {i, kOn};
+  if (s.tok_len != 3 || (p[i] != ' ' && p[i] != '\r' && p[i] != '\n')) {
+    fail(k, kErr_invalid_status, kParseError);
+    return {i, kLeft};
+  }
+  s.has_start = 1;
+  if (s.cur) s.cur->status = s.status;
+  s.ps = kEol;
+  return {i, kOn};
+}
+
+/* The rest of a line nothing is read from (the start line's reason or
+ * tail, a header line to skip, chunk extensions): one scan to its LF. */
+FRAMER_INLINE Framer::Stop Framer::line_rest(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  const void* lf = std::memchr(p + i, '\n', len - i);
+  if (!lf) return {len, kOn};
+  const uint32_t j = uint32_t(static_cast<const uint8_t*>(lf) - p);
+  line_end(s, p, j);
+  i = j + 1;
+  if (s.ps == kChunkExt) return chunk_line(k, s, p, i, len);
+  if (s.ps == kHdrSkip) {
+    s.ps = kHdrStart;
+  } else if (!k.request || !s.http09) {
+    s.ps = kHdrStart;
+    s.tok_len = 0;  // no header yet for an obs-fold to continue
+    s.hdr = kHOther;
+  } else {
+    s.ps = kStart;  // HTTP/0.9: the request is its line
+    capture_upto(k, i);
+    finish_message(k, false);
+  }
+  return {i, kOn};
+}
+
+/* A header line begins, or the empty line that ends the block. */
+FRAMER_INLINE Framer::Stop Framer::header_start(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  const uint8_t ch = p[i];
+  if (ch == '\r') {
+    s.ps = kHdrCr;
+    return {i + 1, kOn};
+  }
+  if (ch == '\n') {
+    line_end(s, p, i);
+    return headers_end(k, s, i + 1);
+  }
+  if (ch == ' ' || ch == '\t') return obs_fold(k, s, i);
+  if (const void* lf = std::memchr(p + i, '\n', len - i))
+    return header_line(k, s, p, i, uint32_t(static_cast<const uint8_t*>(lf) - p));
+  // The line runs past the data: its name is read a byte at a time.
+  s.ps = kHdrName;
+  s.tok_len = 0;
+  s.hdr = kHOther;
+  return {i, kOn};
+}
+
+/* The header block ended before p[i] (its LF was the step's one byte). */
+FRAMER_INLINE Framer::Stop Framer::headers_end(Ctx& k, Side& s, uint32_t i) noexcept {
+  s.hdr_bytes += 1;
+  capture_upto(k, i);
+  headers_done(k);
+  return {i, kNext};
+}
+
+/* obs-fold (RFC 9112 5.2): the previous value goes on, after a space. */
+FRAMER_INLINE Framer::Stop Framer::obs_fold(Ctx&, Side& s, uint32_t i) noexcept {
+  const uint8_t* sp = reinterpret_cast<const uint8_t*>(" ");
+  s_->obs_fold.add(1);
+  s.ps = s.tok_len ? kHdrValue : kHdrSkip;
+  if (s.hdr == kHHost && s.cur) append(s.cur->host, s.cur->host_len, kHostMax, sp, 1, s.cur->flags, kHostTruncated);
+  if (s.hdr == kHCarry) carry_bytes(s_, s, sp, 1, carry_max_);
+  return {i + 1, kOn};
+}
+
+/* The whole line p[i..j] is here (the common case): find the colon,
+ * classify the name by its length, and skip the lines framing and the
+ * record do not depend on in one step. */
+FRAMER_INLINE Framer::Stop Framer::header_line(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t j) noexcept {
+  const void* colon = std::memchr(p + i, ':', j - i);
+  line_end(s, p, j);
+  if (!colon) {
+    s_->header_no_colon.add(1);
+    s.tok_len = 0;
+    return {j + 1, kOn};
+  }
+  const uint32_t c = uint32_t(static_cast<const uint8_t*>(colon) - p);
+  uint8_t kind = s.trailers ? uint8_t(kHOther) : header_kind_ci(p + i, c - i);
+  if (kind == kHHost && s.cur && s.cur->host_len) kind = kHOther;  // the first Host counts
+  s.hdr = kind;
+  s.tok_len = 1;  // a header was seen (obs-fold continues it)
+  if (kind == kHOther && carry_n_ && s.cur && !s.trailers) {
+    const int ci = carry_of(p + i, c - i, false);
+    if (ci >= 0) carry_begin(s, uint8_t(ci));
+    kind = s.hdr;
+  }
+  if (kind == kHOther) return {j + 1, kOn};
+  s.ps = kHdrValueLead;
+  return {c + 1, kOn};
+}
+
+/* After a CR at a line's start: LF ends the header block; a lone CR is
+ * part of a (broken) header line. */
+FRAMER_INLINE Framer::Stop Framer::header_cr(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
+  if (p[i] == '\n') return headers_end(k, s, i + 1);
+  s.ps = kHdrName;
+  s.tok_len = 0;
+  s.hdr = kHOther;
+  return {i, kOn};
+}
+
+/* A name read a byte at a time (its line was cut by the data's end),
+ * lower-cased into tok: classified at its colon as header_line does. */
+FRAMER_INLINE Framer::Stop Framer::header_name(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  while (i < len && p[i] != ':' && p[i] != '\n') {
+    if (s.tok_len < sizeof s.tok) s.tok[s.tok_len++] = char(lower(p[i]));
+    i++;
+  }
+  if (i == len) return {i, kOn};
+  if (p[i] == '\n') {
+    s_->header_no_colon.add(1);
+    line_end(s, p, i);
+    s.tok_len = 0;
+    s.ps = kHdrStart;
+    return {i + 1, kOn};
+  }
+  s.hdr = header_kind(s);
+  if (s.hdr == kHOther && carry_n_ && s.cur && !s.trailers && s.tok_len < sizeof s.tok) {
+    const int ci = carry_of(reinterpret_cast<const uint8_t*>(s.tok), s.tok_len, true);
+    if (ci >= 0) carry_begin(s, uint8_t(ci));
+  }
+  s.tok_len = 1;  // a header was seen (obs-fold continues it)
+  if (s.hdr == kHHost && s.cur && s.cur->host_len) s.hdr = kHOther;  // the first Host counts
+  s.ps = kHdrValueLead;
+  return {i + 1, kOn};
+}
+
+FRAMER_INLINE Framer::Stop Framer::value_lead(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
+  if (i == len) return {i, kOn};
+  s.ps = kHdrValue;
+  return header_value(k, s, p, i, len);
+}
+
+/* The value of a header framing or the record reads (Host, the carried
+ * ones, the few framing depends on), to its LF or the data's end. */
+FRAMER_INLINE Framer::Stop Framer::header_value(Ctx&, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  const void* lf = std::memchr(p + i, '\n', len - i);
+  const uint32_t j = lf ? uint32_t(static_cast<const uint8_t*>(lf) - p) : len;
+  if (s.hdr == kHHost) {
+    if (s.cur) append(s.cur->host, s.cur->host_len, kHostMax, p + i, j - i, s.cur->flags, kHostTruncated);
+  } else if (s.hdr == kHCarry) {
+    carry_bytes(s_, s, p + i, j - i, carry_max_);
+  } else if (s.hdr != kHOther) {
+    header_bytes(s, p + i, j - i, s.mflags);
+  }
+  if (!lf) return {j, kOn};
+  line_end(s, p, j);
+  header_line_done(s);
+  s.ps = kHdrStart;
+  return {j + 1, kOn};
+}
+
+/* Body bytes from p[i] up to what the length or the chunk has left:
+ * counted, not read. Returns how many. */
+FRAMER_INLINE static uint32_t body_run(Side& s, uint32_t i, uint32_t len) noexcept {
+  const uint32_t n = uint32_t(std::min<uint64_t>(s.remaining, len - i));
+  if (s.cur) s.cur->body_len += n;
+  s.remaining -= n;
+  return n;
+}
+
+FRAMER_INLINE Framer::Stop Framer::body_length(Ctx& k, Side& s, const uint8_t*, uint32_t i, uint32_t len) noexcept {
+  i += body_run(s, i, len);
+  if (s.remaining) return {i, kOn};
+  s.ps = kStart;
+  capture_upto(k, i);
+  finish_message(k, false);
+  return {i, kNext};
+}
+
+/* A chunk size, one hex digit a step (sizes are short); a line with no
+ * digit or with other bytes after them is an error, since a wrong size
+ * would frame the rest of the connection wrong. */
+FRAMER_INLINE Framer::Stop Framer::chunk_size(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept {
+  const uint8_t ch = p[i];
+  const uint8_t d = lower(ch);
+  if (digit(d) || (d >= 'a' && d <= 'f')) {
+    if (s.remaining >> 60) s.cl_big = 1;
+    else s.remaining = s.remaining * 16 + (digit(d) ? d - '0' : d - 'a' + 10);
+    s.tok_len = 1;
+    return {i + 1, kOn};
+  }
+  if (s.tok_len && ch == '\n') {
+    line_end(s, p, i);
+    return chunk_line(k, s, p, i + 1, len);
+  }
+  if (s.tok_len && (ch == '\r' || ch == ';' || ch == ' ' || ch == '\t')) {
+    s.ps = kChunkExt;  // extensions: skipped to the line's end
+    return {i, kOn};
+  }
+  fail(k, kErr_invalid_chunk_size, kParseError);
+  return {i, kLeft};
+}
+
+/* A chunk-size line ended before p[i]: the chunk's data follows, or the
+ * trailers after the last chunk. A size past the body limit is no size a
+ * peer can mean: flagged, and the message is cut there (as headers_done
+ * does with such a length). */
+FRAMER_INLINE Framer::Stop Framer::chunk_line(Ctx& k, Side& s, const uint8_t*, uint32_t i, uint32_t) noexcept {
+  if (s.cl_big || s.remaining > body_limit_) {
+    s_->implausible_length.add(1);
+    ambiguous(s);
+    capture_upto(k, i);
+    cut(k, 0);
+    return {i, kLeft};
+  }
+  if (s.remaining == 0) {
+    s.trailers = 1;
+    s.tok_len = 0;
+    s.hdr = kHOther;
+    s.ps = kHdrStart;
+  } else {
+    s.ps = kChunkData;
+  }
+  return {i, kOn};
+}
+
+FRAMER_INLINE Framer::Stop Framer::chunk_data(Ctx&, Side& s, const uint8_t*, uint32_t i, uint32_t len) noexcept {
+  i += body_run(s, i, len);
+  if (!s.remaining) s.ps = kChunkDataEnd;
+  return {i, kOn};
+}
+
+/* The CRLF after a chunk's data (a bare LF is taken). */
+FRAMER_INLINE Framer::Stop Framer::chunk_data_end(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t) noexcept {
+  if (p[i] == '\r') return {i + 1, kOn};
+  if (p[i] != '\n') {
+    fail(k, kErr_lf_expected, kParseError);
+    return {i, kLeft};
+  }
+  s.ps = kChunkSize;
+  s.remaining = 0;
+  s.tok_len = 0;
+  return {i + 1, kOn};
+}
+
+/* A body that runs to the close (end() finishes it): all of the data. */
+FRAMER_INLINE Framer::Stop Framer::body_close(Ctx&, Side& s, const uint8_t*, uint32_t i, uint32_t len) noexcept {
+  if (s.cur) s.cur->body_len += len - i;
+  return {len, kOn};
 }
 
 /* The search for a start line (after a gap, an error, junk): returns the
@@ -1569,22 +1726,11 @@ std::string message_gor(const Message& m) {
   return o;
 }
 
-std::string message_json(const Message& m) {
+namespace {
+
+/* The fields only a request or only a response has, each with its comma. */
+void json_start_line(std::string& o, const Message& m) {
   namespace j = core::json;
-  std::string o;
-  o.reserve(512);
-  char ep[64];
-  j::lit(o, "{\"id\":\"");
-  j::hex(o, m.id, 12);
-  j::lit(o, "\",\"kind\":\"");
-  o += m.request ? "request" : "response";
-  j::lit(o, "\",\"client\":\"");
-  o.append(ep, flow::endpoint_str(m.key, m.client_side, ep, sizeof ep));
-  j::lit(o, "\",\"server\":\"");
-  o.append(ep, flow::endpoint_str(m.key, 1 - m.client_side, ep, sizeof ep));
-  j::lit(o, "\",\"index\":");
-  j::num(o, uint64_t(m.index));
-  o += ',';
   if (m.request) {
     j::lit(o, "\"method\":");
     j::str(o, m.method, std::strlen(m.method));
@@ -1600,17 +1746,13 @@ std::string message_json(const Message& m) {
     j::boolean(o, m.flags & kInterim);
     o += ',';
   }
-  j::lit(o, "\"body_len\":");
-  j::num(o, uint64_t(m.body_len));
-  j::lit(o, ",\"chunked\":");
-  j::boolean(o, m.chunked);
-  j::lit(o, ",\"complete\":");
-  j::boolean(o, !(m.flags & kIncomplete));
-  j::lit(o, ",\"ts_first_ns\":");
-  j::num(o, uint64_t(m.ts_first_ns));
-  j::lit(o, ",\"ts_last_ns\":");
-  j::num(o, uint64_t(m.ts_last_ns));
-  o += ',';
+}
+
+/* The fields written only when they have a value (latency, the rule's
+ * verdict, a tag, a tunnel's outer message), so that records without
+ * them keep their keys. */
+void json_optional(std::string& o, const Message& m) {
+  namespace j = core::json;
   if (!m.request && m.latency_ns >= 0) {
     j::lit(o, "\"latency_ns\":");
     j::num(o, int64_t(m.latency_ns));
@@ -1628,11 +1770,65 @@ std::string message_json(const Message& m) {
     j::str(o, m.tag, std::strlen(m.tag));
     o += ',';
   }
-  if (m.flags & kInner) {  // only when set: records outside tunnels keep their keys
+  if (m.flags & kInner) {
     j::lit(o, "\"outer\":\"");
     j::hex(o, m.outer, 12);
     j::lit(o, "\",");
   }
+}
+
+/* The flags by name, in bit order (Flag). */
+void json_flags(std::string& o, uint32_t flags) {
+  namespace j = core::json;
+  static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
+                                "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
+                                "raw_truncated", "no_raw", "oversize_headers", "bare_lf", "http09",
+                                "odd_version", "junk_skipped", "after_close", "inner",
+                                "headers_truncated"};
+  j::lit(o, ",\"flags\":[");
+  bool first = true;
+  for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+    if (!(flags & (1u << i))) continue;
+    if (!first) o += ',';
+    first = false;
+    o += '"';
+    o += names[i];
+    o += '"';
+  }
+  j::lit(o, "]");
+}
+
+}  // namespace
+
+std::string message_json(const Message& m) {
+  namespace j = core::json;
+  std::string o;
+  o.reserve(512);
+  char ep[64];
+  j::lit(o, "{\"id\":\"");
+  j::hex(o, m.id, 12);
+  j::lit(o, "\",\"kind\":\"");
+  o += m.request ? "request" : "response";
+  j::lit(o, "\",\"client\":\"");
+  o.append(ep, flow::endpoint_str(m.key, m.client_side, ep, sizeof ep));
+  j::lit(o, "\",\"server\":\"");
+  o.append(ep, flow::endpoint_str(m.key, 1 - m.client_side, ep, sizeof ep));
+  j::lit(o, "\",\"index\":");
+  j::num(o, uint64_t(m.index));
+  o += ',';
+  json_start_line(o, m);
+  j::lit(o, "\"body_len\":");
+  j::num(o, uint64_t(m.body_len));
+  j::lit(o, ",\"chunked\":");
+  j::boolean(o, m.chunked);
+  j::lit(o, ",\"complete\":");
+  j::boolean(o, !(m.flags & kIncomplete));
+  j::lit(o, ",\"ts_first_ns\":");
+  j::num(o, uint64_t(m.ts_first_ns));
+  j::lit(o, ",\"ts_last_ns\":");
+  j::num(o, uint64_t(m.ts_last_ns));
+  o += ',';
+  json_optional(o, m);
   j::lit(o, "\"after_gap\":");
   j::boolean(o, m.flags & kAfterGap);
   j::lit(o, ",\"paired\":");
@@ -1641,22 +1837,7 @@ std::string message_json(const Message& m) {
   j::num(o, uint64_t(m.generation));
   j::lit(o, ",\"vlan\":");
   j::num(o, uint64_t(m.key.vlan));
-  j::lit(o, ",\"flags\":[");
-  static const char* names[] = {"incomplete", "after_gap", "ambiguous_framing", "uri_truncated",
-                                "host_truncated", "parse_error", "interim", "unpaired", "upgrade",
-                                "raw_truncated", "no_raw", "oversize_headers", "bare_lf", "http09",
-                                "odd_version", "junk_skipped", "after_close", "inner",
-                                "headers_truncated"};
-  bool first = true;
-  for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
-    if (!(m.flags & (1u << i))) continue;
-    if (!first) o += ',';
-    first = false;
-    o += '"';
-    o += names[i];
-    o += '"';
-  }
-  j::lit(o, "]");
+  json_flags(o, m.flags);
   flow::encap_json(o, m.key);
   j::lit(o, "}\n");
   return o;

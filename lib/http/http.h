@@ -320,6 +320,60 @@ class Framer {
   void begin_message(Ctx& k) noexcept;
   void headers_done(Ctx& k) noexcept;
   void finish_message(Ctx& k, bool cut) noexcept;
+
+  // parse()'s steps (http.cc, all inlined into it), one per part of a
+  // message, in the order a message runs: each frames direction s from
+  // p[i] and says where it stopped and how parse() goes on.
+  struct Stop;
+  inline Stop step(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop start_line(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop method(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop before_target(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop target(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop before_version(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop version(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop before_status(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop status(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop line_rest(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop header_start(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop header_line(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t lf) noexcept;
+  inline Stop header_cr(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop header_name(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop value_lead(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop header_value(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop headers_end(Ctx& k, Side& s, uint32_t i) noexcept;
+  inline Stop obs_fold(Ctx& k, Side& s, uint32_t i) noexcept;
+  inline Stop body_length(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop chunk_size(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop chunk_line(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop chunk_data(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop chunk_data_end(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline Stop body_close(Ctx& k, Side& s, const uint8_t* p, uint32_t i, uint32_t len) noexcept;
+  inline bool header_overflow(Ctx& k, Side& s, uint32_t i, uint32_t used) noexcept;
+  inline void capture_upto(Ctx& k, uint32_t end) noexcept;
+  inline bool answers_http09(const Ctx& k) const noexcept;
+  inline void mark_http09(Side& s) noexcept;
+  inline void one_word_request(Side& s) noexcept;
+  inline void ambiguous(Side& s) noexcept;
+  // The parts of begin_message, finish_message and headers_done (inlined
+  // into them): who a message pairs with, and how its body is framed.
+  enum class Body : uint8_t;
+  inline void open_record(Ctx& k, Message* m) noexcept;
+  inline void queue_request(Ctx& k, Message* m) noexcept;
+  inline void take_held(Conn& c, Pending& p) noexcept;
+  inline void pair_response(Ctx& k, Message* m) noexcept;
+  inline void answer_head(Ctx& k, Message* m) noexcept;
+  inline void finish_request(Ctx& k, Message* m, bool cut) noexcept;
+  inline void finish_response(Ctx& k, Message* m, bool cut) noexcept;
+  inline bool hold_response(Conn& c, Side& s, Message* m, bool interim) noexcept;
+  inline void settle_exchange(Conn& c, const Side& s, Message* m) noexcept;
+  inline void drop_head(Conn& c) noexcept;
+  inline Body request_body(Ctx& k) noexcept;
+  inline Body response_body(Ctx& k) noexcept;
+  inline Body length_body(Ctx& k, Body body) noexcept;
+  inline bool frame_body(Ctx& k, Body body) noexcept;
+  inline void begin_tunnel(Ctx& k) noexcept;
+
   void emit_request(Conn& c, Pending& p) noexcept;
   void judge_request(Conn& c, Pending& p) noexcept;
   void release_held(Conn& c, uint32_t e, bool paired) noexcept;
