@@ -32,7 +32,7 @@ std::string open_outputs(Runtime& rt, const std::vector<inspect::Stage*>& stages
     return join::message_line(*static_cast<const http::Message*>(r), *meta);
   };
   const sink::Format msg_gor = [](const void* r) {
-    return http::message_gor(*static_cast<const http::Message*>(r));
+    return join::message_gor(*static_cast<const http::Message*>(r));
   };
   // [outputs.kafka]: one producer, started here on the main lcore so its
   // threads share the main lcore's CPUs, never a worker's.

@@ -405,15 +405,7 @@ class Framer {
   uint16_t carry_max_ = 0;
 };
 
-/* messages.jsonl line for a record, newline included. */
-std::string message_json(const Message& m);
-
-/* goreplay's record separator, written after every record (anchors.md). */
-inline constexpr const char kGorSeparator[] = "\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n";
-
-/* The record in goreplay's .gor format ("1 <id> <ts_ns> <latency_ns>\n",
- * the raw message, the separator); empty for a record with no raw bytes
- * or an interim response. */
-std::string message_gor(const Message& m);
+/* A record's messages.jsonl and http.gor bytes are join::message_json's
+ * and join::message_gor's (join/format.h), on the sink thread. */
 
 }  // namespace http

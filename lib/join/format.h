@@ -14,10 +14,22 @@
 #include <cstdint>
 #include <string>
 
+#include "http/http.h"
 #include "inspect/pcap_out.h"
 #include "inspect/streams.h"
 
 namespace join {
+
+/* One messages.jsonl line without the join fields, newline included. */
+std::string message_json(const http::Message& m);
+
+/* goreplay's record separator, written after every record (anchors.md). */
+inline constexpr const char kGorSeparator[] = "\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n";
+
+/* The record in goreplay's .gor format ("1 <id> <ts_ns> <latency_ns>\n",
+ * the raw message, the separator); empty for a record with no raw bytes
+ * or an interim response. */
+std::string message_gor(const http::Message& m);
 
 /* One streams.jsonl line without the join fields, newline included. */
 std::string stream_json(const inspect::StreamRecord& r);

@@ -138,7 +138,7 @@ void headers(std::string& o, const http::Message& m, const Meta& meta) {
 }  // namespace
 
 std::string message_line(const http::Message& m, const Meta& meta) {
-  std::string o = http::message_json(m);
+  std::string o = message_json(m);
   reopen(o);
   common(o, m.key, m.conn_id, meta);
   j::lit(o, ",\"ts_first\":\"");

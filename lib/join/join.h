@@ -15,7 +15,7 @@
  *                 nanoseconds, beside the *_ns numbers;
  *   headers       messages only, with [http] headers: the carried values
  *                 by lower-case name (repeats joined with ", ").
- * The record's own formatter (http::message_json, join::stream_json)
+ * The record's own format (join/format.h: message_json, stream_json)
  * writes the rest unchanged; these functions append to its line.
  *
  * Thread: the sink's formatting stage (any thread); Meta is built once on

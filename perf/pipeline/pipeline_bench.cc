@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
                       [](const void* r) { return join::stream_json(*static_cast<const inspect::StreamRecord*>(r)); }}},
                     s_src);
         sinks.add({{"messages", dir + "/messages.jsonl",
-                    [](const void* r) { return http::message_json(*static_cast<const http::Message*>(r)); }}},
+                    [](const void* r) { return join::message_json(*static_cast<const http::Message*>(r)); }}},
                   m_src);
         sinks.start(1);
       }

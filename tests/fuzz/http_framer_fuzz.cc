@@ -22,6 +22,7 @@
 
 #include "eal_once.h"
 #include "http/http.h"
+#include "join/format.h"
 
 namespace {
 
@@ -75,7 +76,7 @@ void check_and_put(core::Channel& ch) {
   void* r;
   while (rte_ring_sc_dequeue(ch.ring(), &r) == 0) {
     const http::Message* m = static_cast<const http::Message*>(r);
-    std::string j = http::message_json(*m);  // every record must print
+    std::string j = join::message_json(*m);  // every record must print
     if (j.empty() || j.back() != '\n') std::abort();
     // Carried headers: whole entries within the bound, never past it.
     if (m->hdrs_len > 40) std::abort();
@@ -84,7 +85,7 @@ void check_and_put(core::Channel& ch) {
       at += 3 + (size_t(m->hdrs[at + 1]) | size_t(m->hdrs[at + 2]) << 8);
       if (at > m->hdrs_len) std::abort();
     }
-    http::message_gor(*m);
+    join::message_gor(*m);
     if (m->raw) core::Channel::put(m->raw);
     core::Channel::put(r);
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "join/format.h"
 
 namespace {
 
@@ -83,7 +84,7 @@ TEST(HttpCarry, OverTheBoundIsCutFlaggedAndCountedOnce) {
                 EXPECT_LE(q[0].hdrs_len, 24u);
                 EXPECT_TRUE(q[0].flags & http::kHeadersTruncated);
                 EXPECT_EQ(h.st.headers_truncated.get(), 1u);
-                EXPECT_NE(http::message_json(q[0]).find("\"headers_truncated\""), std::string::npos);
+                EXPECT_NE(join::message_json(q[0]).find("\"headers_truncated\""), std::string::npos);
               });
 }
 

@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "harness.h"
 #include "../match/rules_util.h"
+#include "join/format.h"
 
 namespace {
 
@@ -195,7 +196,7 @@ TEST(Http, UnansweredRequestIsUnpaired) {
   EXPECT_FALSE(q[0].flags & http::kUnpaired);
   EXPECT_TRUE(q[1].flags & http::kUnpaired);
   EXPECT_EQ(h.st.unpaired_requests.get(), 1u);
-  EXPECT_NE(http::message_json(q[1]).find("\"paired\":false"), std::string::npos);
+  EXPECT_NE(join::message_json(q[1]).find("\"paired\":false"), std::string::npos);
 }
 
 TEST(Http, UpgradeStopsFraming) {
@@ -303,7 +304,7 @@ TEST(Http, JunkWhereAStartLineWasDueIsSkippedAndCounted) {
   EXPECT_TRUE(q[1].flags & http::kJunkSkipped);
   EXPECT_FALSE(q[1].flags & http::kAfterGap);
   EXPECT_EQ(h.st.requests.get(), 2u);
-  EXPECT_NE(http::message_json(q[1]).find("\"junk_skipped\""), std::string::npos);
+  EXPECT_NE(join::message_json(q[1]).find("\"junk_skipped\""), std::string::npos);
 }
 
 TEST(Http, ParseErrorsAreCountedByReason) {
@@ -359,7 +360,7 @@ TEST(Http, RulesJudgeEachRequestAndResponsesFollowIt) {
   EXPECT_EQ(r[1].status, 204);
   EXPECT_STREQ(r[1].tag, "r1");
   EXPECT_STREQ(r[1].rule, "r1");
-  EXPECT_NE(http::message_json(r[1]).find("\"rule\":\"r1\",\"action\":\"tag\",\"tag\":\"r1\""),
+  EXPECT_NE(join::message_json(r[1]).find("\"rule\":\"r1\",\"action\":\"tag\",\"tag\":\"r1\""),
             std::string::npos);
   // What the verdicts ask of the connection's packets, for the stage to apply.
   EXPECT_EQ(h.conn->acts, uint8_t(http::kActMirror));
@@ -406,7 +407,7 @@ TEST(Http, IdsAreStableAcrossRuns) {
     Harness h;
     h.c2s("GET /1 HTTP/1.1\r\n\r\n");
     h.end();
-    *s = http::message_json(h.kind(true)[0]);
+    *s = join::message_json(h.kind(true)[0]);
   }
   EXPECT_EQ(a, b);
   EXPECT_NE(a.find("\"id\":\"9c400050"), std::string::npos) << a;  // client port 40000, server port 80

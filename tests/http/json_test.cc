@@ -89,7 +89,7 @@ TEST(Json, RequestRecord) {
   std::strcpy(m.rule, "api");
   m.verdict = uint8_t(http::Verdict::kTag);
   std::strcpy(m.tag, "t1");
-  EXPECT_EQ(http::message_json(m),
+  EXPECT_EQ(join::message_json(m),
             R"({"id":"00112233445566778899aabb","kind":"request","client":"10.0.0.1:40000",)"
             R"("server":"192.168.200.255:80","index":7,"method":"POST","uri":"/a?q=\"x\"",)"
             R"("host":"example.com","body_len":123,"chunked":true,"complete":true,)"
@@ -107,7 +107,7 @@ TEST(Json, ResponseRecord) {
   m.status = 100;
   m.flags = http::kInterim | http::kIncomplete | http::kUnpaired;
   m.latency_ns = 5000;
-  EXPECT_EQ(http::message_json(m),
+  EXPECT_EQ(join::message_json(m),
             R"({"id":"000000000000000000000000","kind":"response","client":"192.168.200.255:80",)"
             R"("server":"10.0.0.1:40000","index":0,"status":100,"interim":true,"body_len":0,)"
             R"("chunked":false,"complete":false,"ts_first_ns":0,"ts_last_ns":0,"latency_ns":5000,)"

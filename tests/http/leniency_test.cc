@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "join/format.h"
 
 namespace {
 
@@ -176,7 +177,7 @@ TEST(HttpLenient, DataAfterCloseIsFramedAndFlagged) {
   EXPECT_TRUE(r[2].flags & http::kAfterClose);
   for (int i = 0; i < 3; i++) EXPECT_TRUE(same_id(q[i], r[i])) << i;
   EXPECT_GE(h.st.after_close.get(), 3u);
-  EXPECT_NE(http::message_json(r[2]).find("\"after_close\""), std::string::npos);
+  EXPECT_NE(join::message_json(r[2]).find("\"after_close\""), std::string::npos);
 }
 
 TEST(HttpLenient, ImplausibleLengthsResyncAndShowTheSmuggledRequest) {
@@ -294,8 +295,8 @@ TEST(HttpTunnel, ConnectCarriesInnerHttpWithTheOuterId) {
   EXPECT_TRUE(same_id(q[1], r[1]));
   EXPECT_FALSE(same_id(q[0], q[1]));
   EXPECT_EQ(r[1].body_len, 2u);
-  EXPECT_NE(http::message_json(q[1]).find("\"outer\":\""), std::string::npos);
-  EXPECT_EQ(http::message_json(q[0]).find("\"outer\""), std::string::npos);
+  EXPECT_NE(join::message_json(q[1]).find("\"outer\":\""), std::string::npos);
+  EXPECT_EQ(join::message_json(q[0]).find("\"outer\""), std::string::npos);
   EXPECT_EQ(h.st.inner_messages.get(), 2u);
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "join/join.h"
+#include "join/format.h"
 
 namespace {
 
@@ -110,7 +111,7 @@ TEST(Join, MessageLineKeepsTheRecordAndAddsTheJoinFields) {
   add(0, "curl/8 \"q\"");
   add(2, "198.51.100.7");
   join::Meta meta{"edge-1", 0, {"user-agent", "content-type", "x-forwarded-for"}};
-  const std::string base = http::message_json(m);
+  const std::string base = join::message_json(m);
   const std::string line = join::message_line(m, meta);
   ASSERT_EQ(line.compare(0, base.size() - 2, base, 0, base.size() - 2), 0) << line;
   EXPECT_EQ(line.substr(base.size() - 2),
