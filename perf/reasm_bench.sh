@@ -365,13 +365,15 @@ except (OSError, ValueError):
     pass
 if tel:
     state = (f"- State per flow: {tel['bytes_per_flow']} B per tracked connection: flow record, "
-             f"index and connection record with its stream fingerprints (bytes_per_flow from "
+             f"index and connection record, with stream fingerprints when streams.jsonl is "
+             f"written (bytes_per_flow from "
              f"telemetry /loom/flows, read during the warm-up run; table capacity "
              f"{tel.get('capacity', '?'):,} per worker); "
              f"{tel.get('bytes_per_http_conn', '?')} B more per framed HTTP connection.")
 else:
-    state = ("- State per flow: 256 B flow record + 256 B stream fingerprints (2x SHA-256 context "
-             "+ timestamps) (telemetry not reachable during the run; fixed text).")
+    state = ("- State per flow: 268 B per tracked connection (flow record, index, connection "
+             "record), 540 with stream fingerprints, 316 more per HTTP state (telemetry not "
+             "reachable during the run; fixed text: docs/architecture.md, Bytes per flow).")
 
 gen, loom = E["RB_GEN"], E["RB_LOOM"]
 base = f"--flows {E['RB_FLOWS']} --pairs {E['RB_PAIRS']} --dup-pct {E['RB_DUP']} --seed {E['RB_SEED']}"

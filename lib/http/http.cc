@@ -1178,7 +1178,7 @@ FRAMER_INLINE Framer::Stop Framer::start_line(Ctx& k, Side& s, const uint8_t* p,
     return {i + 1, kNext};
   }
   k.raw_from = i;
-  if (k.request ? !kTchar.t[ch] : lower(ch) != 'h' && !answers_http09(k)) {
+  if (k.request ? !kTchar.t[ch] : (lower(ch) != 'h' && !answers_http09(k))) {
     junk(k);
     return {i, kLeft};
   }

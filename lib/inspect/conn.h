@@ -11,7 +11,7 @@
  * per connection instead of the four per-slot arrays of three owners
  * there were.
  *
- * HTTP state (http::Conn, ~824 B) is not in the record: the worker's pool
+ * HTTP state (http::Conn, 312 B) is not in the record: the worker's pool
  * hands it to a connection at its first payload byte, so TLS, idle and
  * half-open connections cost none of it. The record is found by the flow
  * slot, not by an index in the flow, so it costs the flow no field.

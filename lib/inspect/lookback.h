@@ -6,8 +6,9 @@
  * message. So each packet of a not-yet-selected connection is copied
  * (its first snaplen bytes) into a per-worker ring of fixed entries,
  * chained per connection: the chain's head, the seq of its latest entry,
- * is the connection's (inspect::Conn::lookback), passed to every call. Selecting a connection turns its chain around
- * (no memory of its own: the links are reversed in place) and hands back
+ * is the connection's (inspect::Conn::lookback), passed to every call.
+ * Selecting a connection turns its chain around (no memory of its own:
+ * the links are reversed in place) and hands back
  * the oldest entry the ring still holds; next() follows the chain forward.
  * An entry the walk reaches that the ring has overwritten means packets
  * lost to the pcap (reported as `missed`).

@@ -323,7 +323,7 @@ uint16_t Stage::withhold(core::WorkerCtx& w, rte_mbuf** pkts, uint16_t n,
 
 void Stage::start_connection(flow::Flow& f, uint64_t ts) noexcept {
   f.created_ns = ts;
-  Conn& r = rec(f);
+  Conn& r = record(f);
   if (http_) give_http(r);  // a slot's last connection gave its state back at its end
   Conns::reset(r);
   if (streams_) Streams::start(r.sides());
@@ -469,7 +469,7 @@ void Stage::end_connection(flow::Flow& f, flow::End why, uint64_t ts) noexcept {
                                    why == flow::End::kShutdown))
     why = flow::End::kRst;
   if (ts > data_ts_) data_ts_ = ts;
-  Conn& r = rec(f);
+  Conn& r = record(f);
   for (int d = 0; d < 2; d++) {
     reasm_->flush(r.hs[d], &f, d);
     consume();
@@ -546,7 +546,7 @@ inline void Stage::apply_verdicts(flow::Flow& f, const http::Conn& c) noexcept {
 void Stage::check_timers(flow::Flow& f) noexcept {
   // A hole whose later packets never come must still be declared on time.
   if (f.flags & flow::kEnded) return;
-  Conn& r = rec(f);
+  Conn& r = record(f);
   for (int d = 0; d < 2; d++)
     if (r.hs[d].ofo_head != reasm::kNil || r.hs[d].ack_hole_since_ns) {
       reasm_->check_timers(r.hs[d], &f, d, clock_ns_);
@@ -564,7 +564,7 @@ void Stage::consume_deliveries() noexcept {
   }
   for (const reasm::Span& sp : reasm_->delivered()) {
     flow::Flow& f = *static_cast<flow::Flow*>(sp.owner);
-    Conn& r = rec(f);
+    Conn& r = record(f);
     if (sp.hole)
       stream_gap(f, r, sp.dir, sp.lost);
     else if (!sp.m) [[likely]]

@@ -12,7 +12,8 @@
  * the units get the parts they read from the stage.
  *
  * One Stage per worker, built on the main lcore at start-up (all memory:
- * flow table, OFO nodes, record pools and rings, lookback, allocated there)
+ * flow table, connection records, OFO nodes, the HTTP pool, record pools
+ * and rings, lookback, allocated there)
  * and then used only by its worker, except finish(), which the main lcore
  * calls once the worker has stopped. Records leave through single-producer
  * rings to the sink thread: the worker never does file I/O. A full ring
@@ -148,6 +149,7 @@ class Stage {
   }
   static constexpr size_t bytes_per_http() noexcept { return sizeof(http::Conn) + sizeof(uint32_t); }
   size_t bytes_per_flow() const noexcept { return bytes_per_flow(streams_ != nullptr); }
+  bool frames_http() const noexcept { return http_ != nullptr; }
   /* The inspection's record of a flow of table() (a torn read from
    * another thread: telemetry only). */
   const Conn& record(const flow::Flow& f) const noexcept { return conns_.at(table_->index_of(f)); }
@@ -217,7 +219,7 @@ class Stage {
   void pcap_check(flow::Flow& f, Conn& r) noexcept;  // selects f if its connection asks for it
 
   /* The connection's record (inspect/conn.h): the slot of its flow. */
-  Conn& rec(const flow::Flow& f) noexcept { return conns_.at(table_->index_of(f)); }
+  Conn& record(const flow::Flow& f) noexcept { return conns_.at(table_->index_of(f)); }
   /* HTTP state is a connection's only from its first payload byte to its
    * end: taken from the worker's pool then (nullptr: the pool is empty,
    * counted, the connection is not framed), given back at its end. */
@@ -241,7 +243,7 @@ class Stage {
     if (d.empty()) return;
     if (d.size() == 1 && !d[0].hole && !d[0].m && readers_ && !reasm_->lent()) {
       flow::Flow& f = *static_cast<flow::Flow*>(d[0].owner);
-      stream_data(f, rec(f), d[0].dir, d[0].p, d[0].len);
+      stream_data(f, record(f), d[0].dir, d[0].p, d[0].len);
       reasm_->clear_delivered();
       return;
     }

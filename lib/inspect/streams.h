@@ -1,8 +1,8 @@
 /* inspect/streams: per-direction stream fingerprints and their records
  * (streams.jsonl). Each connection's record (inspect/conn.h) carries two
  * StreamSides: the SHA-256 of the bytes reassembly delivered in order,
- * first and last packet times, and the capture loss of its holes. When a connection ends, both of its
- * directions become records (client to server first) on the worker's
+ * first and last packet times, and the capture loss of its holes. When a
+ * connection ends, both of its directions become records (client to server first) on the worker's
  * stream channel, except payload-less connections past the sample, which
  * are only counted by how they ended (a SYN flood would otherwise write
  * more than it carried).

@@ -57,7 +57,7 @@ int cmd_flows(const char*, const char* params, rte_tel_data* d) {
   // What an idle tracked connection costs (flow and connection record),
   // and what a framed one adds from the HTTP pool.
   add_u64(d, "bytes_per_flow", per);
-  if (!st.empty()) add_u64(d, "bytes_per_http_conn", Stage::bytes_per_http());
+  if (!st.empty() && st[0]->frames_http()) add_u64(d, "bytes_per_http_conn", Stage::bytes_per_http());
   static const char* const blocks[] = {"flows", nullptr};
   add_blocks(d, st, blocks);
   return 0;
@@ -187,7 +187,7 @@ int cmd_top_flows(const char*, const char* params, rte_tel_data* d) {
     if (*end) return -EINVAL;
   }
   const auto v = scan_flows([](const FlowView&) { return true; });
-  // Sort pointers: a FlowView is cache-line aligned and heavy to move.
+  // Sort pointers: a FlowView is some 256 bytes, heavy to move.
   std::vector<const FlowView*> order;
   for (const FlowView& f : v) order.push_back(&f);
   const size_t want = std::min(order.size(), (page + 1) * kFlowsPerPage);

@@ -1,5 +1,7 @@
 #include "join/format.h"
 
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
 #include "core/json.h"

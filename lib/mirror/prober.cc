@@ -146,7 +146,19 @@ void Prober::send_probes(uint64_t tsc, uint64_t now) {
 }
 
 void Prober::poll(uint64_t tsc) {
-  std::lock_guard<std::mutex> g(mu_);
+  const CollectorTarget* chosen = nullptr;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    chosen = step(tsc);
+  }
+  // Outside the lock: the callback (and whoever it tells) may read view().
+  if (!chosen) return;
+  if (offer_) offer_(chosen);
+  LOOM_LOG(INFO, "mirror collector %s (%s)", cfg_.collectors[chosen->index].name.c_str(),
+           switch_reason_name(last_reason_));
+}
+
+const CollectorTarget* Prober::step(uint64_t tsc) {
   const uint64_t now = now_ns(tsc);
   // What came back.
   for (uint16_t q = 0; q < port_.rx_queues; q++) receive(q, tsc, now);
@@ -162,16 +174,17 @@ void Prober::poll(uint64_t tsc) {
   ask_macs(tsc);
   send_probes(tsc, now);
   chooser_->evaluate(now);
-  publish();
+  return publish();
 }
 
-/* Offers the current choice when it, or its MAC, changed. */
-void Prober::publish() {
+/* The current choice when it, or its MAC, changed: a new target to
+ * offer; nullptr otherwise. */
+const CollectorTarget* Prober::publish() {
   const size_t c = chooser_->current();
-  if (!peers_[c].mac_known) return;  // keep sending where we were (or nowhere yet)
+  if (!peers_[c].mac_known) return nullptr;  // keep sending where we were (or nowhere yet)
   if (offered_ && offered_->index == c &&
       std::memcmp(offered_->tmpl.bytes, &peers_[c].mac, RTE_ETHER_ADDR_LEN) == 0)
-    return;
+    return nullptr;
   EncapConfig ec = port_.base;
   ec.dst_ip = cfg_.collectors[c].ip;
   ec.dst_mac = peers_[c].mac;
@@ -180,9 +193,8 @@ void Prober::publish() {
   t.index = uint16_t(c);
   targets_.push_back(t);
   offered_ = &targets_.back();
-  if (offer_) offer_(offered_);
-  LOOM_LOG(INFO, "mirror collector %s (%s)", cfg_.collectors[c].name.c_str(),
-           switch_reason_name(chooser_->last_reason()));
+  last_reason_ = chooser_->last_reason();
+  return offered_;
 }
 
 Prober::View Prober::view() const {

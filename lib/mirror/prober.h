@@ -82,8 +82,9 @@ struct ProberPort {
 
 class Prober {
  public:
-  /* Called on the prober's thread with each target chosen; the target
-   * outlives the prober's use of it (until destruction). */
+  /* Called on the prober's thread with each target chosen, outside the
+   * prober's lock (it may call view()); the target outlives the prober's
+   * use of it (until destruction). */
   using Offer = std::function<void(const CollectorTarget*)>;
 
   /* Throws std::invalid_argument on bad settings (more than
@@ -131,7 +132,9 @@ class Prober {
   void send(rte_mbuf* m);
   void ask_macs(uint64_t tsc);
   void send_probes(uint64_t tsc, uint64_t now);
-  void publish();
+  /* poll()'s work under the lock; the new target to offer, if any. */
+  const CollectorTarget* step(uint64_t tsc);
+  const CollectorTarget* publish();
   uint64_t now_ns(uint64_t tsc) const;
 
   ProberConfig cfg_;
@@ -147,6 +150,7 @@ class Prober {
   std::vector<InFlight> inflight_;
   std::deque<CollectorTarget> targets_;  // every one offered, kept until the end
   const CollectorTarget* offered_ = nullptr;
+  SwitchReason last_reason_{};  // why offered_ was chosen (for the log, outside the lock)
   std::thread thread_;
   std::atomic<bool> stop_{false};
 };

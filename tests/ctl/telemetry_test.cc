@@ -301,6 +301,12 @@ TEST_F(TelemetryTest, FlowsCountWhatWasSentAndAWorkerIdSelectsOne) {
   EXPECT_EQ(all.value("flows_inserts", 0), int(kHttpConns + kSynConns));
   EXPECT_EQ(all.value("capacity", 0), 2 * 256);
   EXPECT_EQ(all.value("bytes_per_flow", uint64_t(0)), rt().stages[0]->bytes_per_flow());
+  // What an operator reads: the flow, its index and free-stack entries, the
+  // connection record, and (this stage writes streams) the fingerprints.
+  EXPECT_EQ(all.value("bytes_per_flow", uint64_t(0)),
+            sizeof(flow::Flow) + 12 + sizeof(inspect::Conn) + 2 * sizeof(inspect::StreamSide));
+  EXPECT_EQ(all.value("bytes_per_flow", uint64_t(0)), 540u);
+  EXPECT_EQ(all.value("bytes_per_http_conn", uint64_t(0)), 316u);
   EXPECT_EQ(all.value("bytes_per_http_conn", uint64_t(0)), inspect::Stage::bytes_per_http());
   EXPECT_EQ(c.query("/loom/flows,0").value("flows_active", 0), int(kHttpConns));
   EXPECT_EQ(c.query("/loom/flows,1").value("flows_active", 0), int(kSynConns));
