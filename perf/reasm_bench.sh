@@ -368,8 +368,9 @@ if tel:
              f"index and connection record, with stream fingerprints when streams.jsonl is "
              f"written (bytes_per_flow from "
              f"telemetry /loom/flows, read during the warm-up run; table capacity "
-             f"{tel.get('capacity', '?'):,} per worker); "
-             f"{tel.get('bytes_per_http_conn', '?')} B more per framed HTTP connection.")
+             f"{tel.get('capacity', '?'):,} per worker)"
+             + (f"; {tel['bytes_per_http_conn']} B more per framed HTTP connection."
+                if 'bytes_per_http_conn' in tel else "; no HTTP state: [http] enabled = false."))
 else:
     state = ("- State per flow: 268 B per tracked connection (flow record, index, connection "
              "record), 540 with stream fingerprints, 316 more per HTTP state (telemetry not "
