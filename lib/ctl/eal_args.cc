@@ -6,7 +6,7 @@
 
 #include "flow/flow.h"
 #include "http/http.h"
-#include "inspect/stage.h"
+#include "ctl/plan.h"
 #include "port/port.h"
 
 namespace ctl {
@@ -25,28 +25,21 @@ unsigned inspect_memory_mb(const Config& c) {
   // streams.jsonl is written). Per worker: the record ring and pool.
   // Without hugepages these tables are mapped outside EAL memory
   // (core/mem.h) and the reservation only goes unused.
-  const uint64_t per_flow = inspect::Stage::bytes_per_flow(c.outputs.streams);
-  // HTTP: the pool of connection states (the
-  // framer's per-connection state, http.max_connections_per_worker of
-  // them, or one per slot), message records (each plus the mempool's
-  // header) and the raw capture buffers (for http.gor, and for rules,
-  // which may read headers and body).
-  const bool raw = c.outputs.gor || !c.rules.rules.empty();
-  const uint64_t http_conns =
-      c.http.max_connections_per_worker
-          ? std::min<uint64_t>(c.http.max_connections_per_worker, c.flow.max_flows_per_worker)
-          : c.flow.max_flows_per_worker;
+  const UnitCosts u = unit_costs(c);
+  // HTTP: the pool of connection states (the framer's per-connection
+  // state, ctl::http_conns of them), message records (each plus the
+  // mempool's header) and the raw capture buffers.
   const uint64_t http_fixed =
-      c.http.enabled ? http_conns * inspect::Stage::bytes_per_http() +
+      c.http.enabled ? http_conns(c) * u.http_conn +
                            uint64_t(c.outputs.record_ring + 1023) * (sizeof(http::Message) + 64) +
-                           (raw ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
+                           (raw_buffers(c) ? uint64_t(c.http.capture_bytes + 64) * c.http.capture_buffers : 0)
                      : 0;
   // The mirror pool: one per process, mbufs_per_worker each.
   const uint64_t mirror = c.mirror.enabled ? uint64_t(c.mirror.mbufs_per_worker) * (2048 + 128 + 192) : 0;
   // packets.pcap: the lookback ring and the records.
   const uint64_t pcap =
       c.outputs.pcap ? (uint64_t(c.outputs.pcap_snaplen) + 64) * (c.outputs.pcap_lookback + 8192) : 0;
-  const uint64_t per_worker = per_flow * c.flow.max_flows_per_worker +
+  const uint64_t per_worker = u.flow * c.flow.max_flows_per_worker +
                               uint64_t(c.outputs.record_ring) * 2 * 256 + http_fixed + pcap + mirror;
   return unsigned((per_worker * c.workers.size() >> 20) + 16);
 }

@@ -70,18 +70,6 @@ namespace {
 
 constexpr uint64_t kMbufOverhead = 128 + 64;  // rte_mbuf header, mempool object header
 
-bool raw_buffers(const Config& c) { return c.outputs.gor || !c.rules.rules.empty(); }
-
-// The HTTP pool: http.max_connections_per_worker states, never more than
-// the flow slots; 0 (the default) is one per slot.
-bool http_pool_per_slot(const Config& c) {
-  return !c.http.max_connections_per_worker ||
-         c.http.max_connections_per_worker >= c.flow.max_flows_per_worker;
-}
-uint64_t http_conns(const Config& c) {
-  return http_pool_per_slot(c) ? c.flow.max_flows_per_worker : c.http.max_connections_per_worker;
-}
-
 std::string size_str(uint64_t b) {
   char s[32];
   if (b >= (1ull << 30)) std::snprintf(s, sizeof s, "%.1f GiB", double(b) / double(1ull << 30));
@@ -91,6 +79,17 @@ std::string size_str(uint64_t b) {
 }
 
 }  // namespace
+
+bool raw_buffers(const Config& c) { return c.outputs.gor || !c.rules.rules.empty(); }
+
+bool http_pool_per_slot(const Config& c) {
+  return !c.http.max_connections_per_worker ||
+         c.http.max_connections_per_worker >= c.flow.max_flows_per_worker;
+}
+
+uint64_t http_conns(const Config& c) {
+  return http_pool_per_slot(c) ? c.flow.max_flows_per_worker : c.http.max_connections_per_worker;
+}
 
 UnitCosts unit_costs(const Config& c) {
   UnitCosts u;

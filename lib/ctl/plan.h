@@ -22,6 +22,14 @@ namespace ctl {
  * written (offline --out, or live outputs.dir). */
 inspect::Config stage_config(const Config& c, bool have_out_dir);
 
+/* Capture buffers are made: for http.gor, and for rules, which may read
+ * headers and body. */
+bool raw_buffers(const Config& c);
+/* The HTTP pool: http.max_connections_per_worker states, never more than
+ * the flow slots; 0 (the default) is one per slot. */
+bool http_pool_per_slot(const Config& c);
+uint64_t http_conns(const Config& c);
+
 /* What one unit of each sized thing costs a worker, in bytes, from the
  * structures' sizes (docs/configuration.md quotes them). */
 struct UnitCosts {
